@@ -1,0 +1,40 @@
+# Two set-up commands (README): `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint format demo bench schema clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check poc_runner tests bench
+	$(BIN)/ruff format --check poc_runner tests bench
+	$(BIN)/mypy poc_runner
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix poc_runner tests bench
+	$(BIN)/ruff format poc_runner tests bench
+
+demo: $(STAMP)
+	$(BIN)/poc validate scenarios
+
+bench: $(STAMP)
+	$(BIN)/python bench/validate_many.py
+	$(BIN)/python bench/hostile_files.py
+
+# Regenerate the committed JSON Schema after changing the models (a test checks they match).
+schema: $(STAMP)
+	$(BIN)/poc schema > schema/scenario-v1.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.out
