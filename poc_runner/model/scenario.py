@@ -1,0 +1,139 @@
+"""The scenario file, top to bottom (spec, "Top level" to "acceptance")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from poc_runner.model.checks import Check, DurationCheck
+from poc_runner.model.services import Service
+from poc_runner.model.types import (
+    Command,
+    ContainerPath,
+    Duration,
+    EnvMap,
+    Identifier,
+    MountPath,
+    ScalarText,
+    ScenarioName,
+    ScenarioPath,
+    ServiceName,
+    Strict,
+    Text,
+    VarName,
+    as_list,
+    as_number,
+    env_as_dict,
+    error,
+    show,
+)
+from poc_runner.units import parse_duration
+
+API_VERSION = "poc-runner/v1"
+
+
+class Prospect(Strict):
+    name: Text
+    industry: Text | None = None
+
+
+class Stakeholder(Strict):
+    role: Text
+    wants: Text
+
+
+class Job(Strict):
+    """The job the prospect hires the product for, in their words."""
+
+    statement: Text
+    current_solution: Text | None = None
+    stakeholders: list[Stakeholder] = Field(default_factory=list)
+
+
+class Sandbox(Strict):
+    network: Literal["isolated", "egress"] = "isolated"
+    timeout: Duration = 30 * 60.0
+
+
+class DataItem(Strict):
+    name: Text
+    path: ScenarioPath
+    mount: MountPath
+    services: list[ServiceName] | None = None
+
+
+class Step(Strict):
+    name: Identifier
+    service: ServiceName
+    run: Command
+    timeout: Duration = 5 * 60.0
+    env: EnvMap = Field(default_factory=dict)
+    workdir: ContainerPath | None = None
+    artifacts: list[ContainerPath] = Field(default_factory=list)
+    continue_on_error: bool = False
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return env_as_dict(self.env)
+
+
+class Baseline(Strict):
+    """How the prospect's current solution scores on the criterion."""
+
+    value: float | str
+    note: Text | None = None
+
+
+class Criterion(Strict):
+    id: Identifier
+    title: Text | None = None
+    for_: Annotated[list[Text], BeforeValidator(as_list)] = Field(default_factory=list, alias="for")
+    weight: Annotated[float, Field(ge=0)] = 1.0
+    must: bool = False
+    baseline: Baseline | None = None
+    check: Check
+
+    @model_validator(mode="after")
+    def _baseline_is_a_measure(self) -> Criterion:
+        if self.baseline is None:
+            return self
+        value = self.baseline.value
+        if isinstance(self.check, DurationCheck):
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                raise error("baseline", f"baseline value: {exc}") from None
+        elif as_number(value) is None:
+            raise error("baseline", f"baseline value {show(value)} is not a number")
+        return self
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.id
+
+
+class Acceptance(Strict):
+    pass_score: Annotated[float, Field(ge=0, le=100)] = 100.0
+    criteria: list[Criterion] = Field(default_factory=list)
+
+
+class Scenario(Strict):
+    """One proof of concept: the prospect's job, their data, the stack, the steps, the criteria."""
+
+    api_version: Literal["poc-runner/v1"] = Field(alias="apiVersion")
+    name: ScenarioName
+    title: Text | None = None
+    prospect: Prospect | None = None
+    job: Job | None = None
+    vars: dict[VarName, ScalarText] = Field(default_factory=dict)
+    secrets: list[VarName] = Field(default_factory=list)
+    sandbox: Sandbox = Field(default_factory=Sandbox)
+    data: list[DataItem] = Field(default_factory=list)
+    services: dict[ServiceName, Service] = Field(default_factory=dict)
+    steps: list[Step] = Field(default_factory=list)
+    acceptance: Acceptance = Field(default_factory=Acceptance)
+
+    @property
+    def stakeholder_roles(self) -> list[str]:
+        return [s.role for s in self.job.stakeholders] if self.job else []
