@@ -1,0 +1,137 @@
+"""Validate scenario files: every problem in every file, each at its line, before anything starts.
+
+The stages run in pipeline order: read and parse (safely), fill `${var}` references, unknown
+keys, structure (the models), then the rules that need the whole scenario (references,
+dependencies, files, acceptance). Every command that takes a scenario goes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from poc_runner.diagnostics import Diagnostic, count_errors
+from poc_runner.discovery import discover
+from poc_runner.interpolation import interpolate, scalar_text
+from poc_runner.loader import LoadError, parse, read_text
+from poc_runner.model import Scenario
+from poc_runner.validation.acceptance import check_acceptance
+from poc_runner.validation.dependencies import check_dependencies
+from poc_runner.validation.files import check_files
+from poc_runner.validation.findings import Findings
+from poc_runner.validation.keys import check_keys
+from poc_runner.validation.references import check_references
+from poc_runner.validation.structure import check_structure
+
+
+@dataclass
+class Validated:
+    """One file's outcome: the scenario when it is valid, and everything found either way."""
+
+    path: Path
+    scenario: Scenario | None
+    findings: Findings
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return sorted(self.findings.diagnostics, key=lambda d: (d.line, d.column))
+
+    @property
+    def ok(self) -> bool:
+        return self.scenario is not None and count_errors(self.diagnostics) == 0
+
+
+def validate_file(path: Path, variables: Mapping[str, str] | None = None) -> Validated:
+    """Validate one scenario file; `variables` are `--var` overrides."""
+    findings = Findings(str(path))
+    return Validated(path, _validate_into(findings, path, variables or {}), findings)
+
+
+def validate_paths(
+    arguments: Sequence[str], variables: Mapping[str, str] | None = None
+) -> list[Validated]:
+    """Validate every scenario the arguments name; a path that names none is itself a finding."""
+    found = discover(list(arguments))
+    results: list[Validated] = []
+    for argument, message in found.problems:
+        findings = Findings(argument)
+        findings.file_error(message, "file")
+        results.append(Validated(Path(argument), None, findings))
+    owners: dict[str, Path] = {}
+    for path in found.files:
+        result = validate_file(path, variables)
+        scenario = result.scenario
+        if scenario is not None:
+            first = owners.setdefault(scenario.name, path)
+            if first != path:
+                result.findings.error(
+                    ("name",),
+                    f"scenario name {scenario.name!r} is also used by {first}; each scenario"
+                    " needs its own name so their runs and history stay apart",
+                    "duplicate-name",
+                )
+        results.append(result)
+    return results
+
+
+def _validate_into(findings: Findings, path: Path, overrides: Mapping[str, str]) -> Scenario | None:
+    try:
+        return _run_stages(findings, path, overrides)
+    except LoadError as exc:
+        findings.file_error(exc.message, exc.rule, exc.mark)
+    except Exception as exc:  # a bug must not hide the other files' results behind a traceback
+        findings.file_error(
+            f"poc-runner could not finish checking this file (a bug, please report it):"
+            f" {type(exc).__name__}: {exc}",
+            "internal",
+        )
+    return None
+
+
+def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) -> Scenario | None:
+    document = parse(read_text(path))
+    findings.source_map = document.source_map
+    for problem in document.problems:
+        findings.add(problem.mark, problem.path, problem.message, problem.rule)
+    data = document.data
+    if not isinstance(data, dict):
+        findings.error(
+            (),
+            "a scenario file is a mapping of keys, starting with `apiVersion: poc-runner/v1`",
+            "schema",
+        )
+        return None
+
+    declared = _declared_vars(data)
+    secrets = data.get("secrets")
+    pending = (
+        {name: None for name in secrets if isinstance(name, str)}
+        if isinstance(secrets, list)
+        else {}
+    )
+    filled = interpolate(data, {**declared, **overrides}, pending)
+    for where, message in filled.problems:
+        findings.error(where, message, "undefined-var")
+
+    reported = check_keys(filled.data, findings)
+    scenario = check_structure(filled.data, findings, reported)
+    if scenario is None:
+        return None
+    check_references(scenario, findings)
+    check_dependencies(scenario, findings)
+    check_files(scenario, path.parent, findings)
+    check_acceptance(scenario, findings)
+    for name in declared.keys() - filled.used:
+        findings.warning(("vars", name), f"var {name!r} is never used", "unused-var", at_key=True)
+    return scenario
+
+
+def _declared_vars(data: dict[str, Any]) -> dict[str, str]:
+    declared = data.get("vars")
+    if not isinstance(declared, dict):
+        return {}
+    return {
+        name: text for name, value in declared.items() if (text := scalar_text(value)) is not None
+    }

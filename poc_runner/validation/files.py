@@ -1,0 +1,106 @@
+"""Paths into the scenario folder: they exist, are what they should be, and stay inside the folder.
+
+A scenario is shared as a folder, and its data is copied into the sandbox; a path (or a symlink
+inside a data or build folder) that leads elsewhere on the host would copy host files into a
+demo, so it is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from poc_runner.diagnostics import KeyPath
+from poc_runner.model import Scenario
+from poc_runner.model.checks import CsvCheck
+from poc_runner.validation.findings import Findings
+
+Kind = Literal["file", "folder", "file or folder"]
+MAX_ENTRIES_SCANNED = 100_000
+
+
+def check_files(scenario: Scenario, folder: Path, findings: Findings) -> None:
+    root = folder.resolve()
+    for i, item in enumerate(scenario.data):
+        _check_path(root, item.path, ("data", i, "path"), "file or folder", findings)
+    for name, service in scenario.services.items():
+        spec = service.build_spec
+        if spec is None:
+            continue
+        here: KeyPath = ("services", name, "build")
+        mapping = not isinstance(service.build, str)
+        context_path = (*here, "context") if mapping else here
+        if _check_path(root, spec.context, context_path, "folder", findings):
+            dockerfile = str(Path(spec.context) / spec.dockerfile)
+            dockerfile_path = (*here, "dockerfile") if mapping else here
+            _check_path(root, dockerfile, dockerfile_path, "file", findings)
+    for i, criterion in enumerate(scenario.acceptance.criteria):
+        if isinstance(criterion.check, CsvCheck):
+            here = ("acceptance", "criteria", i, "check", "expected")
+            _check_path(root, criterion.check.expected, here, "file", findings)
+
+
+def _check_path(root: Path, relative: str, path: KeyPath, kind: Kind, findings: Findings) -> bool:
+    """True when `relative` is a usable `kind` inside `root`; otherwise reports why not."""
+    target = root / relative
+    if not os.path.lexists(target):
+        findings.error(path, f"{relative!r} does not exist in the scenario folder", "missing-file")
+        return False
+    real = Path(os.path.realpath(target))
+    if not _inside(real, root):
+        findings.error(
+            path,
+            f"{relative!r} leads outside the scenario folder (to {real}); copy what it needs"
+            " into the folder instead of linking to it",
+            "path-escape",
+        )
+        return False
+    try:
+        mode = real.stat().st_mode
+    except OSError as exc:
+        findings.error(path, f"{relative!r} cannot be read: {exc.strerror}", "missing-file")
+        return False
+    is_file, is_folder = stat.S_ISREG(mode), stat.S_ISDIR(mode)
+    wrong = (
+        (kind == "file" and not is_file)
+        or (kind == "folder" and not is_folder)
+        or not (is_file or is_folder)
+    )
+    if wrong:
+        findings.error(path, f"{relative!r} is not a {kind}", "missing-file")
+        return False
+    if is_folder:
+        problem = next(_unsafe_entries(real, root), None)
+        if problem is not None:
+            findings.error(path, f"{relative!r} holds {problem}", "path-escape")
+            return False
+    return True
+
+
+def _unsafe_entries(folder: Path, root: Path) -> Iterator[str]:
+    """Links that lead out of the scenario folder, and entries that are not files or folders."""
+    scanned = 0
+    for current, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            scanned += 1
+            if scanned > MAX_ENTRIES_SCANNED:
+                yield f"more than {MAX_ENTRIES_SCANNED:,} entries; sample data should be smaller"
+                return
+            entry = Path(current, name)
+            try:
+                info = entry.lstat()
+            except OSError:
+                continue  # vanished while scanning; the copy at run time checks again
+            shown = entry.relative_to(root)
+            if stat.S_ISLNK(info.st_mode):
+                if not _inside(Path(os.path.realpath(entry)), root):
+                    yield f"{str(shown)!r}, a link that leads outside the scenario folder"
+            elif not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                yield f"{str(shown)!r}, which is not a regular file (a pipe, socket or device)"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

@@ -1,0 +1,127 @@
+"""Names are unique, and everything a name points at exists (steps -> services, criteria ->
+steps, artifacts, services and stakeholders, data -> services)."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+
+from poc_runner.diagnostics import KeyPath
+from poc_runner.model import Scenario
+from poc_runner.model.checks import HttpCheck
+from poc_runner.validation.findings import Findings, did_you_mean
+
+
+def check_references(scenario: Scenario, findings: Findings) -> None:
+    services = list(scenario.services)
+    criteria = scenario.acceptance.criteria
+    _unique(
+        findings, "data item", ((("data", i, "name"), d.name) for i, d in enumerate(scenario.data))
+    )
+    _unique(
+        findings, "step", ((("steps", i, "name"), s.name) for i, s in enumerate(scenario.steps))
+    )
+    _unique(
+        findings,
+        "criterion",
+        ((("acceptance", "criteria", i, "id"), c.id) for i, c in enumerate(criteria)),
+    )
+    _unique(findings, "secret", ((("secrets", i), name) for i, name in enumerate(scenario.secrets)))
+    if scenario.job:
+        roles = (
+            (("job", "stakeholders", i, "role"), s.role)
+            for i, s in enumerate(scenario.job.stakeholders)
+        )
+        _unique(findings, "stakeholder role", roles)
+    for i, name in enumerate(scenario.secrets):
+        if name in scenario.vars:
+            findings.error(
+                ("secrets", i), f"{name!r} is both a var and a secret; keep one", "duplicate-name"
+            )
+
+    for i, item in enumerate(scenario.data):
+        for j, service in enumerate(item.services or ()):
+            refer(findings, ("data", i, "services", j), "service", service, services)
+    _check_mounts(scenario, findings)
+    for i, step in enumerate(scenario.steps):
+        refer(findings, ("steps", i, "service"), "service", step.service, services)
+    _check_criteria(scenario, findings)
+
+
+def _check_criteria(scenario: Scenario, findings: Findings) -> None:
+    services = list(scenario.services)
+    steps = [step.name for step in scenario.steps]
+    collected = [artifact for step in scenario.steps for artifact in step.artifacts]
+    roles = scenario.stakeholder_roles
+    for i, criterion in enumerate(scenario.acceptance.criteria):
+        here: KeyPath = ("acceptance", "criteria", i)
+        for j, role in enumerate(criterion.for_):
+            refer(findings, (*here, "for", j), "stakeholder role", role, roles)
+        check = criterion.check
+        if (step := getattr(check, "step", None)) is not None:
+            refer(findings, (*here, "check", "step"), "step", step, steps)
+        if (service := getattr(check, "service", None)) is not None:
+            refer(findings, (*here, "check", "service"), "service", service, services)
+        if isinstance(check, HttpCheck):
+            refer(findings, (*here, "check", "url"), "service", check.host, services)
+        artifact = getattr(check, "artifact", None)
+        if artifact is not None and not any(_within(artifact, c) for c in collected):
+            findings.error(
+                (*here, "check", "artifact"),
+                f"no step collects {artifact!r}; add it (or a folder holding it) to a step's"
+                " `artifacts`",
+                "reference",
+            )
+
+
+def _check_mounts(scenario: Scenario, findings: Findings) -> None:
+    """Two data items must not land on the same (or an enclosing) path in one container."""
+    placed: dict[str, list[str]] = {name: [] for name in scenario.services}
+    for i, item in enumerate(scenario.data):
+        for service in item.services or scenario.services:
+            taken = placed.get(service)
+            if taken is None:
+                continue
+            clash = next(
+                (m for m in taken if _within(item.mount, m) or _within(m, item.mount)), None
+            )
+            if clash is not None:
+                findings.error(
+                    ("data", i, "mount"),
+                    f"{item.mount!r} overlaps {clash!r}, already used by another data item in"
+                    f" service {service!r}",
+                    "duplicate-name",
+                )
+                break
+            taken.append(item.mount)
+
+
+def _within(path: str, folder: str) -> bool:
+    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _unique(findings: Findings, kind: str, named: Iterable[tuple[KeyPath, str]]) -> None:
+    seen: set[str] = set()
+    for path, name in named:
+        if name in seen:
+            findings.error(path, f"{kind} {name!r} is defined more than once", "duplicate-name")
+        seen.add(name)
+
+
+def refer(
+    findings: Findings,
+    path: KeyPath,
+    kind: str,
+    name: str,
+    choices: Sequence[str],
+    *,
+    at_key: bool = False,
+) -> bool:
+    """True when `name` is one of `choices`; otherwise reports it, suggesting the closest."""
+    if name in choices:
+        return True
+    known = ", ".join(choices) if choices else "none are defined"
+    message = f"no {kind} named {name!r}{did_you_mean(name, choices)}; {kind}s here: {known}"
+    findings.error(path, message, "reference", at_key=at_key)
+    return False
