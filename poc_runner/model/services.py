@@ -33,7 +33,9 @@ _IMAGE = re.compile(
     r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
 )
-_PORT = re.compile(r"(?:(?P<ip>[0-9.]+):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?:tcp|udp))?")
+_PORT = re.compile(
+    r"(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?:tcp|udp))?"
+)
 
 
 def _image(value: str) -> str:
