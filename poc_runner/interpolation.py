@@ -1,14 +1,14 @@
 """`${name}` references in string values, filled from `vars`, `--var` and `secrets`.
 
-One pass over the raw document, before the models see it, so a reference can stand in any
-string field (a timeout, a threshold, a command). `$${` writes a literal `${`. A secret whose
-value is not known yet (`poc validate` runs without the host's secrets) keeps its `${NAME}`.
+Filled in the raw document, before the models see it, so a reference can stand in any string
+field (a timeout, a threshold, a command). `$${` writes a literal `${`. A secret whose value is
+not known yet (`poc validate` runs without the host's secrets) keeps its `${NAME}`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,41 +21,47 @@ UNINTERPOLATED_SECTIONS = frozenset({"vars", "secrets"})
 
 @dataclass
 class Interpolation:
-    data: Any
     problems: list[tuple[KeyPath, str]] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
 
 
 def interpolate(
-    data: Any, variables: Mapping[str, str], secrets: Mapping[str, str | None]
+    data: Any,
+    references: Iterable[KeyPath],
+    variables: Mapping[str, str],
+    secrets: Mapping[str, str | None],
 ) -> Interpolation:
-    """A copy of `data` with every reference replaced; undefined names become problems."""
-    result = Interpolation(data)
-    if not isinstance(data, dict):
-        return result
-    result.data = {
-        key: value
-        if key in UNINTERPOLATED_SECTIONS
-        else _walk(value, (key,), variables, secrets, result)
-        for key, value in data.items()
-    }
+    """Replaces references in place at the given paths (the loader lists where text holds
+    `${`); undefined names become problems."""
+    result = Interpolation()
+    done: set[tuple[int, str | int]] = set()  # a list or mapping shared by aliases, once
+    for path in references:
+        if not path or path[0] in UNINTERPOLATED_SECTIONS:
+            continue
+        container = _container_at(data, path)
+        slot = (id(container), path[-1])
+        if container is None or slot in done:
+            continue
+        done.add(slot)
+        container[path[-1]] = _substitute(container[path[-1]], path, variables, secrets, result)
     return result
 
 
-def _walk(
-    value: Any,
-    path: KeyPath,
-    variables: Mapping[str, str],
-    secrets: Mapping[str, str | None],
-    result: Interpolation,
-) -> Any:
-    if isinstance(value, str):
-        return _substitute(value, path, variables, secrets, result) if "${" in value else value
-    if isinstance(value, dict):
-        return {k: _walk(v, (*path, k), variables, secrets, result) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_walk(v, (*path, i), variables, secrets, result) for i, v in enumerate(value)]
-    return value
+def _container_at(data: Any, path: KeyPath) -> Any:
+    """The list or mapping holding the text at `path`; None when a later duplicate key
+    replaced part of the path (the duplicate is reported on its own)."""
+    container = data
+    for part in path[:-1]:
+        try:
+            container = container[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    last = path[-1]
+    try:
+        text = container[last]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return container if isinstance(text, str) else None
 
 
 def _substitute(

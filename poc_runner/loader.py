@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -29,6 +30,7 @@ _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
+_MAY_BE_TYPED = frozenset("0123456789+-.~nNtTfF")  # first characters of non-text plain scalars
 _NULL = re.compile(r"~|null|Null|NULL|")
 _BOOL = re.compile(r"true|True|TRUE|false|False|FALSE")
 _INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
@@ -38,8 +40,7 @@ _FLOAT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """A 1-based line and column in the scenario file."""
 
     line: int
@@ -93,6 +94,7 @@ class Document:
     data: Any
     source_map: SourceMap
     problems: list[Problem]
+    references: list[KeyPath]  # where text holding `${` sits, so interpolation looks only there
 
 
 def read_text(path: Path) -> str:
@@ -130,9 +132,9 @@ def read_text(path: Path) -> str:
 def parse(text: str) -> Document:
     """Build plain data (dict, list, str, int, float, bool, None) and its source map."""
     builder = _Builder()
+    parser = _Parser(text)
     try:
-        for event in yaml.parse(text, Loader=_Parser):
-            builder.feed(event)
+        builder.consume(parser.get_event)
     except yaml.MarkedYAMLError as exc:
         mark = _mark(exc.problem_mark or exc.context_mark)
         raise LoadError(_describe_yaml_error(exc, _char_at(text, mark)), mark) from None
@@ -143,67 +145,80 @@ def parse(text: str) -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise LoadError(f"not valid YAML: {exc}") from None
+    finally:
+        parser.dispose()
     if builder.documents == 0:
         raise LoadError("the file is empty; a scenario starts with `apiVersion: poc-runner/v1`")
-    return Document(builder.root, builder.source_map, builder.problems)
+    return Document(builder.root, builder.source_map, builder.problems, builder.references)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """A mapping or sequence whose end event has not been seen yet."""
 
     value: dict[str, Any] | list[Any]
     path: KeyPath
     anchor: str | None
+    is_mapping: bool
     size: int = 1
     key: str | None = None
-    key_mark: Mark = START
     merging: bool = False
     merges: list[tuple[Any, Mark]] = field(default_factory=list)
 
 
 class _Builder:
-    """Turns the parser's event stream into data with an explicit stack (no recursion)."""
+    """Turns the parser's event stream into data with an explicit stack (no recursion).
+
+    This is the hot path of `poc validate`, so it dispatches on the event's type and keeps the
+    innermost open collection at hand rather than asking the stack each time.
+    """
 
     def __init__(self) -> None:
         self.root: Any = None
         self.documents = 0
         self.source_map = SourceMap()
         self.problems: list[Problem] = []
+        self.references: list[KeyPath] = []
         self._stack: list[_Open] = []
+        self._top: _Open | None = None
         self._anchors: dict[str, tuple[Any, int]] = {}
         self._open_anchors: set[str] = set()
         self._values = 0
 
-    def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.ScalarEvent):
-            self._scalar(event)
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            self._start(event)
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            self._end()
-        elif isinstance(event, yaml.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise LoadError(
-                    "a scenario file holds one YAML document; remove the second `---`",
-                    _mark(event.start_mark),
-                )
+    def consume(self, next_event: Callable[[], yaml.Event | None]) -> None:
+        handlers: dict[type, Callable[[Any], None]] = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._start,
+            yaml.SequenceStartEvent: self._start,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+            yaml.DocumentStartEvent: self._document,
+        }
+        while (event := next_event()) is not None:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event)
+
+    def _document(self, event: yaml.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise LoadError(
+                "a scenario file holds one YAML document; remove the second `---`",
+                _mark(event.start_mark),
+            )
 
     def _expecting_key(self) -> bool:
-        top = self._stack[-1] if self._stack else None
-        return top is not None and isinstance(top.value, dict) and top.key is None
+        top = self._top
+        return top is not None and top.is_mapping and top.key is None
 
     def _child_path(self) -> KeyPath:
-        if not self._stack:
+        top = self._top
+        if top is None:
             return ()
-        top = self._stack[-1]
-        if isinstance(top.value, list):
-            return (*top.path, len(top.value))
-        assert top.key is not None
-        return (*top.path, top.key)
+        if top.is_mapping:
+            return (*top.path, top.key)  # type: ignore[arg-type]
+        return (*top.path, len(top.value))
 
     def _count(self, values: int, mark: Mark) -> None:
         self._values += values
@@ -216,28 +231,45 @@ class _Builder:
             )
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
-        mark = _mark(event.start_mark)
-        self._count(1, mark)
-        if self._expecting_key():
+        """The most frequent event by far, so `_child_path` and `_attach` are written inline."""
+        start: Any = event.start_mark  # the parser always sets it
+        mark = Mark(start.line + 1, start.column + 1)
+        self._values += 1
+        if self._values > MAX_VALUES:
+            self._count(0, mark)
+        top = self._top
+        if top is not None and top.is_mapping and top.key is None:
             self._key(event, mark)
             return
         value = _construct_scalar(event, mark)
-        self.source_map.values[self._child_path()] = mark
+        if top is not None and top.is_mapping and not top.merging:
+            key: Any = top.key  # set: this scalar is the value after a key
+            path = (*top.path, key)
+            self.source_map.values[path] = mark
+            top.value[key] = value
+            top.key = None
+            top.size += 1
+        else:
+            path = self._child_path()
+            self.source_map.values[path] = mark
+            self._attach(value, 1, mark)
+        if type(value) is str and "${" in value:
+            self.references.append(path)
         if event.anchor is not None:
             self._anchors[event.anchor] = (value, 1)
-        self._attach(value, 1, mark)
 
     def _key(self, event: yaml.ScalarEvent, mark: Mark) -> None:
         if event.tag not in (None, "!", f"{_TAG}str"):
             raise LoadError("a mapping key must be plain text, without a YAML tag", mark)
-        top = self._stack[-1]
-        assert isinstance(top.value, dict)
+        top = self._top
+        assert top is not None
         top.merging = event.value == "<<" and event.implicit[0]
-        top.key, top.key_mark = event.value, mark
+        top.key = event.value
         if top.merging:
             return
         path = (*top.path, event.value)
-        first = self.source_map.keys.get(path)
+        keys = self.source_map.keys
+        first = keys.get(path)
         if first is not None:
             self.problems.append(
                 Problem(
@@ -248,7 +280,7 @@ class _Builder:
                     "duplicate-key",
                 )
             )
-        self.source_map.keys[path] = mark
+        keys[path] = mark
 
     def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
         mark = _mark(event.start_mark)
@@ -256,7 +288,7 @@ class _Builder:
             raise LoadError("a mapping key must be plain text, not a list or mapping", mark)
         if len(self._stack) >= MAX_DEPTH:
             raise LoadError(f"nested more than {MAX_DEPTH} levels deep", mark, rule="size")
-        is_mapping = isinstance(event, yaml.MappingStartEvent)
+        is_mapping = type(event) is yaml.MappingStartEvent
         expected = f"{_TAG}map" if is_mapping else f"{_TAG}seq"
         if event.tag not in (None, "!", expected):
             raise LoadError(_tag_refused(event.tag), mark, rule="yaml-tag")
@@ -265,10 +297,12 @@ class _Builder:
         self.source_map.values[path] = mark
         if event.anchor is not None:
             self._open_anchors.add(event.anchor)
-        self._stack.append(_Open({} if is_mapping else [], path, event.anchor))
+        self._top = _Open({} if is_mapping else [], path, event.anchor, is_mapping)
+        self._stack.append(self._top)
 
-    def _end(self) -> None:
+    def _end(self, _event: yaml.Event) -> None:
         done = self._stack.pop()
+        self._top = self._stack[-1] if self._stack else None
         if done.merges:
             self._apply_merges(done)
         if done.anchor is not None:
@@ -287,22 +321,24 @@ class _Builder:
             raise LoadError(f"alias *{name} has no anchor &{name} before it", mark)
         value, size = self._anchors[name]
         self._count(size, mark)
-        self.source_map.values[self._child_path()] = mark
+        path = self._child_path()
+        self.source_map.values[path] = mark
+        if type(value) is str and "${" in value:
+            self.references.append(path)  # a shared list or mapping is reached via its anchor
         self._attach(value, size, mark)
 
     def _attach(self, value: Any, size: int, mark: Mark) -> None:
-        if not self._stack:
+        top = self._top
+        if top is None:
             self.root = value
             return
-        top = self._stack[-1]
         top.size += size
-        if isinstance(top.value, list):
-            top.value.append(value)
+        if not top.is_mapping:
+            top.value.append(value)  # type: ignore[union-attr]
         elif top.merging:
             top.merges.append((value, mark))
         else:
-            assert top.key is not None
-            top.value[top.key] = value
+            top.value[top.key] = value  # type: ignore[call-overload, index]
         top.key = None
 
     def _apply_merges(self, frame: _Open) -> None:
@@ -317,13 +353,15 @@ class _Builder:
                     if key not in frame.value:
                         frame.value[key] = value
                         self.source_map.values.setdefault((*frame.path, key), mark)
+                        if type(value) is str and "${" in value:
+                            self.references.append((*frame.path, key))
 
 
 def _construct_scalar(event: yaml.ScalarEvent, mark: Mark) -> Any:
     text: str = event.value
     tag = event.tag
     if tag in (None, "!"):
-        if not event.implicit[0] or tag == "!":
+        if not event.implicit[0] or tag == "!" or (text and text[0] not in _MAY_BE_TYPED):
             return text
         tag = _resolve_plain(text)
     if tag not in _SCALAR_TAGS:

@@ -111,12 +111,12 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
         if isinstance(secrets, list)
         else {}
     )
-    filled = interpolate(data, {**declared, **overrides}, pending)
+    filled = interpolate(data, document.references, {**declared, **overrides}, pending)
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
 
-    reported = check_keys(filled.data, findings)
-    scenario = check_structure(filled.data, findings, reported)
+    explained = {where for where, _ in filled.problems}
+    scenario = check_structure(data, findings, check_keys(data, findings), explained)
     if scenario is None:
         return None
     check_references(scenario, findings)
