@@ -50,8 +50,14 @@ class Findings:
         return self.source_map.key_at(path) if at_key else self.source_map.value_at(path)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """` (did you mean 'image'?)` when a choice is close to `word`, else an empty string."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` was most likely meant to be (ignoring case), if any is close."""
     by_lower = {choice.lower(): choice for choice in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    return by_lower[close[0]] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'image'?)` when a choice is close to `word`, else an empty string."""
+    match = closest(word, choices)
+    return f" (did you mean {match!r}?)" if match else ""

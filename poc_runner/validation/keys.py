@@ -8,13 +8,14 @@ have no place in a sandbox get their reason instead of a suggestion.
 from __future__ import annotations
 
 import types
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
-from poc_runner.validation.findings import Findings, did_you_mean
+from poc_runner.validation.findings import Findings, closest
 
 _NO_HOST_ACCESS = "the sandbox never touches the host"
 REFUSED_SERVICE_KEYS: dict[str, tuple[str, str]] = {
@@ -92,57 +93,120 @@ REFUSED_SERVICE_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-def check_keys(data: Any, findings: Findings) -> set[KeyPath]:
-    """Reports unknown and refused keys; returns their paths so no other rule repeats them."""
-    reported: set[KeyPath] = set()
-    _walk(data, Scenario, (), findings, reported)
-    return reported
+@dataclass
+class KeyReport:
+    """What the rule said, so the structure stage does not say it again."""
+
+    unknown: set[KeyPath] = field(default_factory=set)  # keys reported as unknown or refused
+    meant: set[KeyPath] = field(default_factory=set)  # keys suggested in their place
+
+
+def check_keys(data: Any, findings: Findings) -> KeyReport:
+    """Reports unknown and refused keys."""
+    report = KeyReport()
+    _walk(data, _plan(Scenario), (), findings, report)
+    return report
+
+
+# How to walk a value: ("model", {type-tag or None: model plan}), ("dict", item plan) or
+# ("list", item plan). A model plan maps each key to the plan of its value, or None when the
+# value cannot hold a model (text, numbers, lists of text), so those are never visited.
+Plan = tuple[str, Any]
+_PLANS: dict[Any, Plan | None] = {}
 
 
 def _walk(
-    value: Any, annotation: Any, path: KeyPath, findings: Findings, reported: set[KeyPath]
+    value: Any, plans: list[Plan], path: KeyPath, findings: Findings, report: KeyReport
 ) -> None:
-    for member in _members(annotation):
-        origin = get_origin(member)
-        if isinstance(value, dict) and isinstance(member, type) and issubclass(member, BaseModel):
-            if _selects(member, value):
-                _walk_model(value, member, path, findings, reported)
+    for kind, inner in plans:
+        if kind == "model" and isinstance(value, dict):
+            tag = value.get("type")
+            model = inner.get(tag if isinstance(tag, str) else None) or inner.get(None)
+            if model is not None:
+                _walk_model(value, model, path, findings, report)
                 return
-        elif isinstance(value, dict) and origin is dict:
-            item_type = get_args(member)[1]
+        elif kind == "dict" and isinstance(value, dict):
             for key, item in value.items():
-                _walk(item, item_type, (*path, key), findings, reported)
+                _walk(item, inner, (*path, key), findings, report)
             return
-        elif isinstance(value, list) and origin is list:
-            (item_type,) = get_args(member)
+        elif kind == "list" and isinstance(value, list):
             for index, item in enumerate(value):
-                _walk(item, item_type, (*path, index), findings, reported)
+                _walk(item, inner, (*path, index), findings, report)
             return
 
 
 def _walk_model(
-    value: dict[str, Any],
-    model: type[BaseModel],
-    path: KeyPath,
-    findings: Findings,
-    reported: set[KeyPath],
+    value: dict[str, Any], model: _ModelPlan, path: KeyPath, findings: Findings, report: KeyReport
 ) -> None:
-    fields = {info.alias or name: info for name, info in model.model_fields.items()}
     for key, item in value.items():
         here = (*path, key)
-        info = fields.get(key)
-        if info is not None:
-            _walk(item, info.annotation, here, findings, reported)
+        if key in model.fields:
+            plans = model.fields[key]
+            if plans:
+                _walk(item, plans, here, findings, report)
             continue
-        reported.add(here)
-        refused = REFUSED_SERVICE_KEYS.get(key) if model is Service else None
+        report.unknown.add(here)
+        refused = REFUSED_SERVICE_KEYS.get(key) if model.cls is Service else None
         if refused is not None:
             rule, message = refused
             findings.error(here, message, rule, at_key=True)
+            continue
+        meant = closest(key, model.fields.keys() - value.keys())
+        hint = ""
+        if meant is not None:
+            report.meant.add((*path, meant))
+            hint = f" (did you mean {meant!r}?)"
+        elif " " in key.strip():
+            hint = " (inside {...}, a comma starts a new key: put text containing commas in quotes)"
+        findings.error(here, f"unknown key {key!r}{hint}", "unknown-key", at_key=True)
+
+
+@dataclass
+class _ModelPlan:
+    cls: type[BaseModel]
+    fields: dict[str, list[Plan]]
+
+
+def _plan(annotation: Any) -> list[Plan]:
+    """The ways a value of this annotation may need walking (cached: built once per type)."""
+    plans = []
+    for member in _members(annotation):
+        key = member if isinstance(member, type) else repr(member)
+        if key not in _PLANS:
+            _PLANS[key] = None  # a model that contains itself is walked once per level
+            _PLANS[key] = _plan_member(member)
+        plan = _PLANS[key]
+        if plan is not None:
+            plans.append(plan)
+    return _merge_models(plans)
+
+
+def _plan_member(member: Any) -> Plan | None:
+    origin = get_origin(member)
+    if isinstance(member, type) and issubclass(member, BaseModel):
+        fields = {
+            info.alias or name: _plan(info.annotation) for name, info in member.model_fields.items()
+        }
+        return ("model", {_type_tag(member): _ModelPlan(member, fields)})
+    if origin is dict:
+        inner = _plan(get_args(member)[1])
+        return ("dict", inner) if inner else None
+    if origin is list:
+        inner = _plan(get_args(member)[0])
+        return ("list", inner) if inner else None
+    return None
+
+
+def _merge_models(plans: list[Plan]) -> list[Plan]:
+    """Union members that are models become one plan, chosen by the value's `type`."""
+    models: dict[Any, _ModelPlan] = {}
+    rest = []
+    for kind, inner in plans:
+        if kind == "model":
+            models.update(inner)
         else:
-            findings.error(
-                here, f"unknown key {key!r}{did_you_mean(key, fields)}", "unknown-key", at_key=True
-            )
+            rest.append((kind, inner))
+    return [("model", models), *rest] if models else rest
 
 
 def _members(annotation: Any) -> list[Any]:
@@ -155,9 +219,9 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _selects(model: type[BaseModel], value: dict[str, Any]) -> bool:
-    """A union of check models is told apart by `type`; other models stand alone."""
+def _type_tag(model: type[BaseModel]) -> Any:
+    """A union of check models is told apart by `type`; other models stand alone (None)."""
     field = model.model_fields.get("type")
     if field is None or get_origin(field.annotation) is not Literal:
-        return True
-    return value.get("type") in get_args(field.annotation)
+        return None
+    return get_args(field.annotation)[0]

@@ -16,6 +16,7 @@ from poc_runner.model import Scenario
 from poc_runner.model.checks import CHECK_TYPES
 from poc_runner.model.types import show
 from poc_runner.validation.findings import Findings, did_you_mean
+from poc_runner.validation.keys import KeyReport
 
 _EXPECTED = {
     "string_type": "expected text",
@@ -40,18 +41,29 @@ _BOUNDS = {
 }
 
 
-def check_structure(data: Any, findings: Findings, reported: set[KeyPath]) -> Scenario | None:
-    """The scenario, or None after reporting every structural error in the document."""
+def check_structure(
+    data: Any, findings: Findings, keys: KeyReport, explained: set[KeyPath]
+) -> Scenario | None:
+    """The scenario, or None after reporting every structural error in the document.
+
+    Errors at `explained` paths (a reference that could not be filled) and at keys the keys
+    rule reported are consequences of problems already reported, so they are not repeated.
+    """
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
+        suggested_in = {meant[:-1] for meant in keys.meant}
         for details in exc.errors(include_url=False):
             loc = details["loc"]
             path = _document_path(data, loc)
-            if details["type"] == "extra_forbidden" and path in reported:
-                continue  # the keys rule already explained this key
+            if path in keys.unknown or path in explained:
+                continue
             if details["type"] == "missing":
                 path = (*path, loc[-1])  # shown as the key that is missing; placed at its parent
+                if path in keys.meant:
+                    continue  # "did you mean" already named it
+            elif path in suggested_in:
+                continue  # a rule about the mapping as a whole, likely broken by the misspelt key
             message, rule = _describe(details)
             findings.error(path, message, rule, at_key="[key]" in loc)
         return None
