@@ -37,4 +37,4 @@ schema: $(STAMP)
 	$(BIN)/poc schema > schema/scenario-v1.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -131,7 +131,7 @@ def schema() -> None:
     """
     from poc_runner.schema import scenario_schema_json
 
-    click.echo(scenario_schema_json())
+    click.echo(scenario_schema_json(), nl=False)
 
 
 @cli.command()
