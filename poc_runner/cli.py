@@ -7,7 +7,6 @@ answers at once.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,7 @@ import click
 
 from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError
-
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+from poc_runner.interpolation import NAME
 
 
 class _Poc(click.Group):
@@ -64,7 +62,7 @@ def _parse_vars(
     parsed: dict[str, str] = {}
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not _VAR_NAME.fullmatch(name):
+        if not sep or not NAME.fullmatch(name):
             raise click.BadParameter(f"{item!r} is not NAME=VALUE (NAME: letters, digits and _)")
         parsed[name] = value
     return parsed

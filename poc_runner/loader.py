@@ -223,12 +223,7 @@ class _Builder:
     def _count(self, values: int, mark: Mark) -> None:
         self._values += values
         if self._values > MAX_VALUES:
-            raise LoadError(
-                f"the document expands to more than {MAX_VALUES:,} values (through aliases or"
-                " sheer size); refusing to expand it",
-                mark,
-                rule="size",
-            )
+            raise _too_many_values(mark)
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
         """The most frequent event by far, so `_child_path` and `_attach` are written inline."""
@@ -236,7 +231,7 @@ class _Builder:
         mark = Mark(start.line + 1, start.column + 1)
         self._values += 1
         if self._values > MAX_VALUES:
-            self._count(0, mark)
+            raise _too_many_values(mark)
         top = self._top
         if top is not None and top.is_mapping and top.key is None:
             self._key(event, mark)
@@ -357,6 +352,15 @@ class _Builder:
                             self.references.append((*frame.path, key))
 
 
+def _too_many_values(mark: Mark) -> LoadError:
+    return LoadError(
+        f"the document expands to more than {MAX_VALUES:,} values (through aliases or sheer"
+        " size); refusing to expand it",
+        mark,
+        rule="size",
+    )
+
+
 def _construct_scalar(event: yaml.ScalarEvent, mark: Mark) -> Any:
     text: str = event.value
     tag = event.tag
@@ -409,8 +413,9 @@ def _convert(tag: str, text: str) -> Any:
 
 
 def _tag_refused(tag: str | None) -> str:
+    written = f"!!{tag.removeprefix(_TAG)}" if tag and tag.startswith(_TAG) else tag
     return (
-        f"YAML tag {tag!r} is not allowed: scenario files hold plain data"
+        f"YAML tag {written!r} is not allowed: scenario files hold plain data"
         " (text, numbers, true/false, lists and mappings)"
     )
 

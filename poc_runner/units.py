@@ -54,14 +54,3 @@ def parse_memory(value: object) -> int:
     if not math.isfinite(size) or size < 0:
         raise ValueError(f"{value!r} is not a memory size")
     return int(size)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Compose-style spelling, for messages (`1800.0` -> `30m`)."""
-    if seconds and seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g}h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g}m"
-    return f"{seconds:g}s"

@@ -30,8 +30,6 @@ from poc_runner.model.types import (
 )
 from poc_runner.units import parse_duration
 
-API_VERSION = "poc-runner/v1"
-
 
 class Prospect(Strict):
     name: Text
@@ -107,10 +105,6 @@ class Criterion(Strict):
         elif as_number(value) is None:
             raise error("baseline", f"baseline value {show(value)} is not a number")
         return self
-
-    @property
-    def display_title(self) -> str:
-        return self.title or self.id
 
 
 class Acceptance(Strict):

@@ -208,15 +208,5 @@ class Service(Strict):
         return BuildSpec(context=self.build) if isinstance(self.build, str) else self.build
 
     @property
-    def dependencies(self) -> dict[str, DependsOn]:
-        if isinstance(self.depends_on, list):
-            return {name: DependsOn() for name in self.depends_on}
-        return dict(self.depends_on)
-
-    @property
     def env(self) -> dict[str, str]:
         return env_as_dict(self.environment)
-
-    @property
-    def tmpfs_paths(self) -> list[str]:
-        return [self.tmpfs] if isinstance(self.tmpfs, str) else list(self.tmpfs)

@@ -205,31 +205,27 @@ def _memory(value: Any) -> int:
     return size
 
 
+def _number_or_text(number: str, pattern: str, description: str) -> WithJsonSchema:
+    """How editors see a unit field: a bare number, or text with its unit."""
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": number, "minimum": 0}, {"type": "string", "pattern": pattern}],
+            "description": description,
+        }
+    )
+
+
 Duration = Annotated[
     float,
     BeforeValidator(_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": units.DURATION_PATTERN},
-            ],
-            "description": "seconds, or a duration like 30s, 2m, 1h30m, 500ms",
-        }
+    _number_or_text(
+        "number", units.DURATION_PATTERN, "seconds, or a duration like 30s, 2m, 1h30m, 500ms"
     ),
 ]
 Memory = Annotated[
     int,
     BeforeValidator(_memory),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": units.MEMORY_PATTERN},
-            ],
-            "description": "bytes, or a size like 512m, 2g",
-        }
-    ),
+    _number_or_text("integer", units.MEMORY_PATTERN, "bytes, or a size like 512m, 2g"),
 ]
 
 

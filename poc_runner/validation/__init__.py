@@ -23,6 +23,7 @@ from poc_runner.validation.files import check_files
 from poc_runner.validation.findings import Findings
 from poc_runner.validation.keys import check_keys
 from poc_runner.validation.references import check_references
+from poc_runner.validation.salvage import SetAside, salvage
 from poc_runner.validation.structure import check_structure
 
 
@@ -116,16 +117,28 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
         findings.error(where, message, "undefined-var")
 
     explained = {where for where, _ in filled.problems}
-    scenario = check_structure(data, findings, check_keys(data, findings), explained)
-    if scenario is None:
-        return None
-    check_references(scenario, findings)
-    check_dependencies(scenario, findings)
-    check_files(scenario, path.parent, findings)
-    check_acceptance(scenario, findings)
+    keys = check_keys(data, findings)
+    scenario, broken = check_structure(data, findings, keys, explained)
+    if scenario is not None:
+        _check_whole(scenario, path, findings, SetAside())
+    elif isinstance(data, dict):
+        rescued = salvage(data, broken | keys.unknown | explained)
+        if rescued.scenario is not None:
+            findings.remap = rescued.original_path
+            _check_whole(rescued.scenario, path, findings, rescued.set_aside)
+            findings.remap = None
     for name in declared.keys() - filled.used:
         findings.warning(("vars", name), f"var {name!r} is never used", "unused-var", at_key=True)
     return scenario
+
+
+def _check_whole(scenario: Scenario, path: Path, findings: Findings, set_aside: SetAside) -> None:
+    """The rules that need the whole scenario (or what is left of it after a salvage)."""
+    check_references(scenario, findings, set_aside)
+    check_dependencies(scenario, findings, set_aside)
+    check_files(scenario, path.parent, findings)
+    if set_aside.acceptance_is_whole:
+        check_acceptance(scenario, findings)
 
 
 def _declared_vars(data: dict[str, Any]) -> dict[str, str]:

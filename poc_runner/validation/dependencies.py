@@ -6,10 +6,12 @@ from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
 from poc_runner.validation.findings import Findings
 from poc_runner.validation.references import refer
+from poc_runner.validation.salvage import SetAside
 
 
-def check_dependencies(scenario: Scenario, findings: Findings) -> None:
+def check_dependencies(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
     services = scenario.services
+    known = set_aside.known("service", services)
     graph: dict[str, list[tuple[str, KeyPath]]] = {}
     for name, service in services.items():
         graph[name] = []
@@ -18,7 +20,9 @@ def check_dependencies(scenario: Scenario, findings: Findings) -> None:
                 findings.error(
                     path, f"service {name!r} depends on itself", "dependency-cycle", at_key=True
                 )
-            elif refer(findings, path, "service", dependency, list(services), at_key=True):
+            elif refer(findings, path, "service", dependency, known, at_key=True) and (
+                dependency in services  # not one set aside after a structural error
+            ):
                 graph[name].append((dependency, path))
                 healthcheck = services[dependency].healthcheck
                 if condition == "service_healthy" and not (healthcheck and healthcheck.enabled):

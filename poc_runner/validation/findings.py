@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from poc_runner.diagnostics import Diagnostic, KeyPath, Severity, format_key_path
@@ -15,11 +15,14 @@ class Findings:
     file: str
     source_map: SourceMap = field(default_factory=SourceMap)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    remap: Callable[[KeyPath], KeyPath] | None = None  # rules running on a salvaged scenario
 
     def error(self, path: KeyPath, message: str, rule: str, *, at_key: bool = False) -> None:
+        path = self.remap(path) if self.remap else path
         self.add(self._place(path, at_key), path, message, rule)
 
     def warning(self, path: KeyPath, message: str, rule: str, *, at_key: bool = False) -> None:
+        path = self.remap(path) if self.remap else path
         self.add(self._place(path, at_key), path, message, rule, Severity.WARNING)
 
     def add(

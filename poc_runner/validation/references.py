@@ -4,16 +4,17 @@ steps, artifacts, services and stakeholders, data -> services)."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario
 from poc_runner.model.checks import HttpCheck
-from poc_runner.validation.findings import Findings, did_you_mean
+from poc_runner.validation.findings import Findings, closest, did_you_mean
+from poc_runner.validation.salvage import Choices, SetAside
 
 
-def check_references(scenario: Scenario, findings: Findings) -> None:
-    services = list(scenario.services)
+def check_references(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
+    services = set_aside.known("service", scenario.services)
     criteria = scenario.acceptance.criteria
     _unique(
         findings, "data item", ((("data", i, "name"), d.name) for i, d in enumerate(scenario.data))
@@ -45,14 +46,14 @@ def check_references(scenario: Scenario, findings: Findings) -> None:
     _check_mounts(scenario, findings)
     for i, step in enumerate(scenario.steps):
         refer(findings, ("steps", i, "service"), "service", step.service, services)
-    _check_criteria(scenario, findings)
+    _check_criteria(scenario, findings, set_aside)
 
 
-def _check_criteria(scenario: Scenario, findings: Findings) -> None:
-    services = list(scenario.services)
-    steps = [step.name for step in scenario.steps]
-    collected = [artifact for step in scenario.steps for artifact in step.artifacts]
-    roles = scenario.stakeholder_roles
+def _check_criteria(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
+    services = set_aside.known("service", scenario.services)
+    steps = set_aside.known("step", (step.name for step in scenario.steps))
+    collected = set_aside.known("artifact", (a for step in scenario.steps for a in step.artifacts))
+    roles = set_aside.known("stakeholder role", scenario.stakeholder_roles)
     for i, criterion in enumerate(scenario.acceptance.criteria):
         here: KeyPath = ("acceptance", "criteria", i)
         for j, role in enumerate(criterion.for_):
@@ -65,7 +66,9 @@ def _check_criteria(scenario: Scenario, findings: Findings) -> None:
         if isinstance(check, HttpCheck):
             refer(findings, (*here, "check", "url"), "service", check.host, services)
         artifact = getattr(check, "artifact", None)
-        if artifact is not None and not any(_within(artifact, c) for c in collected):
+        if artifact is None or collected is None:
+            continue
+        if not any(_within(artifact, c) for c in (*collected.defined, *collected.set_aside)):
             findings.error(
                 (*here, "check", "artifact"),
                 f"no step collects {artifact!r}; add it (or a folder holding it) to a step's"
@@ -114,14 +117,18 @@ def refer(
     path: KeyPath,
     kind: str,
     name: str,
-    choices: Sequence[str],
+    choices: Choices | None,
     *,
     at_key: bool = False,
 ) -> bool:
-    """True when `name` is one of `choices`; otherwise reports it, suggesting the closest."""
-    if name in choices:
+    """True when `name` is one of `choices` (None: any name may be right, its section is
+    broken); otherwise reports it, suggesting the closest."""
+    if choices is None or name in choices.defined or name in choices.set_aside:
         return True
-    known = ", ".join(choices) if choices else "none are defined"
-    message = f"no {kind} named {name!r}{did_you_mean(name, choices)}; {kind}s here: {known}"
+    if closest(name, [*choices.defined, *choices.set_aside]) in choices.set_aside:
+        return False  # most likely a broken part's own name, already reported
+    defined = choices.defined
+    known = ", ".join(defined) if defined else "none are defined"
+    message = f"no {kind} named {name!r}{did_you_mean(name, defined)}; {kind}s here: {known}"
     findings.error(path, message, "reference", at_key=at_key)
     return False

@@ -43,19 +43,21 @@ _BOUNDS = {
 
 def check_structure(
     data: Any, findings: Findings, keys: KeyReport, explained: set[KeyPath]
-) -> Scenario | None:
-    """The scenario, or None after reporting every structural error in the document.
+) -> tuple[Scenario | None, set[KeyPath]]:
+    """The scenario, or None and the paths of every structural error (all reported).
 
     Errors at `explained` paths (a reference that could not be filled) and at keys the keys
     rule reported are consequences of problems already reported, so they are not repeated.
     """
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data), set()
     except ValidationError as exc:
         suggested_in = {meant[:-1] for meant in keys.meant}
+        broken: set[KeyPath] = set()
         for details in exc.errors(include_url=False):
             loc = details["loc"]
             path = _document_path(data, loc)
+            broken.add(path)
             if path in keys.unknown or path in explained:
                 continue
             if details["type"] == "missing":
@@ -66,7 +68,7 @@ def check_structure(
                 continue  # a rule about the mapping as a whole, likely broken by the misspelt key
             message, rule = _describe(details)
             findings.error(path, message, rule, at_key="[key]" in loc)
-        return None
+        return None, broken
 
 
 def _document_path(data: Any, loc: tuple[int | str, ...]) -> KeyPath:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from poc_runner import jsonpath
-from poc_runner.units import format_duration, parse_duration, parse_memory
+from poc_runner.units import parse_duration, parse_memory
 
 
 @pytest.mark.parametrize(
@@ -51,13 +51,6 @@ def test_memory(text: object, size: int) -> None:
 def test_bad_memory(text: object) -> None:
     with pytest.raises(ValueError, match="memory size"):
         parse_memory(text)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(1800, "30m"), (7200, "2h"), (0.5, "500ms"), (90, "90s"), (0, "0s")]
-)
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
 
 
 @pytest.mark.parametrize(
