@@ -106,13 +106,7 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
         return None
 
     declared = _declared_vars(data)
-    secrets = data.get("secrets")
-    pending = (
-        {name: None for name in secrets if isinstance(name, str)}
-        if isinstance(secrets, list)
-        else {}
-    )
-    filled = interpolate(data, document.references, {**declared, **overrides}, pending)
+    filled = interpolate(data, document.references, {**declared, **overrides}, _pending_secrets(data))
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
 
@@ -121,7 +115,7 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
     scenario, broken = check_structure(data, findings, keys, explained)
     if scenario is not None:
         _check_whole(scenario, path, findings, SetAside())
-    elif isinstance(data, dict):
+    else:
         rescued = salvage(data, broken | keys.unknown | explained)
         if rescued.scenario is not None:
             findings.remap = rescued.original_path
@@ -139,6 +133,14 @@ def _check_whole(scenario: Scenario, path: Path, findings: Findings, set_aside: 
     check_files(scenario, path.parent, findings)
     if set_aside.acceptance_is_whole:
         check_acceptance(scenario, findings)
+
+
+def _pending_secrets(data: dict[str, Any]) -> dict[str, str | None]:
+    """Secret names, without values: validation never sees the host's secrets."""
+    secrets = data.get("secrets")
+    if not isinstance(secrets, list):
+        return {}
+    return {name: None for name in secrets if isinstance(name, str)}
 
 
 def _declared_vars(data: dict[str, Any]) -> dict[str, str]:
