@@ -106,7 +106,8 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
         return None
 
     declared = _declared_vars(data)
-    filled = interpolate(data, document.references, {**declared, **overrides}, _pending_secrets(data))
+    variables = {**declared, **overrides}
+    filled = interpolate(data, document.references, variables, _pending_secrets(data))
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
 
