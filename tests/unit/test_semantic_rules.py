@@ -351,15 +351,24 @@ class TestOneRunReportsEverything:
     """Structural errors do not hide reference errors elsewhere, nor cause false ones."""
 
     def test_structural_and_reference_errors_come_together(self, check: Check) -> None:
-        result = check(("title:", "titel:"), ("  - name: load\n    service: app", "  - name: load\n    service: ap"))
+        result = check(
+            ("title:", "titel:"),
+            ("  - name: load\n    service: app", "  - name: load\n    service: ap"),
+        )
         assert [(d.rule, d.key_path) for d in errors(result)] == [
             ("unknown-key", "titel"),
             ("reference", "steps[1].service"),
         ]
 
     def test_lines_stay_right_when_an_earlier_list_item_is_broken(self, check: Check) -> None:
-        result = check(("    timeout: 2m", "    timeout: soon"), ("  - name: load\n    service: app", "  - name: load\n    service: ap"))
-        assert [(d.line, d.key_path) for d in errors(result)] == [(51, "steps[0].timeout"), (57, "steps[1].service")]
+        result = check(
+            ("    timeout: 2m", "    timeout: soon"),
+            ("  - name: load\n    service: app", "  - name: load\n    service: ap"),
+        )
+        assert [(d.line, d.key_path) for d in errors(result)] == [
+            (51, "steps[0].timeout"),
+            (57, "steps[1].service"),
+        ]
 
     def test_a_broken_step_is_not_also_reported_missing(self, check: Check) -> None:
         found = only_error(check(("    timeout: 2m", "    timeout: soon")))
@@ -374,11 +383,21 @@ class TestOneRunReportsEverything:
         assert found.key_path == "steps[0].name"
 
     def test_a_reference_far_from_any_name_is_still_reported(self, check: Check) -> None:
-        result = check(("  - name: detect", "  - name: Detect!"), ("{type: sql, service: db,", "{type: sql, service: warehouse,"))
-        assert [d.key_path for d in errors(result)] == ["steps[0].name", "acceptance.criteria[7].check.service"]
+        result = check(
+            ("  - name: detect", "  - name: Detect!"),
+            ("{type: sql, service: db,", "{type: sql, service: warehouse,"),
+        )
+        assert [d.key_path for d in errors(result)] == [
+            "steps[0].name",
+            "acceptance.criteria[7].check.service",
+        ]
 
     def test_a_broken_section_excuses_every_reference_into_it(self, check: Check) -> None:
-        text = VALID[: VALID.index("services:\n")] + "services: [db, app]\n" + VALID[VALID.index("steps:\n") :]
+        text = (
+            VALID[: VALID.index("services:\n")]
+            + "services: [db, app]\n"
+            + VALID[VALID.index("steps:\n") :]
+        )
         found = only_error(check(text=text))
         assert (found.rule, found.key_path) == ("type", "services")
 
@@ -387,5 +406,10 @@ class TestOneRunReportsEverything:
         assert found.key_path == "job.current_solutions"
 
     def test_acceptance_warnings_wait_for_a_whole_acceptance_section(self, check: Check) -> None:
-        result = check(("check: {type: exit_code, step: detect}", "check: {type: exit_code, step: detect, value: x}"))
+        result = check(
+            (
+                "check: {type: exit_code, step: detect}",
+                "check: {type: exit_code, step: detect, value: x}",
+            )
+        )
         assert [d.severity for d in result.diagnostics] == [Severity.ERROR]
