@@ -101,14 +101,14 @@ def validate(
     folders, node_modules and runs are skipped). Every problem in every file is reported, with
     its file, line, column and key path. Exits 0 when all files are valid, 2 otherwise.
     """
-    from poc_runner.diagnostics import Severity, render
+    from poc_runner.diagnostics import count_errors, render
     from poc_runner.validation import validate_paths
 
     results = validate_paths(paths, variables)
     diagnostics = [d for result in results for d in result.diagnostics]
     if diagnostics or output_format == "json":
         click.echo(render(diagnostics, output_format))
-    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    errors = count_errors(diagnostics)
     warnings = len(diagnostics) - errors
     valid = sum(result.ok for result in results)
     click.echo(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poc_runner.diagnostics import KeyPath
+from poc_runner.loader import lookup
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)(\}?)")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -38,30 +39,13 @@ def interpolate(
     for path in references:
         if not path or path[0] in UNINTERPOLATED_SECTIONS:
             continue
-        container = _container_at(data, path)
+        container = lookup(data, path[:-1])
         slot = (id(container), path[-1])
-        if container is None or slot in done:
-            continue
+        if not isinstance(lookup(container, path[-1:]), str) or slot in done:
+            continue  # a later duplicate key replaced it (reported on its own), or done already
         done.add(slot)
         container[path[-1]] = _substitute(container[path[-1]], path, variables, secrets, result)
     return result
-
-
-def _container_at(data: Any, path: KeyPath) -> Any:
-    """The list or mapping holding the text at `path`; None when a later duplicate key
-    replaced part of the path (the duplicate is reported on its own)."""
-    container = data
-    for part in path[:-1]:
-        try:
-            container = container[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    last = path[-1]
-    try:
-        text = container[last]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return container if isinstance(text, str) else None
 
 
 def _substitute(

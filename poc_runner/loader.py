@@ -248,7 +248,7 @@ class _Builder:
             path = self._child_path()
             self.source_map.values[path] = mark
             self._attach(value, 1, mark)
-        if type(value) is str and "${" in value:
+        if _holds_reference(value):
             self.references.append(path)
         if event.anchor is not None:
             self._anchors[event.anchor] = (value, 1)
@@ -318,7 +318,7 @@ class _Builder:
         self._count(size, mark)
         path = self._child_path()
         self.source_map.values[path] = mark
-        if type(value) is str and "${" in value:
+        if _holds_reference(value):
             self.references.append(path)  # a shared list or mapping is reached via its anchor
         self._attach(value, size, mark)
 
@@ -348,8 +348,24 @@ class _Builder:
                     if key not in frame.value:
                         frame.value[key] = value
                         self.source_map.values.setdefault((*frame.path, key), mark)
-                        if type(value) is str and "${" in value:
+                        if _holds_reference(value):
                             self.references.append((*frame.path, key))
+
+
+def _holds_reference(value: Any) -> bool:
+    """Text that may hold a `${name}` for interpolation to fill."""
+    return type(value) is str and "${" in value
+
+
+def lookup(data: Any, path: KeyPath) -> Any:
+    """The value at `path` in loaded data, or None where the path no longer leads anywhere
+    (a later duplicate key replaced part of it, or a salvage set it aside)."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _too_many_values(mark: Mark) -> LoadError:

@@ -21,12 +21,14 @@ from poc_runner.model.types import (
     ScenarioPath,
     ServiceName,
     Sha256,
+    Stream,
     Strict,
     Text,
     TextOrList,
     as_number,
     error,
     show,
+    valid_regex,
 )
 
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "between", "contains", "matches"]
@@ -76,12 +78,7 @@ class Comparison(Strict):
         elif op == "matches":
             if not isinstance(value, str):
                 raise error("value", "`matches` takes a regular expression as text")
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise error(
-                    "regex", f"{show(value)} is not a valid regular expression: {exc}"
-                ) from None
+            valid_regex(value)
         return value
 
     @classmethod
@@ -127,7 +124,7 @@ class ExitCodeCheck(Strict):
 class OutputCheck(Strict):
     type: Literal["output"]
     step: Identifier
-    stream: Literal["stdout", "stderr"] = "stdout"
+    stream: Stream = "stdout"
     contains: str | None = None
     not_contains: str | None = None
     matches: Regex | None = None
@@ -179,7 +176,7 @@ class DurationCheck(DurationComparison):
 class MetricCheck(NumericComparison):
     type: Literal["metric"]
     step: Identifier
-    stream: Literal["stdout", "stderr"] = "stdout"
+    stream: Stream = "stdout"
     pattern: Regex | None = None
     json_line: Text | None = None
 

@@ -205,7 +205,9 @@ class Service(Strict):
 
     @property
     def build_spec(self) -> BuildSpec | None:
-        return BuildSpec(context=self.build) if isinstance(self.build, str) else self.build
+        if isinstance(self.build, str):  # validated as a path already: do not validate twice
+            return BuildSpec.model_construct(context=self.build)
+        return self.build
 
     @property
     def env(self) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -132,7 +132,7 @@ def _scalar_to_text(value: Any) -> Any:
 ScalarText = Annotated[str, BeforeValidator(_scalar_to_text)]
 
 
-def _regex(value: str) -> str:
+def valid_regex(value: str) -> str:
     try:
         re.compile(value)
     except re.error as exc:
@@ -140,7 +140,8 @@ def _regex(value: str) -> str:
     return value
 
 
-Regex = Annotated[str, AfterValidator(_regex)]
+Regex = Annotated[str, AfterValidator(valid_regex)]
+Stream = Literal["stdout", "stderr"]
 
 _FORBIDDEN_MOUNT_ROOTS = ("/proc", "/sys", "/dev")
 

@@ -173,7 +173,7 @@ def _plan(annotation: Any) -> list[Plan]:
     for member in _members(annotation):
         key = member if isinstance(member, type) else repr(member)
         if key not in _PLANS:
-            _PLANS[key] = None  # a model that contains itself is walked once per level
+            _PLANS[key] = None  # stops a model that contains itself from planning forever
             _PLANS[key] = _plan_member(member)
         plan = _PLANS[key]
         if plan is not None:

@@ -46,11 +46,12 @@ def check_references(scenario: Scenario, findings: Findings, set_aside: SetAside
     _check_mounts(scenario, findings)
     for i, step in enumerate(scenario.steps):
         refer(findings, ("steps", i, "service"), "service", step.service, services)
-    _check_criteria(scenario, findings, set_aside)
+    _check_criteria(scenario, findings, set_aside, services)
 
 
-def _check_criteria(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
-    services = set_aside.known("service", scenario.services)
+def _check_criteria(
+    scenario: Scenario, findings: Findings, set_aside: SetAside, services: Choices | None
+) -> None:
     steps = set_aside.known("step", (step.name for step in scenario.steps))
     collected = set_aside.known("artifact", (a for step in scenario.steps for a in step.artifacts))
     roles = set_aside.known("stakeholder role", scenario.stakeholder_roles)
@@ -68,7 +69,7 @@ def _check_criteria(scenario: Scenario, findings: Findings, set_aside: SetAside)
         artifact = getattr(check, "artifact", None)
         if artifact is None or collected is None:
             continue
-        if not any(_within(artifact, c) for c in (*collected.defined, *collected.set_aside)):
+        if not any(_within(artifact, c) for c in collected.every):
             findings.error(
                 (*here, "check", "artifact"),
                 f"no step collects {artifact!r}; add it (or a folder holding it) to a step's"
@@ -123,9 +124,9 @@ def refer(
 ) -> bool:
     """True when `name` is one of `choices` (None: any name may be right, its section is
     broken); otherwise reports it, suggesting the closest."""
-    if choices is None or name in choices.defined or name in choices.set_aside:
+    if choices is None or name in choices.every:
         return True
-    if closest(name, [*choices.defined, *choices.set_aside]) in choices.set_aside:
+    if closest(name, choices.every) in choices.set_aside:
         return False  # most likely a broken part's own name, already reported
     defined = choices.defined
     known = ", ".join(defined) if defined else "none are defined"

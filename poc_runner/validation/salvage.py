@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from poc_runner.diagnostics import KeyPath
+from poc_runner.loader import lookup
 from poc_runner.model import Scenario
 
 # List sections whose items are set aside one by one, and the names their items give.
@@ -41,6 +42,10 @@ class Choices:
 
     defined: list[str]
     set_aside: frozenset[str] = frozenset()
+
+    @property
+    def every(self) -> list[str]:
+        return [*self.defined, *self.set_aside]
 
 
 @dataclass
@@ -69,12 +74,11 @@ class Salvage:
     kept: dict[KeyPath, list[int]]  # list section -> original index of each item kept
 
     def original_path(self, path: KeyPath) -> KeyPath:
-        for prefix, indices in self.kept.items():
-            size = len(prefix)
-            index = path[size] if len(path) > size else None
-            if path[:size] == prefix and isinstance(index, int):
-                return (*prefix, indices[index], *path[size + 1 :])
-        return path
+        item = _list_item(path)
+        if item is None or item[0] not in self.kept:
+            return path
+        section, index = item
+        return (*section, self.kept[section][index], *path[len(section) + 1 :])
 
 
 def salvage(data: dict[str, Any], broken: Iterable[KeyPath]) -> Salvage:
@@ -86,13 +90,13 @@ def salvage(data: dict[str, Any], broken: Iterable[KeyPath]) -> Salvage:
         return Salvage(None, set_aside, {})  # the document as a whole is wrong
     data = copy.deepcopy(data)
     removed: dict[KeyPath, set[int]] = {}
-    for unit in sorted(units, key=len, reverse=True):
+    for unit in units:
         set_aside.sections.add(str(unit[0]))
         if unit[:-1] in _LISTS:
             removed.setdefault(unit[:-1], set()).add(int(unit[-1]))
         elif unit[0] == "services" and len(unit) == 2:
             set_aside.names.setdefault("service", set()).add(str(unit[1]))
-            services = _at(data, ("services",))
+            services = data.get("services")
             if isinstance(services, dict):
                 services.pop(unit[1], None)
         else:
@@ -107,12 +111,21 @@ def salvage(data: dict[str, Any], broken: Iterable[KeyPath]) -> Salvage:
     return Salvage(scenario, set_aside, {k: v for k, v in kept.items() if v is not None})
 
 
+def _list_item(path: KeyPath) -> tuple[KeyPath, int] | None:
+    """The list section and index `path` lies in, if it lies in an item of one."""
+    for section in _LISTS:
+        size = len(section)
+        index = path[size] if len(path) > size else None
+        if path[:size] == section and isinstance(index, int):
+            return section, index
+    return None
+
+
 def _unit(path: KeyPath) -> KeyPath:
     """The smallest part of the document that can be set aside on its own."""
-    for prefix in _LISTS:
-        size = len(prefix)
-        if path[:size] == prefix and len(path) > size and isinstance(path[size], int):
-            return path[: size + 1]
+    item = _list_item(path)
+    if item is not None:
+        return (*item[0], item[1])
     if path[:1] == ("services",) and len(path) > 1:
         return path[:2]
     return path[:1]
@@ -132,7 +145,7 @@ def _set_aside_section(data: dict[str, Any], key: str, set_aside: SetAside) -> N
 def _drop_items(
     data: dict[str, Any], section: KeyPath, gone: set[int], set_aside: SetAside
 ) -> list[int] | None:
-    items = _at(data, section)
+    items = lookup(data, section)
     if not isinstance(items, list):
         return None
     _remember([items[i] for i in sorted(gone) if i < len(items)], section, set_aside)
@@ -151,12 +164,3 @@ def _remember(items: Any, section: KeyPath, set_aside: SetAside) -> None:
             value = item.get(key) if isinstance(item, dict) else None
             values = value if isinstance(value, list) else [value]
             set_aside.names.setdefault(kind, set()).update(v for v in values if isinstance(v, str))
-
-
-def _at(data: Any, path: KeyPath) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
