@@ -149,5 +149,171 @@ def init(folder: Path) -> None:
     click.echo(f"\nNext: edit {folder / 'scenario.yaml'}, then run `poc validate {folder}`.")
 
 
+_VAR_OPTION = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_parse_vars,
+    help="Set or override a ${NAME} variable (repeatable).",
+)
+
+
+def _scenario_files(paths: tuple[str, ...]) -> list[Path]:
+    from poc_runner.discovery import discover
+    from poc_runner.errors import InvalidInput
+
+    found = discover(list(paths))
+    if found.problems:
+        raise InvalidInput("; ".join(f"{path}: {message}" for path, message in found.problems))
+    return found.files
+
+
+def _one_scenario(path: str) -> Path:
+    files = _scenario_files((path,))
+    if len(files) != 1:
+        from poc_runner.errors import InvalidInput
+
+        raise InvalidInput(f"{path} holds {len(files)} scenarios; name one scenario file")
+    return files[0]
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Root folder for results: OUT/<scenario>/<UTC time>-<id>/.",
+)
+@_VAR_OPTION
+@click.option("--keep", is_flag=True, help="Leave the sandbox up afterwards (remove: poc down).")
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run up to N scenarios at once, each in its own sandbox.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out: Path,
+    variables: dict[str, str],
+    keep: bool,
+    parallel: int,
+) -> None:
+    """Run scenarios in isolated Docker sandboxes and score them.
+
+    Validates every file first (nothing starts if one is invalid), then builds or finds the
+    images, starts the services with no route out (not the internet, the LAN or this host),
+    copies the data in read-only, runs the steps and judges the criteria. The sandbox is removed
+    afterwards, also on failure, Ctrl-C or SIGTERM. Each run writes result.json, steps/ and logs/
+    under OUT. Exits 0 when every verdict is pass, 1 on a fail, 3 on a sandbox error.
+    """
+    from poc_runner.progress import for_terminal
+    from poc_runner.run import Runner, RunOptions, exit_code
+    from poc_runner.summary import summarize
+
+    files = _scenario_files(paths)
+    progress = for_terminal()
+    try:
+        results = Runner(RunOptions(out, variables, keep, parallel), progress).run_all(files)
+    finally:
+        progress.close()
+    for result in results:
+        click.echo(summarize(result, str(out / result.scenario / result.run_id)))
+    if keep:
+        click.echo("The sandboxes are still up: `poc shell PATH SERVICE`, then `poc down PATH`.")
+    ctx.exit(exit_code(results))
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+@_VAR_OPTION
+def up(path: str, variables: dict[str, str]) -> None:
+    """Start a scenario's services for exploring by hand; run no steps.
+
+    Declared `ports` are published on 127.0.0.1 only. The services stay up until
+    `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them.
+    """
+    from poc_runner.live import up as start
+    from poc_runner.progress import for_terminal
+
+    scenario_file = _one_scenario(path)
+    progress = for_terminal()
+    try:
+        started = start(scenario_file, variables, progress)
+    finally:
+        progress.close()
+    click.echo(f"{started.scenario.name} is up (run {started.run_id}).")
+    for service, endpoints in started.endpoints.items():
+        reach = ", ".join(endpoints) if endpoints else "no published ports"
+        click.echo(f"  {service}: {reach}")
+    click.echo(f"Shell: poc shell {path} SERVICE    Stop: poc down {path}")
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+@click.argument("service")
+def shell(path: str, service: str) -> None:
+    """Open an interactive shell in SERVICE of a scenario started with `poc up` or `--keep`."""
+    from poc_runner.live import shell as open_shell
+
+    open_shell(_one_scenario(path), service)
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+def down(path: str) -> None:
+    """Remove the sandbox `poc up` (or `poc run --keep`) left running for PATH."""
+    from poc_runner.live import down as stop
+
+    swept = stop(_one_scenario(path))
+    click.echo(f"removed {len(swept.removed)} object(s)" if swept.removed else "nothing was up")
+    _fail_on(swept.problems)
+
+
+@cli.command()
+@click.option("--images", is_flag=True, help="Also remove the images poc-runner built.")
+def clean(images: bool) -> None:
+    """Remove every sandbox object no live run owns: leftovers of killed runs, `poc up` and
+    `--keep` sandboxes. Objects are found by their io.poc-runner.run label."""
+    from poc_runner.engine import connect
+    from poc_runner.sandbox.reaper import remove_built_images, sweep
+
+    client = connect()
+    swept = sweep(client, include_kept=True)
+    if images:
+        built = remove_built_images(client)
+        swept.removed += built.removed
+        swept.problems += built.problems
+    for line in swept.removed:
+        click.echo(f"removed {line}")
+    click.echo(f"{len(swept.removed)} object(s) removed")
+    _fail_on(swept.problems)
+
+
+def _fail_on(problems: list[str]) -> None:
+    if problems:
+        from poc_runner.errors import SandboxError
+
+        raise SandboxError("could not remove: " + "; ".join(problems))
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check this machine can run scenarios: engine, version, limits, base image."""
+    from poc_runner.doctor import diagnose, healthy
+
+    findings = diagnose()
+    for finding in findings:
+        click.echo(f"{finding.status:>7}  {finding.what}: {finding.detail}")
+    ctx.exit(ExitCode.PASSED if healthy(findings) else ExitCode.SANDBOX_ERROR)
+
+
 def main() -> None:
     cli(prog_name="poc")

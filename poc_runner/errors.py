@@ -27,3 +27,15 @@ class InvalidInput(PocError):
     """The scenario, a path or an argument is wrong; nothing was started."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class SandboxError(PocError):
+    """The sandbox could not be brought up, used or torn down: verdict `error`, never `fail`."""
+
+    exit_code = ExitCode.SANDBOX_ERROR
+
+
+class Interrupted(PocError):
+    """The run was stopped by Ctrl-C or SIGTERM; the sandbox was torn down on the way out."""
+
+    exit_code = ExitCode.INTERRUPTED

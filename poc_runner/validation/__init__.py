@@ -44,10 +44,15 @@ class Validated:
         return self.scenario is not None and count_errors(self.diagnostics) == 0
 
 
-def validate_file(path: Path, variables: Mapping[str, str] | None = None) -> Validated:
-    """Validate one scenario file; `variables` are `--var` overrides."""
+def validate_file(
+    path: Path,
+    variables: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> Validated:
+    """Validate one scenario file; `variables` are `--var` overrides. `secrets` is where a run
+    reads secret values from (the host environment); without it they stay `${NAME}`."""
     findings = Findings(str(path))
-    return Validated(path, _validate_into(findings, path, variables or {}), findings)
+    return Validated(path, _validate_into(findings, path, variables or {}, secrets), findings)
 
 
 def validate_paths(
@@ -77,9 +82,14 @@ def validate_paths(
     return results
 
 
-def _validate_into(findings: Findings, path: Path, overrides: Mapping[str, str]) -> Scenario | None:
+def _validate_into(
+    findings: Findings,
+    path: Path,
+    overrides: Mapping[str, str],
+    secrets: Mapping[str, str] | None,
+) -> Scenario | None:
     try:
-        return _run_stages(findings, path, overrides)
+        return _run_stages(findings, path, overrides, secrets)
     except LoadError as exc:
         findings.file_error(exc.message, exc.rule, exc.mark)
     except Exception as exc:  # a bug must not hide the other files' results behind a traceback
@@ -91,7 +101,12 @@ def _validate_into(findings: Findings, path: Path, overrides: Mapping[str, str])
     return None
 
 
-def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) -> Scenario | None:
+def _run_stages(
+    findings: Findings,
+    path: Path,
+    overrides: Mapping[str, str],
+    secrets: Mapping[str, str] | None,
+) -> Scenario | None:
     document = parse(read_text(path))
     findings.source_map = document.source_map
     for problem in document.problems:
@@ -107,7 +122,7 @@ def _run_stages(findings: Findings, path: Path, overrides: Mapping[str, str]) ->
 
     declared = _declared_vars(data)
     variables = {**declared, **overrides}
-    filled = interpolate(data, document.references, variables, _pending_secrets(data))
+    filled = interpolate(data, document.references, variables, _secrets(data, secrets, findings))
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
 
@@ -136,12 +151,25 @@ def _check_whole(scenario: Scenario, path: Path, findings: Findings, set_aside: 
         check_acceptance(scenario, findings)
 
 
-def _pending_secrets(data: dict[str, Any]) -> dict[str, str | None]:
-    """Secret names, without values: validation never sees the host's secrets."""
-    secrets = data.get("secrets")
-    if not isinstance(secrets, list):
+def _secrets(
+    data: dict[str, Any], source: Mapping[str, str] | None, findings: Findings
+) -> dict[str, str | None]:
+    """Secret names and, for a run, their values; `poc validate` never sees the values."""
+    names = data.get("secrets")
+    if not isinstance(names, list):
         return {}
-    return {name: None for name in secrets if isinstance(name, str)}
+    values: dict[str, str | None] = {}
+    for index, name in enumerate(names):
+        if not isinstance(name, str):
+            continue
+        values[name] = None if source is None else source.get(name)
+        if source is not None and values[name] is None:
+            findings.error(
+                ("secrets", index),
+                f"secret {name!r} is not set: export {name} in the environment before the run",
+                "missing-secret",
+            )
+    return values
 
 
 def _declared_vars(data: dict[str, Any]) -> dict[str, str]:

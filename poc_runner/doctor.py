@@ -1,0 +1,113 @@
+"""`poc doctor`: is this machine ready to run scenarios, and if not, what is missing."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Literal
+
+from poc_runner.engine import ENGINE_HELP, EngineInfo, connect
+from poc_runner.errors import PocError
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.reaper import state_dir
+
+BASE_IMAGE = "poc-runner/base:bookworm"
+_DNS_FIXED = (23, 0, 11)  # CVE-2024-29018: older engines forward DNS from internal networks
+
+Status = Literal["ok", "warn", "missing"]
+
+
+@dataclass
+class Finding:
+    status: Status
+    what: str
+    detail: str
+
+
+def diagnose() -> list[Finding]:
+    findings = [_docker_cli()]
+    try:
+        client = connect(timeout=10)
+    except PocError as exc:
+        return [*findings, Finding("missing", "Docker engine", str(exc))]
+    engine = EngineInfo.read(client)
+    info = client.info()
+    findings.append(
+        Finding("ok", "Docker engine", f"{engine.version} (API {engine.api_version}), {engine.os}")
+    )
+    findings.append(_dns_advisory(engine.version))
+    for key, what in (("MemoryLimit", "memory limits"), ("PidsLimit", "process limits")):
+        supported = info.get(key, True)
+        findings.append(
+            Finding(
+                "ok" if supported else "warn",
+                what,
+                "enforced" if supported else "not supported by this kernel: not enforced",
+            )
+        )
+    stronger = sorted(set(engine.runtimes) & {"runsc", "sysbox-runc"})
+    findings.append(
+        Finding(
+            "ok",
+            "container runtimes",
+            ", ".join(engine.runtimes)
+            + (f" (stronger isolation available: {', '.join(stronger)})" if stronger else ""),
+        )
+    )
+    findings.append(_base_image(client))
+    leftovers = client.containers.list(all=True, filters={"label": labels.RUN})
+    findings.append(
+        Finding(
+            "ok" if not leftovers else "warn",
+            "sandboxes",
+            f"{len(leftovers)} poc-runner container(s) exist"
+            + (" (`poc clean` removes those of runs that ended)" if leftovers else ""),
+        )
+    )
+    findings.append(Finding("ok", "run locks", str(state_dir() / "locks")))
+    return findings
+
+
+def _docker_cli() -> Finding:
+    found = shutil.which("docker")
+    if found:
+        return Finding("ok", "docker CLI", found)
+    return Finding("warn", "docker CLI", "not on PATH: only `poc shell` needs it")
+
+
+def _dns_advisory(version: str) -> Finding:
+    try:
+        numbers = tuple(int(part) for part in version.split("+")[0].split(".")[:3])
+    except ValueError:
+        return Finding("warn", "engine DNS", f"cannot read engine version {version!r}")
+    if numbers >= _DNS_FIXED:
+        return Finding("ok", "engine DNS", "internal networks do not forward DNS")
+    return Finding(
+        "warn",
+        "engine DNS",
+        f"engine {version} predates the fix for CVE-2024-29018 (DNS from internal networks);"
+        " poc-runner's isolated networks have no host-side address, so no query leaves them,"
+        " but upgrade when you can",
+    )
+
+
+def _base_image(client: object) -> Finding:
+    import docker
+
+    assert isinstance(client, docker.DockerClient)
+    try:
+        image = client.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        return Finding(
+            "missing",
+            "base image",
+            f"{BASE_IMAGE} is not built: run `make base-image` (examples build FROM it)",
+        )
+    return Finding("ok", "base image", f"{BASE_IMAGE} ({image.short_id})")
+
+
+def healthy(findings: list[Finding]) -> bool:
+    return not any(f.status == "missing" and f.what == "Docker engine" for f in findings)
+
+
+__all__ = ["ENGINE_HELP", "Finding", "diagnose", "healthy"]

@@ -1,0 +1,118 @@
+"""Exploring a scenario's stack by hand: `poc up`, `poc shell`, `poc down`.
+
+`poc up` starts the services (no steps) and leaves them running, labelled as kept, with their
+declared `ports` published on 127.0.0.1 only. `poc shell` opens a shell in one of them through
+the docker CLI (an interactive terminal is its job), and `poc down` removes the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from poc_runner.engine import connect
+from poc_runner.errors import InvalidInput, SandboxError
+from poc_runner.model import Scenario
+from poc_runner.progress import Progress
+from poc_runner.run import load, new_run_id
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.lifecycle import Sandbox
+from poc_runner.sandbox.reaper import RunLock, Swept, sweep
+from poc_runner.validation import validate_file
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+
+@dataclass
+class Started:
+    scenario: Scenario
+    run_id: str
+    endpoints: dict[str, list[str]]  # service -> "127.0.0.1:49153 -> 8080/tcp"
+
+
+def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
+    scenario = load(path, variables)
+    client = connect()
+    if _kept_containers(client, scenario.name):
+        raise SandboxError(
+            f"{scenario.name} is already up; use `poc shell {path} SERVICE`, or `poc down {path}`"
+            " first"
+        )
+    run_id = new_run_id()
+    with RunLock(run_id):  # nobody sweeps it while it is being built
+        sandbox = Sandbox(
+            client,
+            scenario,
+            path.parent,
+            run_id,
+            kept=True,
+            publish=True,
+            report=lambda service, status: progress.update(
+                scenario.name, f"service {service}", status, active=status.endswith("ing")
+            ),
+        )
+        try:
+            sandbox.up()
+        except BaseException:
+            sandbox.down()
+            raise
+    return Started(scenario, run_id, {n: _endpoints(c) for n, c in sandbox.containers.items()})
+
+
+def _endpoints(container: Container) -> list[str]:
+    container.reload()
+    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+    return [
+        f"{binding['HostIp']}:{binding['HostPort']} -> {inside}"
+        for inside, bindings in sorted(ports.items())
+        for binding in bindings or []
+    ]
+
+
+def shell(path: Path, service: str) -> NoReturn:
+    """Replace this process with `docker exec -it`, so the terminal behaves as usual."""
+    scenario = scenario_of(path)
+    if service not in scenario.services:
+        raise InvalidInput(
+            f"{path} has no service {service!r}; its services: {', '.join(scenario.services)}"
+        )
+    found = [
+        c
+        for c in _kept_containers(connect(), scenario.name)
+        if c.labels.get(labels.SERVICE) == service
+    ]
+    if not found:
+        raise SandboxError(f"{scenario.name} is not up; start it with `poc up {path}`")
+    docker_cli = shutil.which("docker")
+    if docker_cli is None:
+        raise SandboxError("`poc shell` needs the docker command-line client on PATH")
+    pick = "command -v bash >/dev/null && exec bash || exec sh"
+    os.execv(docker_cli, ["docker", "exec", "-it", found[0].id, "/bin/sh", "-c", pick])
+
+
+def down(path: Path) -> Swept:
+    scenario = scenario_of(path)
+    return sweep(connect(), include_kept=True, only_kept=True, scenario=scenario.name)
+
+
+def scenario_of(path: Path) -> Scenario:
+    """The scenario a live command refers to; its secrets are not needed for that."""
+    validated = validate_file(path)
+    if validated.scenario is None:
+        raise InvalidInput(f"{path} is not a valid scenario; run `poc validate {path}`")
+    return validated.scenario
+
+
+def _kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:
+    return list(
+        client.containers.list(
+            all=True,
+            filters={"label": [f"{labels.SCENARIO}={scenario}", f"{labels.KEPT}=true"]},
+        )
+    )

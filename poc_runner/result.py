@@ -1,0 +1,73 @@
+"""`result.json`: what a run did and found, in a stable, versioned shape (spec, "Run results").
+
+Everything a report needs is here, so any report can be re-rendered from this file alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = "1.0"
+Verdict = Literal["pass", "fail", "error"]
+
+
+@dataclass
+class CriterionResult:
+    id: str
+    title: str | None
+    passed: bool
+    must: bool
+    weight: float
+    measured: Any
+    expected: Any
+    evidence: str
+    stakeholders: list[str]
+    check: str
+    baseline: Any = None
+    improvement: float | None = None
+
+
+@dataclass
+class StepRecord:
+    name: str
+    service: str
+    exit_code: int | None
+    duration_s: float
+    timed_out: bool
+    ran: bool
+    error: str | None
+    output_bytes: dict[str, int]
+    artifacts: dict[str, bool]
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    run_id: str
+    started_at: str
+    finished_at: str = ""
+    verdict: Verdict = "error"
+    score: float = 0.0
+    pass_score: float = 100.0
+    error: str | None = None
+    title: str | None = None
+    criteria: list[CriterionResult] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        ordered = {"schema_version": body.pop("schema_version"), **body}
+        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+
+    def write(self, folder: Path) -> Path:
+        """Written to a temporary name and renamed, so a reader never sees half a file."""
+        target = folder / "result.json"
+        partial = folder / ".result.json.partial"
+        partial.write_text(self.to_json(), encoding="utf-8")
+        partial.replace(target)
+        return target

@@ -1,0 +1,304 @@
+"""A run, start to finish: validate, provision the sandbox, run the steps, judge, tear down.
+
+Runs execute in worker threads, so the main thread stays free to catch Ctrl-C and SIGTERM and
+tear every live sandbox down at once; each worker then finishes its result (verdict `error`,
+"interrupted") and the command exits 130. Teardown happens on every path: success, failure,
+exception, interruption. Only SIGKILL skips it, and the run lock then lets the next `poc run`
+or `poc clean` sweep what was left.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from poc_runner import __version__
+from poc_runner.checks import Evidence, judge
+from poc_runner.diagnostics import render
+from poc_runner.engine import EngineInfo, connect
+from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
+from poc_runner.model import Scenario
+from poc_runner.model.checks import DurationCheck
+from poc_runner.progress import Progress
+from poc_runner.result import CriterionResult, RunResult, StepRecord
+from poc_runner.sandbox.lifecycle import Sandbox
+from poc_runner.sandbox.reaper import RunLock, sweep
+from poc_runner.scoring import improvement, score, verdict
+from poc_runner.steps import StepResult, run_steps
+from poc_runner.validation import validate_file
+
+if TYPE_CHECKING:
+    import docker
+
+
+@dataclass
+class RunOptions:
+    out: Path = Path("runs")
+    variables: Mapping[str, str] = field(default_factory=dict)
+    keep: bool = False
+    parallel: int = 1
+
+
+def load(path: Path, variables: Mapping[str, str]) -> Scenario:
+    """The scenario, valid and with its secrets filled from the environment, or InvalidInput."""
+    validated = validate_file(path, variables, secrets=os.environ)
+    if validated.scenario is None or not validated.ok:
+        problems = [d for d in validated.diagnostics if d.severity == "error"]
+        raise InvalidInput(
+            f"{path} is not a valid scenario, so nothing was started:\n{render(problems, 'text')}"
+        )
+    return validated.scenario
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+class Runner:
+    """Runs scenarios (several at once with `parallel`), and tears down on interruption."""
+
+    def __init__(self, options: RunOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.interrupted = threading.Event()
+        self._live: set[Sandbox] = set()
+        self._lock = threading.Lock()
+        self._client: docker.DockerClient | None = None
+        self._engine: EngineInfo | None = None
+
+    def run_all(self, paths: list[Path]) -> list[RunResult]:
+        scenarios = [(path, load(path, self.options.variables)) for path in paths]
+        self._client = connect()
+        self._engine = EngineInfo.read(self._client)
+        sweep(self._client, include_kept=False)  # what killed runs left behind
+        pool = ThreadPoolExecutor(
+            max_workers=max(1, self.options.parallel), thread_name_prefix="run"
+        )
+        futures: list[Future[RunResult]] = [
+            pool.submit(self.run_one, path, scenario) for path, scenario in scenarios
+        ]
+        try:
+            with _sigterm_as_interrupt():
+                wait(futures)
+        except KeyboardInterrupt:
+            self.interrupted.set()
+            with _signals_ignored():
+                self._tear_down_live()
+                pool.shutdown(wait=True, cancel_futures=True)
+            raise Interrupted("interrupted: every sandbox was removed") from None
+        pool.shutdown()
+        return [future.result() for future in futures]
+
+    def run_one(self, path: Path, scenario: Scenario) -> RunResult:
+        assert self._client is not None and self._engine is not None
+        run_id = new_run_id()
+        folder = self.options.out / scenario.name / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        result = RunResult(
+            scenario.name,
+            run_id,
+            _now(),
+            title=scenario.title,
+            pass_score=scenario.acceptance.pass_score,
+        )
+        with RunLock(run_id):
+            sandbox = Sandbox(
+                self._client,
+                scenario,
+                path.parent,
+                run_id,
+                kept=self.options.keep,
+                report=lambda service, status: self.progress.update(
+                    scenario.name, f"service {service}", status, active=status.endswith("ing")
+                ),
+            )
+            steps: list[StepResult] = []
+            try:
+                with self._registered(sandbox):
+                    steps = self._provision_and_run(sandbox, scenario, folder)
+            except PocError as exc:
+                result.error = "interrupted" if self.interrupted.is_set() else str(exc)
+            except Exception as exc:  # the docker SDK's own errors: still a sandbox error
+                result.error = (
+                    "interrupted"
+                    if self.interrupted.is_set()
+                    else (f"the Docker engine reported an error: {exc}")
+                )
+            finally:
+                self._finish(sandbox, folder, result)
+            self._judge(result, scenario, steps, folder, path.parent)
+        result.environment = self._fingerprint(scenario, sandbox)
+        result.finished_at = _now()
+        result.write(folder)
+        self.progress.update(scenario.name, "result", f"{result.verdict} -> {folder}")
+        return result
+
+    def _provision_and_run(
+        self, sandbox: Sandbox, scenario: Scenario, folder: Path
+    ) -> list[StepResult]:
+        deadline = time.monotonic() + scenario.sandbox.timeout
+        sandbox.up()
+        if self.interrupted.is_set():
+            raise Interrupted("interrupted")
+        return run_steps(
+            sandbox,
+            scenario.steps,
+            folder,
+            deadline,
+            lambda step, status: self.progress.update(
+                scenario.name, f"step {step}", status, active=status == "running"
+            ),
+        )
+
+    def _finish(self, sandbox: Sandbox, folder: Path, result: RunResult) -> None:
+        with _signals_ignored():
+            sandbox.save_logs(folder / "logs")
+            if self.options.keep and not self.interrupted.is_set():
+                return
+            problems = sandbox.down()
+        if problems:
+            note = "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
+            result.error = f"{result.error}; {note}" if result.error else note
+
+    def _judge(
+        self,
+        result: RunResult,
+        scenario: Scenario,
+        steps: list[StepResult],
+        folder: Path,
+        scenario_folder: Path,
+    ) -> None:
+        result.steps = [_record(step) for step in steps]
+        evidence = Evidence({s.name: s for s in steps}, folder, scenario_folder)
+        for criterion in scenario.acceptance.criteria:
+            judgement = judge(criterion.check, evidence)
+            baseline = criterion.baseline.value if criterion.baseline else None
+            result.criteria.append(
+                CriterionResult(
+                    id=criterion.id,
+                    title=criterion.title,
+                    passed=judgement.passed,
+                    must=criterion.must,
+                    weight=criterion.weight,
+                    measured=judgement.measured,
+                    expected=judgement.expected,
+                    evidence=judgement.evidence,
+                    stakeholders=list(criterion.for_),
+                    check=criterion.check.type,
+                    baseline=baseline,
+                    improvement=None
+                    if baseline is None
+                    else improvement(
+                        baseline,
+                        judgement.measured,
+                        getattr(criterion.check, "op", ">="),
+                        isinstance(criterion.check, DurationCheck),
+                    ),
+                )
+            )
+        result.score = score(result.criteria)
+        result.verdict = "error" if result.error else verdict(result.criteria, result.pass_score)
+
+    def _fingerprint(self, scenario: Scenario, sandbox: Sandbox) -> dict[str, Any]:
+        engine = self._engine
+        return {
+            "runner": {
+                "version": __version__,
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "engine": None
+            if engine is None
+            else {
+                "version": engine.version,
+                "api_version": engine.api_version,
+                "os": engine.os,
+                "kernel": engine.kernel,
+                "cgroup_version": engine.cgroup_version,
+            },
+            "network": scenario.sandbox.network,
+            "images": dict(sandbox.image_ids),
+            "data": dict(sandbox.data_sha256),
+        }
+
+    @contextmanager
+    def _registered(self, sandbox: Sandbox) -> Iterator[None]:
+        with self._lock:
+            self._live.add(sandbox)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._live.discard(sandbox)
+
+    def _tear_down_live(self) -> None:
+        with self._lock:
+            live = list(self._live)
+        for sandbox in live:
+            sandbox.down()
+
+
+def exit_code(results: list[RunResult]) -> ExitCode:
+    verdicts = {r.verdict for r in results}
+    if "error" in verdicts:
+        return ExitCode.SANDBOX_ERROR
+    return ExitCode.FAILED if "fail" in verdicts else ExitCode.PASSED
+
+
+def _record(step: StepResult) -> StepRecord:
+    return StepRecord(
+        step.name,
+        step.service,
+        step.exit_code,
+        step.duration_s,
+        step.timed_out,
+        step.ran,
+        step.error,
+        step.output_bytes,
+        step.artifacts,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (CI cancelling a job) is handled like Ctrl-C: tear down, exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C must not abandon a teardown half done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+__all__ = ["RunOptions", "Runner", "SandboxError", "exit_code", "load"]

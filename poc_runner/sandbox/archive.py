@@ -1,0 +1,173 @@
+"""Tar archives in and out of containers, built and read defensively (see the pitfalls notes).
+
+In: we build every archive ourselves from regular files opened with O_NOFOLLOW, so a symlink
+swapped in after validation cannot redirect the copy; members are owned by root, read-only.
+Out: artifacts come from a container the product controls, so every member's name and type is
+checked and the total size capped before anything is written under the run folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from poc_runner.errors import SandboxError
+
+_CHUNK = 1024 * 1024
+FILE_MODE = 0o444
+FOLDER_MODE = 0o555
+
+
+@dataclass
+class Packed:
+    """A tar archive on disk (never whole in memory) and the sha256 of what went into it."""
+
+    archive: IO[bytes]
+    digests: dict[str, str] = field(default_factory=dict)  # member name -> sha256
+
+
+def pack(entries: Iterable[tuple[Path, str]], folders: Iterable[str] = ()) -> Packed:
+    """Archive host files and folders under the given member names, plus empty `folders`."""
+    spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+    packed = Packed(spool)
+    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in folders:
+            tar.addfile(_member(name, tarfile.DIRTYPE, FOLDER_MODE))
+        for source, name in entries:
+            for path, member in _walk(source, name):
+                if member.isdir():
+                    tar.addfile(member)
+                else:
+                    packed.digests[member.name] = _add_file(tar, path, member)
+    spool.seek(0)
+    return packed
+
+
+def _member(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.mode, member.size = kind, mode, size
+    member.uid = member.gid = 0
+    member.uname = member.gname = "root"
+    return member
+
+
+def _walk(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+    info = os.lstat(source)
+    if stat.S_ISDIR(info.st_mode):
+        yield source, _member(name, tarfile.DIRTYPE, FOLDER_MODE)
+        for child in sorted(source.iterdir()):
+            yield from _walk(child, f"{name}/{child.name}")
+    elif stat.S_ISREG(info.st_mode):
+        yield source, _member(name, tarfile.REGTYPE, FILE_MODE, info.st_size)
+    else:
+        raise SandboxError(
+            f"{source} is not a regular file or folder (a link, a device or a pipe); data is"
+            " copied from regular files only"
+        )
+
+
+def _add_file(tar: tarfile.TarFile, path: Path, member: tarfile.TarInfo) -> str:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise SandboxError(f"cannot read data file {path}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            raise SandboxError(f"{path} changed into something that is not a regular file")
+        member.size = opened.st_size
+        digest = hashlib.sha256()
+        tar.addfile(member, _Hashing(handle, digest))
+    return digest.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    """Hashes what tarfile reads, so each data file is read from disk once."""
+
+    def __init__(self, handle: IO[bytes], digest: hashlib._Hash) -> None:
+        self._handle, self._digest = handle, digest
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._handle.read(size)
+        self._digest.update(chunk)
+        return chunk
+
+
+def folder_digest(digests: dict[str, str], prefix: str) -> str:
+    """One sha256 for a folder: over its files' relative names and digests, in name order."""
+    lines = "".join(
+        f"{name.removeprefix(prefix)}\0{digest}\n"
+        for name, digest in sorted(digests.items())
+        if name.startswith(prefix)
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
+    """Write a container's archive under `into`: regular files and folders only, no name that
+    leaves `into`, at most `limit` bytes in all. Returns the files written."""
+    reader = _ChunkReader(iter(chunks))
+    written: list[Path] = []
+    total = 0
+    root = into.resolve()
+    with tarfile.open(fileobj=reader, mode="r|") as tar:
+        for member in tar:
+            target = _safe_target(root, member.name)
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            if not member.isfile():
+                continue  # links, devices and pipes from the container are never written
+            total += member.size
+            if total > limit:
+                raise SandboxError(
+                    f"artifacts exceed the {limit // 1024**2} MiB cap while copying {member.name}"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            if source is None:
+                continue
+            with open(target, "wb") as out:  # noqa: PTH123 - streamed, not read whole
+                while chunk := source.read(_CHUNK):
+                    out.write(chunk)
+            written.append(target)
+    return written
+
+
+def _safe_target(root: Path, name: str) -> Path:
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise SandboxError(f"an artifact archive names {name!r}, which leaves the run folder")
+    target = (root / relative).resolve()
+    if target != root and root not in target.parents:
+        raise SandboxError(f"an artifact archive names {name!r}, which leaves the run folder")
+    return target
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of the SDK's chunk iterator, so big archives stream instead of load."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks, self._buffer = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size

@@ -1,0 +1,87 @@
+"""Copying a step's `artifacts` back into the run folder (spec, "steps").
+
+Docker's archive API cannot see inside tmpfs mounts (where steps usually write, e.g. /out), so
+the artifact is read from inside the container with `tar` over exec, which sees what the step
+saw; images without tar fall back to the archive API. Either way the bytes are spooled to disk
+under a size cap and extracted with `archive.extract`'s checks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from poc_runner.errors import SandboxError
+from poc_runner.sandbox.archive import extract
+from poc_runner.sandbox.capture import Capture
+from poc_runner.sandbox.execute import execute
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+ARTIFACT_LIMIT = 512 * 1024**2
+_TIMEOUT = 120.0
+_NOT_RUNNABLE = (126, 127)
+
+
+class _Spool(Capture):
+    """Keeps everything, on disk, up to a cap."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+        self.limit = limit
+
+    def write(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total <= self.limit:
+            self.file.write(chunk)
+
+    def close(self) -> None:
+        self.file.seek(0)
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.file.read(1024 * 1024):
+            yield chunk
+
+
+def collect(container: Container, path: str, run_folder: Path, limit: int = ARTIFACT_LIMIT) -> bool:
+    """Copy `path` (file or folder) to `run_folder/artifacts/<path>`; False when it is absent."""
+    parent, name = posixpath.split(posixpath.normpath(path))
+    into = run_folder / "artifacts" / parent.lstrip("/")
+    into.mkdir(parents=True, exist_ok=True)
+    spool, errors = _Spool(limit), Capture()
+    with spool.file:
+        outcome = execute(
+            container,
+            ["tar", "-cf", "-", "-C", parent, name],
+            timeout=_TIMEOUT,
+            stdout=spool,
+            stderr=errors,
+        )
+        if outcome.exit_code in _NOT_RUNNABLE:
+            return _collect_through_engine(container, path, into, limit)
+        if outcome.exit_code != 0:
+            if "No such file" in errors.text() or "Cannot stat" in errors.text():
+                return False
+            raise SandboxError(
+                f"could not copy artifact {path}: {errors.text().strip()[:300] or 'tar failed'}"
+            )
+        if spool.total > limit:
+            raise SandboxError(f"artifact {path} is over the {limit // 1024**2} MiB cap")
+        extract(spool.chunks(), into, limit)
+    return True
+
+
+def _collect_through_engine(container: Container, path: str, into: Path, limit: int) -> bool:
+    import docker
+
+    try:
+        chunks, _stat = container.get_archive(path)
+    except docker.errors.NotFound:
+        return False
+    extract(chunks, into, limit)
+    return True

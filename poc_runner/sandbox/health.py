@@ -1,0 +1,79 @@
+"""Waiting for a service to be healthy, by running its healthcheck ourselves.
+
+Engine 20.10 has no `start_interval`: its first check runs only after a full `interval`. The
+runner instead runs the `test` command through exec, quickly at first and then every
+`interval`, and gives up after the patience Compose would have shown: `start_period`, then
+`retries` failed checks of up to `timeout` each, `interval` apart.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from poc_runner.errors import SandboxError
+from poc_runner.model.services import Healthcheck
+from poc_runner.sandbox.execute import command_argv, execute
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+_FIRST_POLL = 0.05
+
+
+def healthcheck_argv(check: Healthcheck) -> list[str]:
+    test = check.test
+    if isinstance(test, str):
+        return command_argv(test)
+    if test[0] == "CMD-SHELL":
+        return command_argv(test[1])
+    return list(test[1:])  # "CMD"
+
+
+def patience(check: Healthcheck) -> float:
+    return check.start_period + max(check.retries, 1) * (check.interval + check.timeout)
+
+
+def wait_healthy(container: Container, service: str, check: Healthcheck, logs: int = 20) -> float:
+    """Seconds until the first passing check; raises with the service's last log lines."""
+    argv = healthcheck_argv(check)
+    started = time.monotonic()
+    deadline = started + patience(check)
+    pause = _FIRST_POLL
+    last = ""
+    while True:
+        outcome = execute(container, argv, timeout=check.timeout)
+        if outcome.exit_code == 0:
+            return time.monotonic() - started
+        last = (outcome.stdout.text() + outcome.stderr.text()).strip()[-300:]
+        container.reload()
+        if container.status != "running":
+            raise SandboxError(exited_message(container, service, logs))
+        if time.monotonic() + pause > deadline:
+            raise SandboxError(
+                f"service {service!r} never became healthy within {patience(check):.0f} s"
+                f" (last check: {'timed out' if outcome.timed_out else last or 'no output'})"
+                + last_logs(container, logs)
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, check.interval or _FIRST_POLL)
+
+
+def exited_message(container: Container, service: str, lines: int = 20) -> str:
+    state = container.attrs.get("State", {})
+    return (
+        f"service {service!r} stopped (exit code {state.get('ExitCode', '?')})"
+        + (" because it ran out of memory" if state.get("OOMKilled") else "")
+        + last_logs(container, lines)
+    )
+
+
+def last_logs(container: Container, lines: int) -> str:
+    try:
+        text = container.logs(tail=lines).decode("utf-8", errors="replace").rstrip()
+    except Exception:  # the logs are a courtesy in an error message, never a second error
+        return ""
+    if not text:
+        return "; it wrote no log output"
+    body = "\n".join(f"  | {line}" for line in text.splitlines()[-lines:])
+    return f"; its last log lines:\n{body}"

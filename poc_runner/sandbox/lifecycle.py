@@ -1,0 +1,206 @@
+"""One run's sandbox: brought up hardened and isolated, and always torn down (spec, "services").
+
+Every object is recorded the moment it exists, so a failure halfway through start-up, Ctrl-C or
+SIGTERM still removes everything. Removal is immediate (`remove(force=True)`): the sandbox is
+disposable, so nothing waits out Docker's 10 s stop grace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from poc_runner.errors import SandboxError
+from poc_runner.model import Scenario
+from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
+from poc_runner.sandbox.hardening import confinement, published_ports
+from poc_runner.sandbox.health import exited_message, wait_healthy
+from poc_runner.sandbox.images import ensure_images
+from poc_runner.sandbox.network import Kind, create_network
+from poc_runner.sandbox.startup import start_in_order
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+    from docker.models.networks import Network
+
+Report = Callable[[str, str], None]  # (service, what is happening)
+T = TypeVar("T")
+
+
+@dataclass
+class Sandbox:
+    client: docker.DockerClient
+    scenario: Scenario
+    folder: Path
+    run_id: str
+    kept: bool = False
+    publish: bool = False
+    report: Report = lambda _service, _status: None
+    containers: dict[str, Container] = field(default_factory=dict)
+    networks: list[Network] = field(default_factory=list)
+    volumes: list[DataVolume] = field(default_factory=list)
+    image_ids: dict[str, str] = field(default_factory=dict)
+    data_sha256: dict[str, str] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = False
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def _adopt(self, thing: T, remove: Callable[[T], object]) -> T:
+        """Record a new object, unless teardown already ran (Ctrl-C during start-up): then it
+        is removed at once instead of being left behind."""
+        with self._guard:
+            if not self._closed:
+                return thing
+        _attempt(str(thing), lambda: remove(thing))
+        raise SandboxError("the sandbox was torn down while it was being built")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return label.run_labels(self.run_id, self.scenario.name, kept=self.kept)
+
+    @property
+    def prefix(self) -> str:
+        return f"poc-{self.run_id}"
+
+    def up(self) -> None:
+        """Images, network, data, containers; then start them in dependency order."""
+        self.image_ids = ensure_images(self.client, self.scenario, self.folder, self.report)
+        kinds: list[tuple[str, Kind]] = [("net", self.scenario.sandbox.network)]
+        if self.publish and any(s.ports for s in self.scenario.services.values()):
+            kinds.append(("ports", "published"))
+        for suffix, kind in kinds:
+            network = create_network(self.client, f"{self.prefix}-{suffix}", kind, self.labels)
+            self.networks.append(self._adopt(network, lambda n: n.remove()))
+        self.volumes = plan_volumes(self.scenario, self.folder)
+        digests = fill_volumes(
+            self.client,
+            self.volumes,
+            next(iter(self.image_ids.values())),
+            self.labels,
+            self.prefix,
+        )
+        self._adopt(self.volumes, self._remove_volumes)
+        self.data_sha256 = checksums(self.scenario, digests)
+        for name in self.scenario.services:
+            container = self._adopt(self._create(name), lambda c: c.remove(force=True, v=True))
+            self.containers[name] = container
+        start_in_order(self.scenario, self._start, self._wait_healthy)
+        for name, container in self.containers.items():
+            self.ensure_running(name, container)
+
+    def _create(self, name: str) -> Container:
+        import docker
+
+        service = self.scenario.services[name]
+        network = self.networks[0].name
+        options: dict[str, Any] = confinement(service)
+        if self.publish and service.ports:
+            options["ports"] = published_ports(service)
+        try:
+            return self.client.containers.create(
+                self.image_ids[name],
+                name=f"{self.prefix}-{name}",
+                hostname=name,
+                command=service.command,
+                entrypoint=service.entrypoint,
+                working_dir=service.working_dir,
+                user=service.user,
+                environment=service.env,
+                labels={**self.labels, label.SERVICE: name},
+                network=network,
+                networking_config={network: self.client.api.create_endpoint_config(aliases=[name])},
+                mounts=mounts_for(name, self.volumes),
+                **options,
+            )
+        except docker.errors.APIError as exc:
+            raise SandboxError(
+                f"service {name!r} could not be created: {exc.explanation or exc}"
+            ) from None
+
+    def _start(self, name: str) -> None:
+        import docker
+
+        container = self.containers[name]
+        self.report(name, "starting")
+        try:
+            if len(self.networks) > 1 and self.scenario.services[name].ports:
+                self.networks[1].connect(container)
+            container.start()
+        except docker.errors.APIError as exc:
+            raise SandboxError(
+                f"service {name!r} could not start: {exc.explanation or exc}"
+            ) from None
+        self.report(name, "started")
+
+    def _wait_healthy(self, name: str) -> None:
+        check = self.scenario.services[name].healthcheck
+        assert check is not None
+        self.report(name, "waiting to be healthy")
+        waited = wait_healthy(self.containers[name], name, check)
+        self.report(name, f"healthy after {waited:.1f} s")
+
+    def ensure_running(self, name: str, container: Container | None = None) -> Container:
+        """The service's container, or an error with its last logs if it has stopped."""
+        container = container or self.containers[name]
+        container.reload()
+        if container.status != "running":
+            raise SandboxError(exited_message(container, name))
+        return container
+
+    def save_logs(self, folder: Path) -> None:
+        """Each service's output into logs/<service>.log (the engine caps it at LOG_MAX_SIZE)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, container in self.containers.items():
+            try:
+                with (folder / f"{name}.log").open("wb") as log:
+                    for chunk in container.logs(stream=True, follow=False):
+                        log.write(chunk)
+            except Exception as exc:  # a missing log must not hide the run's real outcome
+                (folder / f"{name}.log").write_text(f"[poc-runner: logs unavailable: {exc}]\n")
+
+    def down(self) -> list[str]:
+        """Remove everything, whatever state it is in; returns what could not be removed."""
+        with self._guard:
+            self._closed = True
+        containers = list(self.containers.values())
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
+            problems = list(
+                pool.map(
+                    lambda c: _attempt(c.name, lambda: c.remove(force=True, v=True)), containers
+                )
+            )
+        problems += [_attempt(n.name, n.remove) for n in self.networks]
+        problems += self._remove_volumes(self.volumes)
+        self.containers.clear()
+        self.networks.clear()
+        self.volumes = []
+        return [problem for problem in problems if problem]
+
+    def _remove_volumes(self, volumes: list[DataVolume]) -> list[str | None]:
+        api = self.client.api
+        return [
+            _attempt(name, partial(api.remove_volume, name, force=True))
+            for name in (v.name for v in volumes)
+            if name
+        ]
+
+
+def _attempt(name: str, remove: Callable[[], object]) -> str | None:
+    import docker
+
+    try:
+        remove()
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.DockerException as exc:
+        return f"{name}: {exc}"
+    return None

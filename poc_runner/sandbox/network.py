@@ -1,0 +1,39 @@
+"""The run's network: services reach each other by name, and nothing else (spec, "sandbox").
+
+`isolated` (the default) is an internal bridge created with
+`com.docker.network.bridge.inhibit_ipv4`: a plain internal bridge still lets containers reach the
+host through the gateway address (moby/moby 47356); without an address on the host side there is
+no gateway to reach, while the engine's embedded DNS still resolves service names. `egress`
+is an ordinary bridge with a route out, and must be asked for.
+
+`poc up` adds a second bridge for services with `ports` only, so the host can reach them on
+127.0.0.1: it masquerades nothing, so the services get no route to the internet through it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.networks import Network
+
+INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
+HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+
+Kind = Literal["isolated", "egress", "published"]
+_SETTINGS: dict[str, tuple[bool, dict[str, str]]] = {  # kind -> (internal, driver options)
+    "isolated": (True, {INHIBIT_IPV4: "true"}),
+    "egress": (False, {}),
+    "published": (False, {MASQUERADE: "false", HOST_BINDING: "127.0.0.1"}),
+}
+
+
+def create_network(
+    client: docker.DockerClient, name: str, kind: Kind, labels: dict[str, str]
+) -> Network:
+    internal, options = _SETTINGS[kind]
+    return client.networks.create(
+        name, driver="bridge", internal=internal, options=options, labels=labels
+    )

@@ -1,0 +1,98 @@
+"""Running the scenario's steps: the job, done by the product (spec, "steps").
+
+Steps run in file order through exec. A step fails when it exits non-zero or times out; a
+failed step ends the steps unless it says `continue_on_error`. Each step's output goes to
+`steps/<name>.out` (stdout) and `steps/<name>.err` (stderr), bounded (see `capture`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from poc_runner.errors import SandboxError
+from poc_runner.model.scenario import Step
+from poc_runner.sandbox.artifacts import collect
+from poc_runner.sandbox.capture import Capture
+from poc_runner.sandbox.execute import command_argv, execute
+from poc_runner.sandbox.lifecycle import Sandbox
+
+
+@dataclass
+class StepResult:
+    name: str
+    service: str
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    timed_out: bool = False
+    ran: bool = False
+    error: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    output_bytes: dict[str, int] = field(default_factory=dict)
+    artifacts: dict[str, bool] = field(default_factory=dict)  # container path -> copied
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and self.exit_code == 0 and not self.timed_out
+
+
+Announce = Callable[[str, str], None]  # (step, what is happening)
+
+
+def run_steps(
+    sandbox: Sandbox, steps: list[Step], run_folder: Path, deadline: float, announce: Announce
+) -> list[StepResult]:
+    results = [StepResult(step.name, step.service) for step in steps]
+    folder = run_folder / "steps"
+    folder.mkdir(parents=True, exist_ok=True)
+    for step, result in zip(steps, results, strict=True):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SandboxError(
+                f"the run reached its sandbox.timeout before step {step.name!r} could start"
+            )
+        announce(step.name, "running")
+        _run_one(sandbox, step, result, folder, run_folder, min(step.timeout, remaining))
+        announce(step.name, _summary(result))
+        if not result.passed and not step.continue_on_error:
+            break
+    return results
+
+
+def _run_one(
+    sandbox: Sandbox, step: Step, result: StepResult, folder: Path, run_folder: Path, limit: float
+) -> None:
+    try:
+        container = sandbox.ensure_running(step.service)
+    except SandboxError as exc:  # the product's service died: the step fails, with the reason
+        result.error = str(exc)
+        return
+    stdout, stderr = Capture(folder / f"{step.name}.out"), Capture(folder / f"{step.name}.err")
+    outcome = execute(
+        container,
+        command_argv(step.run),
+        timeout=limit,
+        environment=step.environment,
+        workdir=step.workdir,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    result.ran = True
+    result.exit_code, result.timed_out = outcome.exit_code, outcome.timed_out
+    result.duration_s = round(outcome.duration_s, 3)
+    result.stdout, result.stderr = stdout.text(), stderr.text()
+    result.output_bytes = {"stdout": stdout.total, "stderr": stderr.total}
+    if outcome.timed_out and limit < step.timeout:
+        result.error = "stopped: the run reached its sandbox.timeout"
+    for path in step.artifacts:
+        result.artifacts[path] = collect(container, path, run_folder)
+
+
+def _summary(result: StepResult) -> str:
+    if result.timed_out:
+        return f"timed out after {result.duration_s:.1f} s"
+    verdict = "ok" if result.passed else f"failed (exit {result.exit_code})"
+    return f"{verdict} in {result.duration_s:.1f} s"
