@@ -136,6 +136,8 @@ class Runner:
                     else (f"the Docker engine reported an error: {exc}")
                 )
             finally:
+                if self.interrupted.is_set():
+                    result.error = "interrupted"
                 self._finish(sandbox, folder, result)
             self._judge(result, scenario, steps, folder, path.parent)
         result.environment = self._fingerprint(scenario, sandbox)

@@ -22,7 +22,7 @@ from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_
 from poc_runner.sandbox.hardening import confinement, published_ports
 from poc_runner.sandbox.health import exited_message, wait_healthy
 from poc_runner.sandbox.images import ensure_images
-from poc_runner.sandbox.network import Kind, create_network
+from poc_runner.sandbox.network import ISOLATED_DNS_OPTIONS, Kind, create_network
 from poc_runner.sandbox.startup import start_in_order
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Sandbox:
     image_ids: dict[str, str] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = False
 
     def __hash__(self) -> int:
@@ -105,6 +106,8 @@ class Sandbox:
         options: dict[str, Any] = confinement(service)
         if self.publish and service.ports:
             options["ports"] = published_ports(service)
+        if self.scenario.sandbox.network == "isolated":
+            options["dns_opt"] = ISOLATED_DNS_OPTIONS
         try:
             return self.client.containers.create(
                 self.image_ids[name],
@@ -168,7 +171,14 @@ class Sandbox:
                 (folder / f"{name}.log").write_text(f"[poc-runner: logs unavailable: {exc}]\n")
 
     def down(self) -> list[str]:
-        """Remove everything, whatever state it is in; returns what could not be removed."""
+        """Remove everything, whatever state it is in; returns what could not be removed.
+
+        Safe to call twice at once (the run's worker and the Ctrl-C handler both do): the
+        second call waits for the first and finds nothing left to remove."""
+        with self._teardown:
+            return self._remove_everything()
+
+    def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
         containers = list(self.containers.values())
