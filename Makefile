@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format demo bench schema clean
+.PHONY: install sandbox engine base-image test unit lint format demo bench schema clean
 
 install: $(STAMP)
 
@@ -13,8 +13,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The Docker engine (installed and started when none answers) and the local base image that
+# example and test images build FROM. Both are quick no-ops once done.
+sandbox: engine base-image
+
+engine:
+	sandbox/engine.sh
+
+base-image: engine
+	sandbox/base-image.sh
+
+test: $(STAMP) sandbox
 	$(BIN)/python -m pytest
+
+# The fast half only: no Docker needed.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check poc_runner tests bench
@@ -25,8 +39,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix poc_runner tests bench
 	$(BIN)/ruff format poc_runner tests bench
 
-demo: $(STAMP)
+demo: $(STAMP) sandbox
 	$(BIN)/poc validate scenarios
+	$(BIN)/poc run scenarios/invoice-dedupe
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate_many.py

@@ -28,9 +28,9 @@ def compare(measured: Any, op: str, expected: Any) -> bool:
     if op == "contains":
         if isinstance(measured, list):
             return any(_equal(item, expected) for item in measured)
-        return str(expected) in _text(measured)
+        return _text(expected) in _text(measured)
     if op == "matches":
-        return re.search(str(expected), _text(measured)) is not None
+        return re.search(_text(expected), _text(measured)) is not None
     raise Incomparable(f"unknown operator {op!r}")
 
 

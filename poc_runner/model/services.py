@@ -33,7 +33,7 @@ _IMAGE = re.compile(
     r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
 )
-_PORT = re.compile(
+PORT = re.compile(
     r"(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?:tcp|udp))?"
 )
 
@@ -96,7 +96,7 @@ class Resources(Strict):
 
 
 def _port(value: str) -> str:
-    match = _PORT.fullmatch(value)
+    match = PORT.fullmatch(value)
     if match is None:
         raise error("port", f"{value!r} is not a port like 8080, 9000:8080 or 127.0.0.1:9000:8080")
     if match["ip"] not in (None, "127.0.0.1"):

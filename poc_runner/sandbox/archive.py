@@ -60,7 +60,10 @@ def _member(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo
 
 
 def _walk(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
-    info = os.lstat(source)
+    try:
+        info = os.lstat(source)
+    except OSError as exc:
+        raise SandboxError(f"cannot read data {source}: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         yield source, _member(name, tarfile.DIRTYPE, FOLDER_MODE)
         for child in sorted(source.iterdir()):
@@ -129,7 +132,7 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
             total += member.size
             if total > limit:
                 raise SandboxError(
-                    f"artifacts exceed the {limit // 1024**2} MiB cap while copying {member.name}"
+                    f"artifacts exceed the {size_text(limit)} cap while copying {member.name}"
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
@@ -140,6 +143,14 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
                     out.write(chunk)
             written.append(target)
     return written
+
+
+def size_text(size: int) -> str:
+    """Bytes as a person reads them: 512 MiB, 40 KiB, 300 bytes."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
 
 
 def _safe_target(root: Path, name: str) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.archive import extract
+from poc_runner.sandbox.archive import extract, size_text
 from poc_runner.sandbox.capture import Capture
 from poc_runner.sandbox.execute import execute
 
@@ -71,7 +71,7 @@ def collect(container: Container, path: str, run_folder: Path, limit: int = ARTI
                 f"could not copy artifact {path}: {errors.text().strip()[:300] or 'tar failed'}"
             )
         if spool.total > limit:
-            raise SandboxError(f"artifact {path} is over the {limit // 1024**2} MiB cap")
+            raise SandboxError(f"artifact {path} is over the {size_text(limit)} cap")
         extract(spool.chunks(), into, limit)
     return True
 

@@ -36,21 +36,27 @@ class DataVolume:
 
 
 def plan_volumes(scenario: Scenario, folder: Path) -> list[DataVolume]:
-    """Which volumes the data needs, where they mount, and which services see them."""
-    volumes: dict[str, DataVolume] = {}
-    every_service = set(scenario.services)
-    for item in scenario.data:
-        source = folder / item.path
-        mount = posixpath.normpath(item.mount)
-        if source.is_dir():
-            volume = volumes.setdefault(mount, DataVolume(mount))
-            volume.entries.append((source, "."))
-        else:
-            volume = volumes.setdefault(
-                posixpath.dirname(mount), DataVolume(posixpath.dirname(mount))
-            )
-            volume.entries.append((source, posixpath.basename(mount)))
-        volume.services |= set(item.services or every_service)
+    """Which volumes the data needs, where they mount, and which services see them.
+
+    A service sees exactly the items listed for it: two services that see different files in
+    one folder get a volume each; services that see the same files share one."""
+    volumes: dict[tuple[str, tuple[tuple[Path, str], ...]], DataVolume] = {}
+    for service in scenario.services:
+        seen: dict[str, list[tuple[Path, str]]] = {}
+        for item in scenario.data:
+            if item.services is not None and service not in item.services:
+                continue
+            source = folder / item.path
+            mount = posixpath.normpath(item.mount)
+            if source.is_dir():
+                seen.setdefault(mount, []).append((source, "."))
+            else:
+                parent, name = posixpath.split(mount)
+                seen.setdefault(parent, []).append((source, name))
+        for mount, entries in seen.items():
+            key = (mount, tuple(entries))
+            volume = volumes.setdefault(key, DataVolume(mount, entries=entries))
+            volume.services.add(service)
     for volume in volumes.values():
         for other in volumes.values():
             if other.mount.startswith(volume.mount.rstrip("/") + "/"):

@@ -96,7 +96,7 @@ def sweep(
     ]
     for kind, things in listings:
         for thing in things:
-            own = _labels_of(thing)
+            own = labels_of(thing)
             if own.get(labels.HOST) != host:
                 continue
             kept = own.get(labels.KEPT) == "true"
@@ -115,7 +115,8 @@ def sweep(
 _ORDER = {"container": 0, "network": 1, "volume": 2}
 
 
-def _labels_of(thing: Any) -> dict[str, str]:
+def labels_of(thing: Any) -> dict[str, str]:
+    """The labels of a container, network or volume (they keep them in different places)."""
     attrs = thing.attrs
     return dict(attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {})
 

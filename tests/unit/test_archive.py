@@ -1,0 +1,381 @@
+"""Tar archives into and out of containers: `pack`, `folder_digest`, `extract`."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import os
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from poc_runner.errors import SandboxError
+from poc_runner.sandbox import archive
+from poc_runner.sandbox.archive import FILE_MODE, FOLDER_MODE, extract, folder_digest, pack
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def members(packed: archive.Packed) -> dict[str, tarfile.TarInfo]:
+    packed.archive.seek(0)
+    with tarfile.open(fileobj=packed.archive, mode="r:") as tar:
+        return {member.name: member for member in tar.getmembers()}
+
+
+def contents(packed: archive.Packed) -> dict[str, bytes]:
+    packed.archive.seek(0)
+    found = {}
+    with tarfile.open(fileobj=packed.archive, mode="r:") as tar:
+        for member in tar.getmembers():
+            source = tar.extractfile(member)
+            if source is not None:
+                found[member.name] = source.read()
+    return found
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """data/{a.csv, sub/b.csv, sub/empty/}"""
+    root = tmp_path / "data"
+    (root / "sub" / "empty").mkdir(parents=True)
+    (root / "a.csv").write_bytes(b"id,amount\n1,10\n")
+    (root / "sub" / "b.csv").write_bytes(b"x" * 3000)
+    (root / "a.csv").chmod(0o600)  # the host's modes never reach the sandbox
+    return root
+
+
+class TestPack:
+    def test_a_single_file_under_its_member_name(self, tmp_path: Path) -> None:
+        source = tmp_path / "invoices.csv"
+        source.write_bytes(b"id\n1\n")
+        packed = pack([(source, "invoices.csv")])
+        with packed.archive:
+            assert list(members(packed)) == ["invoices.csv"]
+            assert contents(packed) == {"invoices.csv": b"id\n1\n"}
+            assert packed.digests == {"invoices.csv": sha256(b"id\n1\n")}
+
+    def test_a_folder_with_every_file_and_folder(self, tree: Path) -> None:
+        packed = pack([(tree, ".")])
+        with packed.archive:
+            found = members(packed)
+            assert sorted(found) == [".", "./a.csv", "./sub", "./sub/b.csv", "./sub/empty"]
+            assert found["."].isdir() and found["./sub/empty"].isdir()
+            assert found["./a.csv"].isfile() and found["./sub/b.csv"].isfile()
+            assert contents(packed)["./sub/b.csv"] == b"x" * 3000
+            assert packed.digests == {
+                "./a.csv": sha256(b"id,amount\n1,10\n"),
+                "./sub/b.csv": sha256(b"x" * 3000),
+            }
+
+    def test_members_are_owned_by_root_and_read_only(self, tree: Path) -> None:
+        packed = pack([(tree, "data")], folders=["mnt/nested"])
+        with packed.archive:
+            for member in members(packed).values():
+                assert (member.uid, member.gid) == (0, 0)
+                assert (member.uname, member.gname) == ("root", "root")
+                expected = FOLDER_MODE if member.isdir() else FILE_MODE
+                assert member.mode == expected, member.name
+        assert (FILE_MODE, FOLDER_MODE) == (0o444, 0o555)
+
+    def test_empty_folders_are_added_for_nested_mount_points(self, tmp_path: Path) -> None:
+        source = tmp_path / "a.csv"
+        source.write_bytes(b"a")
+        packed = pack([(source, "a.csv")], folders=["ref", "deep/er"])
+        with packed.archive:
+            found = members(packed)
+            assert found["ref"].isdir() and found["deep/er"].isdir()
+            assert found["a.csv"].isfile()
+            assert set(packed.digests) == {"a.csv"}
+
+    def test_nothing_to_pack_is_an_empty_archive(self) -> None:
+        packed = pack([])
+        with packed.archive:
+            assert members(packed) == {}
+            assert packed.digests == {}
+
+    def test_the_archive_is_rewound_for_the_reader(self, tmp_path: Path) -> None:
+        source = tmp_path / "a"
+        source.write_bytes(b"a")
+        packed = pack([(source, "a")])
+        with packed.archive:
+            assert packed.archive.tell() == 0
+
+    def test_an_empty_file(self, tmp_path: Path) -> None:
+        source = tmp_path / "empty"
+        source.write_bytes(b"")
+        packed = pack([(source, "empty")])
+        with packed.archive:
+            assert contents(packed) == {"empty": b""}
+            assert packed.digests == {"empty": sha256(b"")}
+
+    def test_a_symlink_is_refused(self, tmp_path: Path) -> None:
+        (tmp_path / "real.csv").write_bytes(b"secret")
+        (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+        with pytest.raises(SandboxError, match="not a regular file or folder"):
+            pack([(tmp_path / "link.csv", "link.csv")])
+
+    def test_a_symlink_inside_a_folder_is_refused(self, tree: Path, tmp_path: Path) -> None:
+        (tmp_path / "outside").write_bytes(b"host secret")
+        (tree / "sub" / "escape").symlink_to(tmp_path / "outside")
+        with pytest.raises(SandboxError, match="escape"):
+            pack([(tree, ".")])
+
+    def test_a_symlinked_folder_is_refused(self, tree: Path, tmp_path: Path) -> None:
+        (tmp_path / "data-link").symlink_to(tree, target_is_directory=True)
+        with pytest.raises(SandboxError, match="not a regular file or folder"):
+            pack([(tmp_path / "data-link", ".")])
+
+    def test_a_fifo_is_refused_without_blocking(self, tree: Path) -> None:
+        os.mkfifo(tree / "pipe")
+        with pytest.raises(SandboxError, match="pipe"):
+            pack([(tree, ".")])
+
+    def test_a_symlink_swapped_in_after_the_walk_is_not_followed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (tmp_path / "outside").write_bytes(b"host secret")
+        swapped = tmp_path / "data.csv"
+        swapped.symlink_to(tmp_path / "outside")
+
+        def walk_before_the_swap(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+            yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
+
+        monkeypatch.setattr(archive, "_walk", walk_before_the_swap)
+        with pytest.raises(SandboxError, match="cannot read data file"):
+            pack([(swapped, "data.csv")])
+
+    def test_a_fifo_swapped_in_after_the_walk_is_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        swapped = tmp_path / "data.csv"
+        os.mkfifo(swapped)
+
+        def walk_before_the_swap(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+            yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
+
+        monkeypatch.setattr(archive, "_walk", walk_before_the_swap)
+        with pytest.raises(SandboxError, match="changed into something that is not a regular"):
+            pack([(swapped, "data.csv")])
+
+    def test_each_file_is_opened_and_read_once(
+        self, tree: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        opened: list[str] = []
+        real_open = os.open
+
+        def counting_open(path: object, *args: object, **kwargs: object) -> int:
+            if isinstance(path, str | os.PathLike) and str(path).startswith(str(tree)):
+                opened.append(Path(path).name)
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        def no_second_read(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a data file was opened a second time (to hash it?)")
+
+        real_builtin_open = builtins.open
+
+        def builtin_open(file: object, *args: object, **kwargs: object) -> object:
+            if isinstance(file, str | os.PathLike) and str(file).startswith(str(tree)):
+                no_second_read()
+            return real_builtin_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(os, "open", counting_open)
+        monkeypatch.setattr(builtins, "open", builtin_open)
+        monkeypatch.setattr(Path, "read_bytes", no_second_read)
+        packed = pack([(tree, ".")])
+        monkeypatch.undo()
+        with packed.archive:
+            assert sorted(opened) == ["a.csv", "b.csv"]
+            assert packed.digests["./sub/b.csv"] == sha256(b"x" * 3000)
+
+    def test_digest_is_of_what_went_into_the_archive(self, tmp_path: Path) -> None:
+        source = tmp_path / "big.bin"
+        data = os.urandom(3 * 1024 * 1024 + 17)  # several of tarfile's read blocks
+        source.write_bytes(data)
+        packed = pack([(source, "big.bin")])
+        with packed.archive:
+            assert contents(packed)["big.bin"] == data
+            assert packed.digests["big.bin"] == sha256(data)
+
+
+class TestFolderDigest:
+    DIGESTS = {  # noqa: RUF012
+        "/data/in/a.csv": "1" * 64,
+        "/data/in/sub/b.csv": "2" * 64,
+        "/data/inx/c.csv": "3" * 64,
+        "/data/z.csv": "4" * 64,
+    }
+
+    def test_stable_and_order_independent(self) -> None:
+        backwards = dict(reversed(list(self.DIGESTS.items())))
+        first = folder_digest(self.DIGESTS, "/data/in/")
+        assert first == folder_digest(backwards, "/data/in/")
+        assert len(first) == 64 and int(first, 16) >= 0
+
+    def test_covers_only_the_folder(self) -> None:
+        inside = {k: v for k, v in self.DIGESTS.items() if k.startswith("/data/in/")}
+        assert folder_digest(self.DIGESTS, "/data/in/") == folder_digest(inside, "/data/in/")
+
+    def test_relative_names_so_the_mount_point_does_not_matter(self) -> None:
+        moved = {"/elsewhere/a.csv": "1" * 64, "/elsewhere/sub/b.csv": "2" * 64}
+        assert folder_digest(self.DIGESTS, "/data/in/") == folder_digest(moved, "/elsewhere/")
+
+    def test_changes_with_a_content_or_a_name(self) -> None:
+        base = folder_digest(self.DIGESTS, "/data/in/")
+        changed = {**self.DIGESTS, "/data/in/a.csv": "9" * 64}
+        renamed = {
+            "/data/in/a2.csv" if k == "/data/in/a.csv" else k: v for k, v in self.DIGESTS.items()
+        }
+        extra = {**self.DIGESTS, "/data/in/new.csv": "5" * 64}
+        assert len({base, *(folder_digest(d, "/data/in/") for d in (changed, renamed, extra))}) == 4
+
+    def test_an_empty_folder_has_the_digest_of_nothing(self) -> None:
+        assert folder_digest(self.DIGESTS, "/nowhere/") == sha256(b"")
+
+    def test_same_files_created_in_another_order_give_the_same_digest(self, tmp_path: Path) -> None:
+        files = {"a.csv": b"a", "sub/b.csv": b"b", "c.csv": b"c"}
+        digests = []
+        for label, order in (("one", list(files)), ("two", list(reversed(files)))):
+            root = tmp_path / label
+            for name in order:
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(files[name])
+            packed = pack([(root, ".")])
+            packed.archive.close()
+            mounted = {f"/data/{name.removeprefix('./')}": d for name, d in packed.digests.items()}
+            digests.append(folder_digest(mounted, "/data/"))
+        assert digests[0] == digests[1]
+
+
+def tar_bytes(*entries: tuple[str, bytes | str | None]) -> bytes:
+    """(name, bytes) a file, (name, None) a folder, (name, "->target") a symlink."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, body in entries:
+            member = tarfile.TarInfo(name)
+            if body is None:
+                member.type = tarfile.DIRTYPE
+                tar.addfile(member)
+            elif isinstance(body, str):
+                member.type = tarfile.SYMTYPE
+                member.linkname = body.removeprefix("->")
+                tar.addfile(member)
+            else:
+                member.size = len(body)
+                tar.addfile(member, io.BytesIO(body))
+    return buffer.getvalue()
+
+
+def odd_chunks(data: bytes, sizes: tuple[int, ...] = (1, 7, 0, 513, 4099, 3)) -> Iterator[bytes]:
+    """The SDK's chunks come in any size, empty ones included."""
+    position, index = 0, 0
+    while position < len(data):
+        size = sizes[index % len(sizes)]
+        yield data[position : position + size]
+        position += size
+        index += 1
+
+
+class TestExtract:
+    def test_files_and_folders_are_written(self, tmp_path: Path) -> None:
+        data = tar_bytes(
+            ("out", None),
+            ("out/flagged.json", b'{"recall": 0.97}'),
+            ("out/tables/flagged.csv", b"id\n1\n" * 1000),
+            ("out/empty", None),
+        )
+        into = tmp_path / "artifacts"
+        into.mkdir()
+        written = extract(odd_chunks(data), into, limit=10**6)
+        assert (into / "out" / "flagged.json").read_bytes() == b'{"recall": 0.97}'
+        assert (into / "out" / "tables" / "flagged.csv").read_bytes() == b"id\n1\n" * 1000
+        assert (into / "out" / "empty").is_dir()
+        root = into.resolve()
+        assert written == [root / "out" / "flagged.json", root / "out" / "tables" / "flagged.csv"]
+
+    def test_a_single_chunk_works_too(self, tmp_path: Path) -> None:
+        extract([tar_bytes(("a.txt", b"a"))], tmp_path, limit=100)
+        assert (tmp_path / "a.txt").read_bytes() == b"a"
+
+    def test_an_empty_archive_writes_nothing(self, tmp_path: Path) -> None:
+        assert extract(odd_chunks(tar_bytes()), tmp_path, limit=100) == []
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "name", ["../evil", "out/../../evil", "/etc/cron.d/evil", "a/b/../../../evil"]
+    )
+    def test_names_that_leave_the_folder_are_refused(self, tmp_path: Path, name: str) -> None:
+        into = tmp_path / "run" / "artifacts"
+        into.mkdir(parents=True)
+        with pytest.raises(SandboxError, match="leaves the run folder"):
+            extract(odd_chunks(tar_bytes((name, b"pwned"))), into, limit=100)
+        assert not (tmp_path / "evil").exists()
+        assert not (tmp_path / "run" / "evil").exists()
+
+    def test_a_symlink_member_is_skipped_not_written(self, tmp_path: Path) -> None:
+        data = tar_bytes(
+            ("out/link", "->/etc/passwd"),
+            ("out/dir-link", "->.."),
+            ("out/real.txt", b"real"),
+        )
+        written = extract(odd_chunks(data), tmp_path, limit=100)
+        assert not (tmp_path / "out" / "link").exists()
+        assert not (tmp_path / "out" / "link").is_symlink()
+        assert not (tmp_path / "out" / "dir-link").is_symlink()
+        assert written == [(tmp_path / "out" / "real.txt").resolve()]
+
+    def test_a_file_through_an_existing_symlink_is_refused(self, tmp_path: Path) -> None:
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        into = tmp_path / "into"
+        into.mkdir()
+        (into / "out").symlink_to(outside, target_is_directory=True)
+        with pytest.raises(SandboxError, match="leaves the run folder"):
+            extract(odd_chunks(tar_bytes(("out/x.txt", b"x"))), into, limit=100)
+        assert list(outside.iterdir()) == []
+
+    def test_hard_links_and_devices_are_skipped(self, tmp_path: Path) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            link = tarfile.TarInfo("hard")
+            link.type, link.linkname = tarfile.LNKTYPE, "/etc/shadow"
+            fifo = tarfile.TarInfo("pipe")
+            fifo.type = tarfile.FIFOTYPE
+            device = tarfile.TarInfo("disk")
+            device.type, device.devmajor, device.devminor = tarfile.BLKTYPE, 8, 0
+            for member in (link, fifo, device):
+                tar.addfile(member)
+        assert extract(odd_chunks(buffer.getvalue()), tmp_path, limit=100) == []
+        assert list(tmp_path.iterdir()) == []
+
+    def test_the_size_cap_is_enforced(self, tmp_path: Path) -> None:
+        data = tar_bytes(("a.bin", b"a" * 600), ("b.bin", b"b" * 600))
+        with pytest.raises(SandboxError, match=r"cap while copying b\.bin"):
+            extract(odd_chunks(data), tmp_path, limit=1000)
+        assert (tmp_path / "a.bin").read_bytes() == b"a" * 600
+        assert not (tmp_path / "b.bin").exists()  # refused before a byte of it is written
+
+    def test_exactly_at_the_cap_is_allowed(self, tmp_path: Path) -> None:
+        data = tar_bytes(("a.bin", b"a" * 600), ("b.bin", b"b" * 400))
+        assert len(extract(odd_chunks(data), tmp_path, limit=1000)) == 2
+
+    def test_a_big_file_streams_through(self, tmp_path: Path) -> None:
+        body = os.urandom(2 * 1024 * 1024 + 5)
+        data = tar_bytes(("big.bin", body))
+        extract(odd_chunks(data, (65_537, 1, 999_999)), tmp_path, limit=len(body))
+        assert (tmp_path / "big.bin").read_bytes() == body
+
+    def test_round_trip_with_pack(self, tree: Path, tmp_path: Path) -> None:
+        packed = pack([(tree, "data")])
+        with packed.archive:
+            chunks = iter(lambda: packed.archive.read(777), b"")
+            into = tmp_path / "copy"
+            into.mkdir()
+            extract(chunks, into, limit=10**6)
+        assert (into / "data" / "a.csv").read_bytes() == (tree / "a.csv").read_bytes()
+        assert (into / "data" / "sub" / "b.csv").read_bytes() == b"x" * 3000
+        assert (into / "data" / "sub" / "empty").is_dir()
