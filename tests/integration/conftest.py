@@ -1,0 +1,105 @@
+"""Integration tests: real Docker engine, real containers (`make test` starts the engine and
+builds the base image first). Every test's scenario uses the local base image, so nothing is
+pulled. At the end of the session no object labelled io.poc-runner.run may remain."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from docker.models.containers import Container
+
+from poc_runner.doctor import BASE_IMAGE
+from poc_runner.engine import connect
+from poc_runner.progress import Progress
+from poc_runner.result import RunResult
+from poc_runner.run import Runner, RunOptions
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.reaper import is_live, labels_of
+
+pytestmark = pytest.mark.docker
+POC = [sys.executable, "-m", "poc_runner"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def client() -> docker.DockerClient:
+    return connect()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
+    yield
+    leftovers = [  # a run still going belongs to another process (a benchmark, say)
+        thing for thing in labelled(client) if not is_live(labels_of(thing)[labels.RUN])
+    ]
+    for thing in leftovers:  # clean up so one failure does not spoil later sessions
+        if isinstance(thing, Container):
+            thing.remove(force=True)
+        else:
+            thing.remove()
+    assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
+
+
+def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:
+    selector = f"{labels.RUN}={run_id}" if run_id else labels.RUN
+    return [
+        *client.containers.list(all=True, filters={"label": selector}),
+        *client.networks.list(filters={"label": selector}),
+        *client.volumes.list(filters={"label": selector}),
+    ]
+
+
+ScenarioFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> ScenarioFactory:
+    """Writes a scenario folder: `body` is YAML after the header, `files` extra files."""
+
+    def make(body: str, name: str = "probe", files: dict[str, str] | None = None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        header = f"apiVersion: poc-runner/v1\nname: {name}\n"
+        (folder / "scenario.yaml").write_text(header + textwrap.dedent(body))
+        for relative, text in (files or {}).items():
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            (folder / relative).write_text(textwrap.dedent(text))
+        return folder / "scenario.yaml"
+
+    return make
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Callable[..., RunResult]:
+    """Runs one scenario in-process, as `poc run` does, and returns its result."""
+
+    def run_one(path: Path, **options: object) -> RunResult:
+        runner = Runner(RunOptions(out=tmp_path / "runs", **options), Progress(io.StringIO()))
+        return runner.run_all([path])[0]
+
+    return run_one
+
+
+def run_folder(tmp_path: Path, result: RunResult) -> Path:
+    return tmp_path / "runs" / result.scenario / result.run_id
+
+
+def poc(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*POC, *args], capture_output=True, text=True, timeout=300, check=False, **kwargs
+    )
+
+
+BASE = BASE_IMAGE

@@ -1,0 +1,136 @@
+"""The sandbox's network: services reach each other by name and nothing else — not the
+internet, not external DNS, not the host (a listener on the host's 0.0.0.0 stays unreachable).
+The same probe under `network: egress` reaches what isolation blocks, so the test can fail."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from poc_runner.result import RunResult
+
+from .conftest import BASE, ScenarioFactory, run_folder
+
+PROBE = """\
+import json, os, socket
+from concurrent.futures import ThreadPoolExecutor
+targets = json.loads(os.environ["TARGETS"])
+own = socket.gethostbyname(socket.gethostname())
+targets.append([own.rsplit(".", 1)[0] + ".1", int(os.environ["PORT"])])  # the network's gateway
+def attempt(target):
+    try:
+        socket.create_connection(tuple(target), timeout=2).close()
+        return "open"
+    except OSError as exc:
+        return type(exc).__name__
+with ThreadPoolExecutor(len(targets)) as pool:
+    found = {f"{h}:{p}": r for (h, p), r in zip(targets, pool.map(attempt, targets))}
+try:
+    socket.getaddrinfo("deb.debian.org", 80)
+    found["dns"] = "resolved"
+except OSError:
+    found["dns"] = "failed"
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture
+def host_listener() -> Iterator[int]:
+    """A TCP listener on every address of this host, answering anyone who connects."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                server.accept()[0].close()
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def host_addresses() -> list[str]:
+    """Every IPv4 address of this host except loopback (the docker bridges included)."""
+    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
+    found = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", listing.stdout)
+    return [address for address in found if not address.startswith("127.")]
+
+
+def probe_scenario(scenario: ScenarioFactory, network: str, port: int, name: str) -> Path:
+    targets = [[address, port] for address in host_addresses()]
+    targets += [["1.1.1.1", 53], ["8.8.8.8", 53], ["deb.debian.org", 80]]
+    return scenario(
+        f"""\
+        sandbox: {{network: {network}}}
+        data: [{{name: probe, path: probe.py, mount: /probe/probe.py}}]
+        services:
+          server:
+            image: {BASE}
+            command: [python3, -m, http.server, "8080"]
+            healthcheck:
+              test: [CMD, python3, -c, "import urllib.request as u; u.urlopen('http://localhost:8080/')"]
+              interval: 1s
+          client:
+            image: {BASE}
+            command: [sleep, infinity]
+            depends_on: {{server: {{condition: service_healthy}}}}
+        steps:
+          - name: by-name
+            service: client
+            run: python3 -c "import urllib.request as u; print(u.urlopen('http://server:8080/').status)"
+          - name: probe
+            service: client
+            run: [python3, /probe/probe.py]
+            env:
+              TARGETS: '{json.dumps(targets)}'
+              PORT: "{port}"
+        """,
+        name=name,
+        files={"probe.py": PROBE},
+    )
+
+
+def probed(tmp_path: Path, result: RunResult) -> dict[str, str]:
+    assert result.error is None, result.error
+    return dict(json.loads((run_folder(tmp_path, result) / "steps" / "probe.out").read_text()))
+
+
+def test_isolated_services_reach_each_other_and_nothing_else(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path, host_listener: int
+) -> None:
+    result = run(probe_scenario(scenario, "isolated", host_listener, "isolated"))
+    steps = {step.name: step for step in result.steps}
+    assert steps["by-name"].exit_code == 0
+    assert (run_folder(tmp_path, result) / "steps" / "by-name.out").read_text().strip() == "200"
+    found = probed(tmp_path, result)
+    assert found.pop("dns") == "failed"
+    assert len(found) >= 6
+    assert all(outcome != "open" for outcome in found.values()), found
+
+
+def test_egress_reaches_what_isolation_blocks(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path, host_listener: int
+) -> None:
+    """The control: the same probe, with a route out, reaches the host's listener and resolves
+    names, so the isolated run's failures come from the isolation, not from the probe."""
+    found = probed(tmp_path, run(probe_scenario(scenario, "egress", host_listener, "egress")))
+    assert found.pop("dns") == "resolved"
+    reached = [target for target, outcome in found.items() if outcome == "open"]
+    assert any(target.endswith(f":{host_listener}") for target in reached), found

@@ -1,0 +1,227 @@
+"""Teardown always happens: on interruption (exit 130), after SIGKILL (`poc clean`), when a
+service fails to come up (exit 3, with its logs); concurrent runs stay apart; `poc up`
+publishes ports on 127.0.0.1 only and hardens every container."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import pytest
+
+from poc_runner.result import RunResult
+from poc_runner.sandbox import labels as label
+
+from .conftest import BASE, POC, ScenarioFactory, labelled, poc
+
+HANGING = f"""\
+services: {{app: {{image: {BASE}, command: [sleep, infinity]}}}}
+steps: [{{name: wait, service: app, run: sleep 600, timeout: 10m}}]
+"""
+
+
+def start_run(path: Path, tmp_path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*POC, "run", str(path), "--out", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_step(process: subprocess.Popen[str]) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "step wait: running" in line:
+            return
+    pytest.fail(f"the run ended before its step started (exit {process.wait()})")
+
+
+def run_ids(client: docker.DockerClient, scenario: str) -> set[str]:
+    containers = client.containers.list(all=True, filters={"label": f"{label.SCENARIO}={scenario}"})
+    return {c.labels[label.RUN] for c in containers}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_a_run_exits_130_and_leaves_nothing(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient, sig: signal.Signals
+) -> None:
+    name = f"interrupt-{sig.name.lower()}"
+    process = start_run(scenario(HANGING, name=name), tmp_path)
+    wait_for_step(process)
+    ids = run_ids(client, name)
+    assert len(ids) == 1
+    process.send_signal(sig)
+    assert process.wait(timeout=30) == 130
+    assert labelled(client, ids.pop()) == []
+    result = next((tmp_path / "runs" / name).glob("*/result.json")).read_text()
+    assert '"verdict": "error"' in result and '"error": "interrupted"' in result
+
+
+def test_after_sigkill_poc_clean_removes_what_the_run_left(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    process = start_run(scenario(HANGING, name="killed"), tmp_path)
+    wait_for_step(process)
+    (run_id,) = run_ids(client, "killed")
+    process.kill()
+    process.wait()
+    assert labelled(client, run_id), "SIGKILL skips teardown, so objects remain"
+    cleaned = poc("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert labelled(client, run_id) == []
+
+
+def test_two_runs_of_one_scenario_at_once_do_not_collide(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    path = scenario(
+        f"""\
+        services:
+          db: {{image: {BASE}, command: [python3, -m, http.server, "8080"]}}
+          app: {{image: {BASE}, command: [sleep, infinity], depends_on: [db]}}
+        steps:
+          - name: talk
+            service: app
+            run: python3 -c "import time, urllib.request as u; time.sleep(1); u.urlopen('http://db:8080/')"
+        """,
+        name="twice",
+    )
+    runs = [start_run(path, tmp_path) for _ in range(2)]
+    outcomes = [process.communicate(timeout=120) for process in runs]
+    assert [process.returncode for process in runs] == [0, 0], outcomes
+    assert len(list((tmp_path / "runs" / "twice").iterdir())) == 2
+    assert run_ids(client, "twice") == set()
+
+
+def test_a_service_that_never_becomes_healthy_is_a_sandbox_error_with_its_logs(
+    scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    path = scenario(
+        f"""\
+        services:
+          db:
+            image: {BASE}
+            command: [sh, -c, "echo starting the database; echo disk quota exceeded >&2; sleep 600"]
+            healthcheck: {{test: [CMD, "false"], interval: 200ms, timeout: 1s, retries: 2}}
+          app:
+            image: {BASE}
+            command: [sleep, infinity]
+            depends_on: {{db: {{condition: service_healthy}}}}
+        steps: [{{name: never, service: app, run: "true"}}]
+        """,
+        name="unhealthy",
+    )
+    done = poc("run", str(path), "--out", str(tmp_path / "runs"))
+    assert done.returncode == 3
+    assert "service 'db' never became healthy" in done.stdout
+    assert "disk quota exceeded" in done.stdout
+
+
+def test_a_service_that_exits_is_a_sandbox_error(
+    scenario: ScenarioFactory, run: Callable[..., RunResult]
+) -> None:
+    path = scenario(
+        f"""\
+        services: {{app: {{image: {BASE}, command: [sh, -c, "echo config missing; exit 2"]}}}}
+        steps: [{{name: never, service: app, run: "true"}}]
+        """
+    )
+    result = run(path)
+    assert result.verdict == "error"
+    assert result.error is not None
+    assert "service 'app' stopped (exit code 2)" in result.error
+    assert "config missing" in result.error
+
+
+def test_an_image_that_cannot_be_found_names_the_service_and_image(
+    scenario: ScenarioFactory, run: Callable[..., RunResult]
+) -> None:
+    path = scenario(
+        """\
+        services: {app: {image: "registry.invalid/acme/product:1.0"}}
+        steps: [{name: never, service: app, run: "true"}]
+        """
+    )
+    result = run(path)
+    assert result.verdict == "error"
+    assert result.error is not None
+    assert "service 'app'" in result.error and "registry.invalid/acme/product:1.0" in result.error
+
+
+def test_up_publishes_on_localhost_hardens_and_down_removes(
+    scenario: ScenarioFactory, client: docker.DockerClient
+) -> None:
+    path = scenario(
+        f"""\
+        data: [{{name: page, path: index.html, mount: /site/index.html}}]
+        services:
+          web:
+            image: {BASE}
+            command: [python3, -m, http.server, "8080", -d, /site]
+            ports: ["8080"]
+            resources: {{memory: 128m, cpus: 0.5, pids: 100}}
+            read_only: true
+        """,
+        name="explore",
+        files={"index.html": "hello from the sandbox\n"},
+    )
+    started = poc("up", str(path))
+    try:
+        assert started.returncode == 0, started.stderr
+        (web,) = client.containers.list(filters={"label": f"{label.SCENARIO}=explore"})
+        binding = web.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]
+        assert binding["HostIp"] == "127.0.0.1"
+        assert f"127.0.0.1:{binding['HostPort']}" in started.stdout
+        body = fetch(f"http://127.0.0.1:{binding['HostPort']}/index.html")
+        assert body == "hello from the sandbox\n"
+        assert_hardened(web.attrs["HostConfig"])
+        run_id = web.labels[label.RUN]
+        for thing in labelled(client, run_id):
+            assert (
+                thing.attrs.get("Labels", thing.attrs.get("Config", {}).get("Labels"))[
+                    label.SCENARIO
+                ]
+                == "explore"
+            )
+        assert poc("up", str(path)).returncode == 3  # already up
+    finally:
+        stopped = poc("down", str(path))
+    assert stopped.returncode == 0, stopped.stderr
+    assert labelled(client, run_id) == []
+
+
+def fetch(url: str) -> str:
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(response.read().decode())
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} never answered")
+
+
+def assert_hardened(host: dict[str, object]) -> None:
+    """The fields docker-bench-security reads back (CIS Docker Benchmark §5)."""
+    assert host["Privileged"] is False
+    assert host["CapDrop"] == ["ALL"]
+    assert "NET_RAW" not in (host["CapAdd"] or [])
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["Memory"] == 128 * 1024**2 == host["MemorySwap"]
+    assert host["NanoCpus"] == 500_000_000
+    assert host["PidsLimit"] == 100
+    assert host["ReadonlyRootfs"] is True
+    assert host["Init"] is True
+    assert not host["Binds"]
+    assert host["PidMode"] == "" and host["IpcMode"] in ("private", "")
+    assert host["RestartPolicy"] == {"Name": "", "MaximumRetryCount": 0} or host["RestartPolicy"][
+        "Name"
+    ] in ("", "no")
+    ports = host["PortBindings"]
+    assert isinstance(ports, dict)
+    assert all(b["HostIp"] == "127.0.0.1" for bindings in ports.values() for b in bindings)
