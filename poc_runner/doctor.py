@@ -9,9 +9,9 @@ from typing import Literal
 from poc_runner.engine import ENGINE_HELP, EngineInfo, connect
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import state_dir
 
-BASE_IMAGE = "poc-runner/base:bookworm"
 _DNS_FIXED = (23, 0, 11)  # CVE-2024-29018: older engines forward DNS from internal networks
 
 Status = Literal["ok", "warn", "missing"]

@@ -24,17 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poc_runner import __version__
-from poc_runner.checks import Evidence, judge
+from poc_runner.checks import Evidence, judge_criteria
 from poc_runner.diagnostics import render
 from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
 from poc_runner.model import Scenario
-from poc_runner.model.checks import DurationCheck
 from poc_runner.progress import Progress
 from poc_runner.result import CriterionResult, RunResult, StepRecord
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
-from poc_runner.scoring import improvement, score, verdict
+from poc_runner.scoring import score, verdict
 from poc_runner.steps import StepResult, run_steps
 from poc_runner.validation import validate_file
 
@@ -124,9 +123,14 @@ class Runner:
                 ),
             )
             steps: list[StepResult] = []
+            criteria: list[CriterionResult] | None = None
             try:
                 with self._registered(sandbox):
                     steps = self._provision_and_run(sandbox, scenario, folder)
+                    # judged while the sandbox is up: sql, http and command checks run in it
+                    criteria = judge_criteria(
+                        scenario, Evidence(_by_name(steps), folder, path.parent, sandbox)
+                    )
             except PocError as exc:
                 result.error = "interrupted" if self.interrupted.is_set() else str(exc)
             except Exception as exc:  # the docker SDK's own errors: still a sandbox error
@@ -139,7 +143,12 @@ class Runner:
                 if self.interrupted.is_set():
                     result.error = "interrupted"
                 self._finish(sandbox, folder, result)
-            self._judge(result, scenario, steps, folder, path.parent)
+            if criteria is None:  # the sandbox failed: judge what evidence there is
+                criteria = judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent))
+        result.steps = [_record(step) for step in steps]
+        result.criteria = criteria
+        result.score = score(criteria)
+        result.verdict = "error" if result.error else verdict(criteria, result.pass_score)
         result.environment = self._fingerprint(scenario, sandbox)
         result.finished_at = _now()
         result.write(folder)
@@ -172,45 +181,6 @@ class Runner:
         if problems:
             note = "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
             result.error = f"{result.error}; {note}" if result.error else note
-
-    def _judge(
-        self,
-        result: RunResult,
-        scenario: Scenario,
-        steps: list[StepResult],
-        folder: Path,
-        scenario_folder: Path,
-    ) -> None:
-        result.steps = [_record(step) for step in steps]
-        evidence = Evidence({s.name: s for s in steps}, folder, scenario_folder)
-        for criterion in scenario.acceptance.criteria:
-            judgement = judge(criterion.check, evidence)
-            baseline = criterion.baseline.value if criterion.baseline else None
-            result.criteria.append(
-                CriterionResult(
-                    id=criterion.id,
-                    title=criterion.title,
-                    passed=judgement.passed,
-                    must=criterion.must,
-                    weight=criterion.weight,
-                    measured=judgement.measured,
-                    expected=judgement.expected,
-                    evidence=judgement.evidence,
-                    stakeholders=list(criterion.for_),
-                    check=criterion.check.type,
-                    baseline=baseline,
-                    improvement=None
-                    if baseline is None
-                    else improvement(
-                        baseline,
-                        judgement.measured,
-                        getattr(criterion.check, "op", ">="),
-                        isinstance(criterion.check, DurationCheck),
-                    ),
-                )
-            )
-        result.score = score(result.criteria)
-        result.verdict = "error" if result.error else verdict(result.criteria, result.pass_score)
 
     def _fingerprint(self, scenario: Scenario, sandbox: Sandbox) -> dict[str, Any]:
         engine = self._engine
@@ -256,6 +226,10 @@ def exit_code(results: list[RunResult]) -> ExitCode:
     if "error" in verdicts:
         return ExitCode.SANDBOX_ERROR
     return ExitCode.FAILED if "fail" in verdicts else ExitCode.PASSED
+
+
+def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:
+    return {step.name: step for step in steps}
 
 
 def _record(step: StepResult) -> StepRecord:

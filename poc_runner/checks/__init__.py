@@ -12,6 +12,11 @@ from typing import Any
 
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.checks.steps import judge_duration, judge_exit_code, judge_output
+from poc_runner.model import Scenario
+from poc_runner.model.checks import DurationCheck
+from poc_runner.model.scenario import Criterion
+from poc_runner.result import CriterionResult
+from poc_runner.scoring import improvement
 
 Judge = Callable[[Any, Evidence], Judgement]
 
@@ -29,4 +34,36 @@ def judge(check: Any, evidence: Evidence) -> Judgement:
     return judge_one(check, evidence)
 
 
-__all__ = ["Evidence", "Judgement", "judge"]
+def judge_criteria(scenario: Scenario, evidence: Evidence) -> list[CriterionResult]:
+    """Every criterion, in file order, with what was measured and the improvement over the
+    prospect's current solution where a baseline is given."""
+    return [_judge_criterion(criterion, evidence) for criterion in scenario.acceptance.criteria]
+
+
+def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResult:
+    judgement = judge(criterion.check, evidence)
+    baseline = criterion.baseline.value if criterion.baseline else None
+    return CriterionResult(
+        id=criterion.id,
+        title=criterion.title,
+        passed=judgement.passed,
+        must=criterion.must,
+        weight=criterion.weight,
+        measured=judgement.measured,
+        expected=judgement.expected,
+        evidence=judgement.evidence,
+        stakeholders=list(criterion.for_),
+        check=criterion.check.type,
+        baseline=baseline,
+        improvement=None
+        if baseline is None
+        else improvement(
+            baseline,
+            judgement.measured,
+            getattr(criterion.check, "op", ">="),
+            isinstance(criterion.check, DurationCheck),
+        ),
+    )
+
+
+__all__ = ["Evidence", "Judgement", "judge", "judge_criteria"]

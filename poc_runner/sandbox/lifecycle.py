@@ -7,6 +7,7 @@ disposable, so nothing waits out Docker's 10 s stop grace.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
+from poc_runner.model.services import Resources, Service
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
+from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.hardening import confinement, published_ports
 from poc_runner.sandbox.health import exited_message, wait_healthy
 from poc_runner.sandbox.images import ensure_images
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
     from docker.models.networks import Network
 
+BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
+PROBE_RESOURCES = Resources(memory=128 * 1024**2, cpus=0.5, pids=64)
 Report = Callable[[str, str], None]  # (service, what is happening)
 T = TypeVar("T")
 
@@ -50,6 +55,8 @@ class Sandbox:
     data_sha256: dict[str, str] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _probe: Container | None = None
     _closed: bool = False
 
     def __hash__(self) -> int:
@@ -92,7 +99,7 @@ class Sandbox:
         self._adopt(self.volumes, self._remove_volumes)
         self.data_sha256 = checksums(self.scenario, digests)
         for name in self.scenario.services:
-            container = self._adopt(self._create(name), lambda c: c.remove(force=True, v=True))
+            container = self._adopt(self._create(name), _remove_container)
             self.containers[name] = container
         start_in_order(self.scenario, self._start, self._wait_healthy)
         for name, container in self.containers.items():
@@ -159,6 +166,52 @@ class Sandbox:
             raise SandboxError(exited_message(container, name))
         return container
 
+    def exec(
+        self,
+        service: str,
+        argv: list[str],
+        timeout: float,
+        environment: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Run a command in a service (checks use this: sql clients, custom check scripts)."""
+        return execute(self.ensure_running(service), argv, timeout=timeout, environment=environment)
+
+    def probe(self) -> Container:
+        """A small container on the run's network from which checks reach services (`http`
+        checks are sent from inside the sandbox, never from the host). Made on first use."""
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = self._adopt(self._create_probe(), _remove_container)
+            return self._probe
+
+    def _create_probe(self) -> Container:
+        import docker
+
+        image = probe_image()
+        service = Service(image=image, resources=PROBE_RESOURCES)
+        network = self.networks[0].name
+        options = confinement(service)
+        if self.scenario.sandbox.network == "isolated":
+            options["dns_opt"] = ISOLATED_DNS_OPTIONS
+        try:
+            container = self.client.containers.create(
+                image,
+                name=f"{self.prefix}-probe",
+                command=["sleep", "infinity"],
+                entrypoint=[],
+                labels={**self.labels, label.SERVICE: "(probe)"},
+                network=network,
+                **options,
+            )
+            container.start()
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                f"checks that reach services over the network run from the image {image}, which"
+                " is not on this machine: run `make base-image`, or set POC_PROBE_IMAGE to any"
+                " image with python3"
+            ) from None
+        return container
+
     def save_logs(self, folder: Path) -> None:
         """Each service's output into logs/<service>.log (the engine caps it at LOG_MAX_SIZE)."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -181,12 +234,11 @@ class Sandbox:
     def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
-        containers = list(self.containers.values())
+        containers = [*self.containers.values(), *([self._probe] if self._probe else [])]
+        self._probe = None
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
-                pool.map(
-                    lambda c: _attempt(c.name, lambda: c.remove(force=True, v=True)), containers
-                )
+                pool.map(lambda c: _attempt(c.name, partial(_remove_container, c)), containers)
             )
         problems += [_attempt(n.name, n.remove) for n in self.networks]
         problems += self._remove_volumes(self.volumes)
@@ -202,6 +254,14 @@ class Sandbox:
             for name in (v.name for v in volumes)
             if name
         ]
+
+
+def _remove_container(container: Container) -> None:
+    container.remove(force=True, v=True)
+
+
+def probe_image() -> str:
+    return os.environ.get("POC_PROBE_IMAGE", BASE_IMAGE)
 
 
 def _attempt(name: str, remove: Callable[[], object]) -> str | None:

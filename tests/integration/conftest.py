@@ -15,7 +15,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.doctor import BASE_IMAGE
+from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.engine import connect
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
