@@ -15,6 +15,7 @@ import click
 from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError
 from poc_runner.interpolation import NAME
+from poc_runner.masking import SECRETS
 
 
 class _Poc(click.Group):
@@ -24,7 +25,7 @@ class _Poc(click.Group):
         try:
             return super().invoke(ctx)
         except PocError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(SECRETS.mask(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -35,8 +36,8 @@ class _Poc(click.Group):
             if os.environ.get("POC_DEBUG"):
                 raise
             click.echo(
-                f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in poc-runner; set POC_DEBUG=1 to see the traceback and report it.",
+                SECRETS.mask(f"internal error: {type(exc).__name__}: {exc}\n")
+                + "This is a bug in poc-runner; set POC_DEBUG=1 to see the traceback and report it.",
                 err=True,
             )
             ctx.exit(ExitCode.SANDBOX_ERROR)
@@ -224,7 +225,7 @@ def run(
     finally:
         progress.close()
     for result in results:
-        click.echo(summarize(result, str(out / result.scenario / result.run_id)))
+        click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
     if keep:
         click.echo("The sandboxes are still up: `poc shell PATH SERVICE`, then `poc down PATH`.")
     ctx.exit(exit_code(results))

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
+from poc_runner.masking import SECRETS
+
 _TICK = 0.2
 
 
@@ -32,7 +34,7 @@ class Progress:
     def update(self, scope: str, subject: str, status: str, *, active: bool = False) -> None:
         with self._lock:
             stamp = time.strftime("%H:%M:%S")
-            self.stream.write(f"{stamp} {scope}  {subject}: {status}\n")
+            self.stream.write(SECRETS.mask(f"{stamp} {scope}  {subject}: {status}\n"))
             self.stream.flush()
 
     def close(self) -> None:
@@ -67,7 +69,7 @@ class LiveProgress(Progress):
         for (scope, subject), line in self._lines.items():
             clock = f" {now - line.since:5.1f}s" if line.active else ""
             mark = "…" if line.active else "•"
-            out.append(f"\x1b[2K {mark} {scope}  {subject}: {line.status}{clock}\n")
+            out.append(SECRETS.mask(f"\x1b[2K {mark} {scope}  {subject}: {line.status}{clock}\n"))
         self.stream.write("".join(out))
         self.stream.flush()
         self._drawn = len(self._lines)

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from poc_runner.masking import SECRETS
+
 SCHEMA_VERSION = "1.0"
 Verdict = Literal["pass", "fail", "error"]
 
@@ -62,7 +64,7 @@ class RunResult:
     def to_json(self) -> str:
         body = asdict(self)
         ordered = {"schema_version": body.pop("schema_version"), **body}
-        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        return SECRETS.mask(json.dumps(ordered, indent=2, ensure_ascii=False)) + "\n"
 
     def write(self, folder: Path) -> Path:
         """Written to a temporary name and renamed, so a reader never sees half a file."""

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from poc_runner.errors import SandboxError
+from poc_runner.masking import SECRETS
 
 _CHUNK = 1024 * 1024
 FILE_MODE = 0o444
@@ -138,9 +139,11 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
             source = tar.extractfile(member)
             if source is None:
                 continue
+            masker = SECRETS.stream()
             with open(target, "wb") as out:  # noqa: PTH123 - streamed, not read whole
                 while chunk := source.read(_CHUNK):
-                    out.write(chunk)
+                    out.write(masker.feed(chunk))
+                out.write(masker.flush())
             written.append(target)
     return written
 

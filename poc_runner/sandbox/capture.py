@@ -2,13 +2,16 @@
 
 The head is written to disk as it arrives; once it is full only a fixed-size tail is kept in
 memory, and at the end a line says how much was cut between the two. Memory stays under
-head + tail per stream however much the step writes.
+head + tail per stream however much the step writes. Secrets are masked on the way in
+(see `masking`), so neither the file nor the text checks read ever holds one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import IO
+
+from poc_runner.masking import SECRETS
 
 HEAD_BYTES = 1024 * 1024
 TAIL_BYTES = 1024 * 1024
@@ -24,9 +27,13 @@ class Capture:
         self._head_limit, self._tail_limit = head, tail
         self._head = bytearray()
         self._tail = bytearray()
+        self._masker = SECRETS.stream()
         self.total = 0
 
     def write(self, chunk: bytes) -> None:
+        self._keep(self._masker.feed(chunk))
+
+    def _keep(self, chunk: bytes) -> None:
         self.total += len(chunk)
         room = self._head_limit - len(self._head)
         if room > 0:
@@ -46,6 +53,7 @@ class Capture:
         return self.total - len(self._head) - min(len(self._tail), self._tail_limit)
 
     def close(self) -> None:
+        self._keep(self._masker.flush())
         if self._file is None:
             return
         tail = self._tail[-self._tail_limit :] if self._tail else b""

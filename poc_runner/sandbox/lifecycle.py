@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from poc_runner.errors import SandboxError
+from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.model.services import Resources, Service
 from poc_runner.sandbox import labels as label
@@ -217,9 +218,11 @@ class Sandbox:
         folder.mkdir(parents=True, exist_ok=True)
         for name, container in self.containers.items():
             try:
+                masker = SECRETS.stream()
                 with (folder / f"{name}.log").open("wb") as log:
                     for chunk in container.logs(stream=True, follow=False):
-                        log.write(chunk)
+                        log.write(masker.feed(chunk))
+                    log.write(masker.flush())
             except Exception as exc:  # a missing log must not hide the run's real outcome
                 (folder / f"{name}.log").write_text(f"[poc-runner: logs unavailable: {exc}]\n")
 

@@ -16,6 +16,7 @@ from poc_runner.diagnostics import Diagnostic, count_errors
 from poc_runner.discovery import discover
 from poc_runner.interpolation import interpolate, scalar_text
 from poc_runner.loader import LoadError, parse, read_text
+from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.validation.acceptance import check_acceptance
 from poc_runner.validation.dependencies import check_dependencies
@@ -162,8 +163,10 @@ def _secrets(
     for index, name in enumerate(names):
         if not isinstance(name, str):
             continue
-        values[name] = None if source is None else source.get(name)
-        if source is not None and values[name] is None:
+        values[name] = value = None if source is None else source.get(name)
+        if value is not None:
+            SECRETS.add(value)  # masked everywhere from the moment the process knows it
+        elif source is not None:
             findings.error(
                 ("secrets", index),
                 f"secret {name!r} is not set: export {name} in the environment before the run",

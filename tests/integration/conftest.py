@@ -15,12 +15,12 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.engine import connect
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import is_live, labels_of
 
 pytestmark = pytest.mark.docker
