@@ -50,6 +50,7 @@ bench: $(STAMP)
 # Regenerate the committed JSON Schema after changing the models (a test checks they match).
 schema: $(STAMP)
 	$(BIN)/poc schema > schema/scenario-v1.schema.json
+	$(BIN)/poc schema --result > schema/result-v1.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -122,15 +122,16 @@ def validate(
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the scenario format.
+@click.option("--result", is_flag=True, help="The schema of result.json instead.")
+def schema(result: bool) -> None:
+    """Print the JSON Schema of the scenario format (or, with --result, of result.json).
 
     Point your editor's YAML language server at it for completion and inline errors, e.g.
     `poc schema > scenario.schema.json`.
     """
-    from poc_runner.schema import scenario_schema_json
+    from poc_runner.schema import result_schema_json, scenario_schema_json
 
-    click.echo(scenario_schema_json(), nl=False)
+    click.echo(result_schema_json() if result else scenario_schema_json(), nl=False)
 
 
 @cli.command()

@@ -8,16 +8,22 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
 
 from poc_runner.masking import SECRETS
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 Verdict = Literal["pass", "fail", "error"]
+# In the published schema every key is required: result.json always writes them all.
+_ALL_KEYS_WRITTEN = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 @dataclass
 class CriterionResult:
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
     id: str
     title: str | None
     passed: bool
@@ -34,6 +40,8 @@ class CriterionResult:
 
 @dataclass
 class StepRecord:
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
     name: str
     service: str
     exit_code: int | None
@@ -47,19 +55,21 @@ class StepRecord:
 
 @dataclass
 class RunResult:
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
     scenario: str
     run_id: str
     started_at: str
     finished_at: str = ""
     verdict: Verdict = "error"
-    score: float = 0.0
-    pass_score: float = 100.0
+    score: Annotated[float, Field(ge=0, le=100)] = 0.0
+    pass_score: Annotated[float, Field(ge=0, le=100)] = 100.0
     error: str | None = None
     title: str | None = None
     criteria: list[CriterionResult] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
-    schema_version: str = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
 
     def to_json(self) -> str:
         body = asdict(self)

@@ -5,6 +5,7 @@ pulled. At the end of the session no object labelled io.poc-runner.run may remai
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
+import jsonschema
 import pytest
 from docker.models.containers import Container
 
@@ -22,6 +24,7 @@ from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import is_live, labels_of
+from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
 POC = [sys.executable, "-m", "poc_runner"]
@@ -59,6 +62,15 @@ def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[obj
         *client.networks.list(filters={"label": selector}),
         *client.volumes.list(filters={"label": selector}),
     ]
+
+
+@pytest.fixture(autouse=True)
+def results_follow_the_published_schema(tmp_path: Path) -> Iterator[None]:
+    """Every result.json a test produces validates against schema/result-v1.schema.json."""
+    yield
+    schema = json.loads(result_schema_json())
+    for result in tmp_path.rglob("result.json"):
+        jsonschema.validate(json.loads(result.read_text()), schema)
 
 
 ScenarioFactory = Callable[..., Path]

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 
 from poc_runner.cli import cli
 from poc_runner.errors import ExitCode
-from poc_runner.schema import scenario_schema_json
+from poc_runner.result import CriterionResult, RunResult, StepRecord
+from poc_runner.schema import result_schema_json, scenario_schema_json
 from tests.unit.conftest import VALID, write_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +145,7 @@ class TestValidate:
 def test_help_lists_the_commands() -> None:
     result = poc("--help")
     assert result.exit_code == 0
-    for command in ("validate", "schema", "init"):
+    for command in ("validate", "run", "up", "shell", "down", "clean", "doctor", "schema", "init"):
         assert command in result.stdout
 
 
@@ -155,6 +156,24 @@ class TestSchema:
 
     def test_poc_schema_prints_it(self) -> None:
         assert json.loads(poc("schema").stdout)["title"].startswith("poc-runner scenario")
+
+    def test_committed_result_schema_matches_the_code(self) -> None:
+        committed = (ROOT / "schema/result-v1.schema.json").read_text()
+        assert committed == result_schema_json(), "run `make schema` and commit the result"
+        assert json.loads(poc("schema", "--result").stdout)["title"].startswith("poc-runner run")
+
+    def test_a_result_with_every_part_validates_and_a_broken_one_does_not(self) -> None:
+        result = RunResult("demo", "20261123T000000Z-abcdef", "2026-11-23T00:00:00.000Z")
+        result.criteria.append(
+            CriterionResult("c", None, True, False, 1.0, 3, ">= 2", "seen", ["CFO"], "json")
+        )
+        result.steps.append(StepRecord("s", "app", 0, 0.1, False, True, None, {}, {}))
+        schema = json.loads(result_schema_json())
+        document = json.loads(result.to_json())
+        jsonschema.validate(document, schema)
+        document["verdict"] = "maybe"
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(document, schema)
 
     def test_editors_accept_the_example_and_flag_unknown_keys(self) -> None:
         schema = json.loads(scenario_schema_json())
