@@ -37,7 +37,8 @@ class _Poc(click.Group):
                 raise
             click.echo(
                 SECRETS.mask(f"internal error: {type(exc).__name__}: {exc}\n")
-                + "This is a bug in poc-runner; set POC_DEBUG=1 to see the traceback and report it.",
+                + "This is a bug in poc-runner; set POC_DEBUG=1 to see the traceback and report"
+                " it.",
                 err=True,
             )
             ctx.exit(ExitCode.SANDBOX_ERROR)

@@ -54,6 +54,19 @@ class StepRecord:
 
 
 @dataclass
+class TimelineEntry:
+    """When something happened, in seconds from the start of the run (for the report's chart)."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    kind: Literal["phase", "service", "step"]
+    name: str
+    start_s: float
+    end_s: float
+    status: str
+
+
+@dataclass
 class RunResult:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 
@@ -68,6 +81,7 @@ class RunResult:
     title: str | None = None
     criteria: list[CriterionResult] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     schema_version: Literal["1.0"] = SCHEMA_VERSION
 

@@ -35,6 +35,7 @@ from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import StepResult, run_steps
+from poc_runner.timeline import build_timeline
 from poc_runner.validation import validate_file
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class Runner:
             title=scenario.title,
             pass_score=scenario.acceptance.pass_score,
         )
+        origin = time.monotonic()
+        phases = _Phases()
         with RunLock(run_id):
             sandbox = Sandbox(
                 self._client,
@@ -126,11 +129,12 @@ class Runner:
             criteria: list[CriterionResult] | None = None
             try:
                 with self._registered(sandbox):
-                    steps = self._provision_and_run(sandbox, scenario, folder)
+                    steps = self._provision_and_run(sandbox, scenario, folder, phases)
                     # judged while the sandbox is up: sql, http and command checks run in it
-                    criteria = judge_criteria(
-                        scenario, Evidence(_by_name(steps), folder, path.parent, sandbox)
-                    )
+                    with phases("checks"):
+                        criteria = judge_criteria(
+                            scenario, Evidence(_by_name(steps), folder, path.parent, sandbox)
+                        )
             except PocError as exc:
                 result.error = "interrupted" if self.interrupted.is_set() else str(exc)
             except Exception as exc:  # the docker SDK's own errors: still a sandbox error
@@ -142,10 +146,12 @@ class Runner:
             finally:
                 if self.interrupted.is_set():
                     result.error = "interrupted"
-                self._finish(sandbox, folder, result)
+                with phases("teardown"):
+                    self._finish(sandbox, folder, result)
             if criteria is None:  # the sandbox failed: judge what evidence there is
                 criteria = judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent))
         result.steps = [_record(step) for step in steps]
+        result.timeline = build_timeline(origin, phases, sandbox.ready_at, steps)
         result.criteria = criteria
         result.score = score(criteria)
         result.verdict = "error" if result.error else verdict(criteria, result.pass_score)
@@ -156,21 +162,23 @@ class Runner:
         return result
 
     def _provision_and_run(
-        self, sandbox: Sandbox, scenario: Scenario, folder: Path
+        self, sandbox: Sandbox, scenario: Scenario, folder: Path, phases: _Phases
     ) -> list[StepResult]:
         deadline = time.monotonic() + scenario.sandbox.timeout
-        sandbox.up()
+        with phases("sandbox up"):
+            sandbox.up()
         if self.interrupted.is_set():
             raise Interrupted("interrupted")
-        return run_steps(
-            sandbox,
-            scenario.steps,
-            folder,
-            deadline,
-            lambda step, status: self.progress.update(
-                scenario.name, f"step {step}", status, active=status == "running"
-            ),
-        )
+        with phases("steps"):
+            return run_steps(
+                sandbox,
+                scenario.steps,
+                folder,
+                deadline,
+                lambda step, status: self.progress.update(
+                    scenario.name, f"step {step}", status, active=status == "running"
+                ),
+            )
 
     def _finish(self, sandbox: Sandbox, folder: Path, result: RunResult) -> None:
         with _signals_ignored():
@@ -226,6 +234,18 @@ def exit_code(results: list[RunResult]) -> ExitCode:
     if "error" in verdicts:
         return ExitCode.SANDBOX_ERROR
     return ExitCode.FAILED if "fail" in verdicts else ExitCode.PASSED
+
+
+class _Phases(dict[str, tuple[float, float]]):
+    """Start and end (time.monotonic()) of each phase of a run, for the timeline."""
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self[name] = (start, time.monotonic())
 
 
 def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:

@@ -25,6 +25,7 @@ class StepResult:
     name: str
     service: str
     exit_code: int | None = None
+    started: float = 0.0  # time.monotonic() when it began
     duration_s: float = 0.0
     timed_out: bool = False
     ran: bool = False
@@ -81,6 +82,7 @@ def _run_one(
         stderr=stderr,
     )
     result.ran = True
+    result.started = time.monotonic() - outcome.duration_s
     result.exit_code, result.timed_out = outcome.exit_code, outcome.timed_out
     result.duration_s = round(outcome.duration_s, 3)
     result.stdout, result.stderr = stdout.text(), stderr.text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Sandbox:
     volumes: list[DataVolume] = field(default_factory=list)
     image_ids: dict[str, str] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
+    ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -142,6 +144,7 @@ class Sandbox:
 
         container = self.containers[name]
         self.report(name, "starting")
+        self.ready_at[name] = (time.monotonic(), time.monotonic())
         try:
             if len(self.networks) > 1 and self.scenario.services[name].ports:
                 self.networks[1].connect(container)
@@ -150,6 +153,7 @@ class Sandbox:
             raise SandboxError(
                 f"service {name!r} could not start: {exc.explanation or exc}"
             ) from None
+        self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         self.report(name, "started")
 
     def _wait_healthy(self, name: str) -> None:
@@ -157,6 +161,7 @@ class Sandbox:
         assert check is not None
         self.report(name, "waiting to be healthy")
         waited = wait_healthy(self.containers[name], name, check)
+        self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         self.report(name, f"healthy after {waited:.1f} s")
 
     def ensure_running(self, name: str, container: Container | None = None) -> Container:

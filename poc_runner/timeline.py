@@ -1,0 +1,47 @@
+"""The run as a timeline: phases, each service's start-up, each step (the report draws it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from poc_runner.result import TimelineEntry
+from poc_runner.steps import StepResult
+
+
+def build_timeline(
+    origin: float,
+    phases: Mapping[str, tuple[float, float]],
+    services: Mapping[str, tuple[float, float]],
+    steps: list[StepResult],
+) -> list[TimelineEntry]:
+    """Entries in seconds since `origin` (a time.monotonic() reading), in order of start."""
+    entries = [
+        TimelineEntry("phase", name, _since(origin, start), _since(origin, end), "done")
+        for name, (start, end) in phases.items()
+    ]
+    entries += [
+        TimelineEntry("service", name, _since(origin, start), _since(origin, ready), "ready")
+        for name, (start, ready) in services.items()
+    ]
+    entries += [
+        TimelineEntry(
+            "step",
+            step.name,
+            _since(origin, step.started),
+            _since(origin, step.started + step.duration_s),
+            _status(step),
+        )
+        for step in steps
+        if step.ran
+    ]
+    return sorted(entries, key=lambda entry: (entry.start_s, entry.kind != "phase"))
+
+
+def _since(origin: float, moment: float) -> float:
+    return round(max(moment - origin, 0.0), 3)
+
+
+def _status(step: StepResult) -> str:
+    if step.timed_out:
+        return "timed out"
+    return "passed" if step.passed else f"failed (exit {step.exit_code})"
