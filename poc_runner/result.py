@@ -21,6 +21,28 @@ _ALL_KEYS_WRITTEN = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 @dataclass
+class Stakeholder:
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    role: str
+    wants: str
+
+
+@dataclass
+class Job:
+    """The prospect's job in their words, copied from the scenario so that a report can be
+    rendered from result.json alone."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    statement: str | None = None
+    current_solution: str | None = None
+    stakeholders: list[Stakeholder] = field(default_factory=list)
+    prospect: str | None = None
+    industry: str | None = None
+
+
+@dataclass
 class CriterionResult:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 
@@ -79,6 +101,7 @@ class RunResult:
     pass_score: Annotated[float, Field(ge=0, le=100)] = 100.0
     error: str | None = None
     title: str | None = None
+    job: Job = field(default_factory=Job)
     criteria: list[CriterionResult] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)

@@ -30,7 +30,7 @@ from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress
-from poc_runner.result import CriterionResult, RunResult, StepRecord
+from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
 from poc_runner.scoring import score, verdict
@@ -111,6 +111,7 @@ class Runner:
             _now(),
             title=scenario.title,
             pass_score=scenario.acceptance.pass_score,
+            job=_job(scenario),
         )
         origin = time.monotonic()
         phases = _Phases()
@@ -246,6 +247,17 @@ class _Phases(dict[str, tuple[float, float]]):
             yield
         finally:
             self[name] = (start, time.monotonic())
+
+
+def _job(scenario: Scenario) -> Job:
+    job, prospect = scenario.job, scenario.prospect
+    return Job(
+        statement=job.statement if job else None,
+        current_solution=job.current_solution if job else None,
+        stakeholders=[Stakeholder(s.role, s.wants) for s in job.stakeholders] if job else [],
+        prospect=prospect.name if prospect else None,
+        industry=prospect.industry if prospect else None,
+    )
 
 
 def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:
