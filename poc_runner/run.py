@@ -166,6 +166,7 @@ class Runner:
         self, sandbox: Sandbox, scenario: Scenario, folder: Path, phases: _Phases
     ) -> list[StepResult]:
         deadline = time.monotonic() + scenario.sandbox.timeout
+        sandbox.deadline = deadline
         with phases("sandbox up"):
             sandbox.up()
         if self.interrupted.is_set():

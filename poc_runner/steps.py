@@ -1,8 +1,10 @@
 """Running the scenario's steps: the job, done by the product (spec, "steps").
 
 Steps run in file order through exec. A step fails when it exits non-zero or times out; a
-failed step ends the steps unless it says `continue_on_error`. Each step's output goes to
-`steps/<name>.out` (stdout) and `steps/<name>.err` (stderr), bounded (see `capture`).
+failed step ends the steps unless it says `continue_on_error`. A service found stopped when a
+step needs it ends the run with verdict `error`, its last log lines in the message. Each
+step's output goes to `steps/<name>.out` (stdout) and `steps/<name>.err` (stderr), bounded
+(see `capture`).
 """
 
 from __future__ import annotations
@@ -66,21 +68,23 @@ def run_steps(
 def _run_one(
     sandbox: Sandbox, step: Step, result: StepResult, folder: Path, run_folder: Path, limit: float
 ) -> None:
-    try:
-        container = sandbox.ensure_running(step.service)
-    except SandboxError as exc:  # the product's service died: the step fails, with the reason
-        result.error = str(exc)
-        return
+    import docker
+
+    container = sandbox.ensure_running(step.service)  # a stopped service: verdict `error`
     stdout, stderr = Capture(folder / f"{step.name}.out"), Capture(folder / f"{step.name}.err")
-    outcome = execute(
-        container,
-        command_argv(step.run),
-        timeout=limit,
-        environment=step.environment,
-        workdir=step.workdir,
-        stdout=stdout,
-        stderr=stderr,
-    )
+    try:
+        outcome = execute(
+            container,
+            command_argv(step.run),
+            timeout=limit,
+            environment=step.environment,
+            workdir=step.workdir,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    except docker.errors.APIError:
+        sandbox.ensure_running(step.service)  # it stopped in between: say so, with its logs
+        raise
     result.ran = True
     result.started = time.monotonic() - outcome.duration_s
     result.exit_code, result.timed_out = outcome.exit_code, outcome.timed_out

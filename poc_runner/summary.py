@@ -44,5 +44,5 @@ def _by_stakeholder(criteria: list[CriterionResult]) -> dict[str, list[Criterion
 
 
 def _show(value: Any) -> str:
-    text = "-" if value is None else str(value)
+    text = "-" if value is None else " ".join(str(value).split())  # one line per criterion
     return text if len(text) <= _WIDTH else text[: _WIDTH - 3] + "..."

@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from poc_runner.checks.command import judge_command
+from poc_runner.checks.csv_check import judge_csv
 from poc_runner.checks.evidence import Evidence, Judgement, missing
+from poc_runner.checks.file_check import judge_file
+from poc_runner.checks.http import judge_http
+from poc_runner.checks.json_check import judge_json
+from poc_runner.checks.metric import judge_metric
+from poc_runner.checks.sql import judge_sql
 from poc_runner.checks.steps import judge_duration, judge_exit_code, judge_output
 from poc_runner.model import Scenario
-from poc_runner.model.checks import DurationCheck
+from poc_runner.model.checks import DurationCheck, HttpCheck
 from poc_runner.model.scenario import Criterion
 from poc_runner.result import CriterionResult
 from poc_runner.scoring import improvement
@@ -24,6 +31,13 @@ JUDGES: dict[str, Judge] = {
     "exit_code": judge_exit_code,
     "duration": judge_duration,
     "output": judge_output,
+    "json": judge_json,
+    "file": judge_file,
+    "metric": judge_metric,
+    "csv": judge_csv,
+    "sql": judge_sql,
+    "http": judge_http,
+    "command": judge_command,
 }
 
 
@@ -55,15 +69,19 @@ def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResul
         stakeholders=list(criterion.for_),
         check=criterion.check.type,
         baseline=baseline,
-        improvement=None
-        if baseline is None
-        else improvement(
-            baseline,
-            judgement.measured,
-            getattr(criterion.check, "op", ">="),
-            isinstance(criterion.check, DurationCheck),
-        ),
+        improvement=None if baseline is None else _improvement(criterion, baseline, judgement),
     )
+
+
+def _improvement(criterion: Criterion, baseline: object, judgement: Judgement) -> float | None:
+    """The factor over the baseline, measured on the figure the criterion compares: an http
+    check's baseline is its latency."""
+    check = criterion.check
+    measured, op = judgement.measured, getattr(check, "op", ">=")
+    if isinstance(check, HttpCheck) and check.latency_ms is not None:
+        measured = measured.get("latency_ms") if isinstance(measured, dict) else None
+        op = check.latency_ms.op
+    return improvement(baseline, measured, op, isinstance(check, DurationCheck))
 
 
 __all__ = ["Evidence", "Judgement", "judge", "judge_criteria"]

@@ -1,14 +1,23 @@
 """The spec's operators, applied with types in mind: numbers compare as numbers (also when one
-side came from a `${var}` string), text as text, and an impossible comparison is explained."""
+side came from a `${var}` string), text as text, and an impossible comparison is explained.
+
+A scenario's regexes run on up to 2 MiB of output the product printed, and Python's `re` cannot
+be stopped: one backtracking pattern (`(a+)+$`) would hang the run. Every user regex therefore
+goes through `search`, which uses the `regex` package's time limit and turns an overrun into a
+failed check that says so.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from collections import deque
+from typing import Any, NamedTuple
 
-from poc_runner.model.types import as_number
+import regex
+
+from poc_runner.model.types import as_number, show
 
 SYMBOLS = {"==", "!=", "<", "<=", ">", ">=", "between", "contains", "matches"}
+REGEX_TIMEOUT = 2.0  # seconds one user regex may spend on one text
 
 
 class Incomparable(ValueError):
@@ -30,7 +39,7 @@ def compare(measured: Any, op: str, expected: Any) -> bool:
             return any(_equal(item, expected) for item in measured)
         return _text(expected) in _text(measured)
     if op == "matches":
-        return re.search(_text(expected), _text(measured)) is not None
+        return search(_text(expected), _text(measured)) is not None
     raise Incomparable(f"unknown operator {op!r}")
 
 
@@ -52,3 +61,33 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+class Found(NamedTuple):
+    """A regex match, as plain text: the whole match and its groups."""
+
+    text: str
+    groups: tuple[str | None, ...]
+
+
+def search(pattern: str, text: str, *, last: bool = False) -> Found | None:
+    """The first (or, with `last`, the last) match of a scenario's regex in `text`, or None.
+
+    Raises Incomparable when the regex is invalid or runs longer than REGEX_TIMEOUT in all.
+    """
+    try:
+        if last:  # one time limit covers the whole scan
+            kept = deque(regex.finditer(pattern, text, timeout=REGEX_TIMEOUT), maxlen=1)
+            match = kept[0] if kept else None
+        else:
+            match = regex.search(pattern, text, timeout=REGEX_TIMEOUT)
+    except TimeoutError:
+        raise Incomparable(
+            f"the regex {show(pattern)} took longer than {REGEX_TIMEOUT:g} s on"
+            f" {len(text.encode())} bytes of output, so it was stopped"
+        ) from None
+    except regex.error as exc:
+        raise Incomparable(f"{show(pattern)} is not a valid regular expression: {exc}") from None
+    if match is None:
+        return None
+    return Found(str(match.group()), tuple(match.groups()))

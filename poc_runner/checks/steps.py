@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from poc_runner.checks.compare import Incomparable, compare
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
 from poc_runner.model.checks import DurationCheck, ExitCodeCheck, OutputCheck
@@ -66,8 +64,8 @@ def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
         try:
             if not compare(text, "matches", check.matches):
                 failures.append(f"does not match {check.matches!r}")
-        except (Incomparable, re.error) as exc:
-            failures.append(str(exc))
+        except Incomparable as exc:
+            failures.append(f"could not be searched: {exc}")
     where = f"{check.stream} of step {check.step!r}"
     return Judgement(
         not failures,

@@ -56,6 +56,7 @@ class Sandbox:
     image_ids: dict[str, str] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
+    deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -180,14 +181,21 @@ class Sandbox:
         environment: dict[str, str] | None = None,
     ) -> Outcome:
         """Run a command in a service (checks use this: sql clients, custom check scripts)."""
-        return execute(self.ensure_running(service), argv, timeout=timeout, environment=environment)
+        container = self.ensure_running(service)
+        return execute(container, argv, timeout=self.time_left(timeout), environment=environment)
+
+    def time_left(self, limit: float) -> float:
+        """`limit`, cut short so nothing runs past the run's `sandbox.timeout`."""
+        if self.deadline is None:
+            return limit
+        return max(min(limit, self.deadline - time.monotonic()), 0.1)
 
     def probe(self) -> Container:
         """A small container on the run's network from which checks reach services (`http`
         checks are sent from inside the sandbox, never from the host). Made on first use."""
         with self._probe_lock:
             if self._probe is None:
-                self._probe = self._adopt(self._create_probe(), _remove_container)
+                self._probe = self._create_probe()
             return self._probe
 
     def _create_probe(self) -> Container:
@@ -200,15 +208,19 @@ class Sandbox:
         if self.scenario.sandbox.network == "isolated":
             options["dns_opt"] = ISOLATED_DNS_OPTIONS
         try:
-            container = self.client.containers.create(
-                image,
-                name=f"{self.prefix}-probe",
-                command=["sleep", "infinity"],
-                entrypoint=[],
-                labels={**self.labels, label.SERVICE: "(probe)"},
-                network=network,
-                **options,
+            container = self._adopt(
+                self.client.containers.create(
+                    image,
+                    name=f"{self.prefix}-probe",
+                    command=["sleep", "infinity"],
+                    entrypoint=[],
+                    labels={**self.labels, label.SERVICE: "(probe)"},
+                    network=network,
+                    **options,
+                ),
+                _remove_container,
             )
+            self._probe = container  # recorded before it starts, so teardown removes it
             container.start()
         except docker.errors.ImageNotFound:
             raise SandboxError(
