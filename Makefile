@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install sandbox engine base-image test unit lint format demo bench schema clean
+.PHONY: install sandbox engine base-image browser test unit lint format demo bench schema clean
 
 install: $(STAMP)
 
@@ -22,8 +22,14 @@ engine:
 
 base-image: engine
 	sandbox/base-image.sh
+	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
 
-test: $(STAMP) sandbox
+# Debian's Chromium, for the browser test of report.html (Playwright drives this executable;
+# it never downloads a browser of its own).
+browser:
+	test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: $(STAMP) sandbox browser
 	$(BIN)/python -m pytest
 
 # The fast half only: no Docker needed.

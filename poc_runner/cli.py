@@ -307,6 +307,73 @@ def _fail_on(problems: list[str]) -> None:
 
 
 @cli.command()
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(["html", "md", "junit", "json"]),
+    default="md",
+    show_default=True,
+    help="html: the prospect's report; md: for email or a pull request; junit: for CI;"
+    " json: result.json itself.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+def report(run_dir: Path, report_format: str, out_file: Path | None) -> None:
+    """Render a report of a finished run from RUN_DIR/result.json alone.
+
+    RUN_DIR is a run folder (OUT/<scenario>/<UTC time>-<id>/) or its result.json. `poc run`
+    already writes report.html, report.md and junit.xml there; this re-renders one of them,
+    e.g. after an upgrade of poc-runner, or to hand one to another tool.
+    """
+    from poc_runner.report import Format, render, write_atomic
+    from poc_runner.result import load_result
+
+    fmt: Format = report_format  # type: ignore[assignment]  # click.Choice checked it
+    text = render(load_result(run_dir), fmt)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(out_file, text)
+        click.echo(f"wrote {out_file}", err=True)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most N runs.",
+)
+@click.option(
+    "--compare",
+    nargs=2,
+    metavar="RUN_A RUN_B",
+    help="Show, per criterion, what changed from RUN_A to RUN_B (run ids as listed).",
+)
+def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
+    """List recorded runs, newest first, with verdict, score and trend (or compare two).
+
+    NAME limits the list to one scenario. The trend compares each run's score with the
+    scenario's run before it: ↑ better, ↓ worse, → the same, · a first run. Every `poc run`
+    records its runs in an SQLite file: $POC_HISTORY if set, else history.sqlite in the state
+    directory ($POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner).
+    """
+    from poc_runner.history import format_comparison, format_runs, get_run, list_runs
+
+    if compare:
+        click.echo(format_comparison(get_run(compare[0]), get_run(compare[1])))
+    else:
+        click.echo(format_runs(list_runs(name, limit)))
+
+
+@cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check this machine can run scenarios: engine, version, limits, base image."""

@@ -120,3 +120,51 @@ class RunResult:
         partial.write_text(self.to_json(), encoding="utf-8")
         partial.replace(target)
         return target
+
+    @classmethod
+    def read(cls, path: Path) -> RunResult:
+        """The result stored at `path` (a run folder or its result.json); see `load_result`."""
+        return load_result(path)
+
+
+_MAX_PROBLEMS = 3  # a wrong file usually breaks many fields; the first few say what it is
+
+
+def load_result(path: Path) -> RunResult:
+    """Rebuild a RunResult from result.json, so any report can be re-rendered from it alone.
+
+    `path` is a run folder or the file itself. A missing, unreadable or malformed file raises
+    InvalidInput with one paragraph naming the file and what is wrong with it.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    from poc_runner.errors import InvalidInput
+
+    file = path / "result.json" if path.is_dir() else path
+    hint = "A run folder is <out>/<scenario>/<UTC time>-<id>/, as written by `poc run`."
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"{file} does not exist, so there is no run to report. {hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{file} cannot be read ({exc}). {hint}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{file} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
+            f" it may have been cut short or edited by hand. {hint}"
+        ) from None
+    try:
+        return TypeAdapter(RunResult).validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or '(top level)'}: {error['msg']}"
+            for error in exc.errors()[:_MAX_PROBLEMS]
+        )
+        more = exc.error_count() - _MAX_PROBLEMS
+        raise InvalidInput(
+            f"{file} is not a poc-runner result (schema_version {SCHEMA_VERSION}): {problems}"
+            + (f" (and {more} more)" if more > 0 else "")
+            + f". {hint}"
+        ) from None

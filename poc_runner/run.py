@@ -28,8 +28,10 @@ from poc_runner.checks import Evidence, judge_criteria
 from poc_runner.diagnostics import render
 from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
+from poc_runner.history import record_run
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress
+from poc_runner.report import write_reports
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
@@ -159,6 +161,8 @@ class Runner:
         result.environment = self._fingerprint(scenario, sandbox)
         result.finished_at = _now()
         result.write(folder)
+        write_reports(folder, result)
+        record_run(result, folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {folder}")
         return result
 

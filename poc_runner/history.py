@@ -1,0 +1,354 @@
+"""Run history: every run's verdict, score and criteria in one embedded SQLite file, so a team
+can see a scenario's trend and what changed between two runs without keeping run folders.
+
+Where: `$POC_HISTORY` if set (a file path), else `<state dir>/history.sqlite`, the state dir
+being `$POC_STATE_DIR`, else `$XDG_STATE_HOME/poc-runner`, else
+`~/.local/state/poc-runner` (the same place as the run locks). The schema is created on first
+use. `poc run --parallel` records from several threads and several `poc` processes may run at
+once, so each write opens its own connection, the database is in WAL mode (readers never block
+the writer) and a busy timeout makes a writer wait for another instead of failing.
+
+Values are masked before they are stored: the history outlives the run that knew its secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from poc_runner.errors import InvalidInput
+from poc_runner.masking import SECRETS
+from poc_runner.result import RunResult
+
+ENV_VAR = "POC_HISTORY"
+_BUSY_TIMEOUT_S = 30.0
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    scenario    TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    score       REAL NOT NULL,
+    pass_score  REAL NOT NULL,
+    folder      TEXT NOT NULL,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario, started_at);
+CREATE TABLE IF NOT EXISTS criteria (
+    run_id   TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    id       TEXT NOT NULL,
+    title    TEXT,
+    passed   INTEGER NOT NULL,
+    must     INTEGER NOT NULL,
+    measured TEXT NOT NULL,
+    expected TEXT NOT NULL,
+    PRIMARY KEY (run_id, id)
+);
+"""
+
+
+def history_path() -> Path:
+    """The history file: $POC_HISTORY, else history.sqlite in the state dir."""
+    explicit = os.environ.get(ENV_VAR)
+    if explicit:
+        return Path(explicit).expanduser()
+    from poc_runner.sandbox.reaper import state_dir
+
+    return state_dir() / "history.sqlite"
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection of its own (thread-safe by construction), committed on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
+        db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.row_factory = sqlite3.Row
+        if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            _create_schema(db)
+        yield db
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute("BEGIN IMMEDIATE")  # two first runs at once: one creates, the other waits
+    try:
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
+    """Store one finished run (again, if it was already stored: the newest result wins)."""
+    with _connect(path or history_path()) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM criteria WHERE run_id = ?", (result.run_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    result.run_id,
+                    result.scenario,
+                    result.started_at,
+                    result.finished_at,
+                    result.verdict,
+                    result.score,
+                    result.pass_score,
+                    str(folder.resolve()),
+                    None if result.error is None else SECRETS.mask(result.error),
+                ),
+            )
+            db.executemany(
+                "INSERT INTO criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        result.run_id,
+                        position,
+                        c.id,
+                        None if c.title is None else SECRETS.mask(c.title),
+                        c.passed,
+                        c.must,
+                        _stored(c.measured),
+                        _stored(c.expected),
+                    )
+                    for position, c in enumerate(result.criteria)
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def record_run(result: RunResult, folder: Path) -> None:
+    """`record`, for `poc run`: the run's own results are already written, so a history that
+    cannot be written (a read-only home, a corrupt file) is a warning, not a failed run."""
+    try:
+        record(result, folder)
+    except (sqlite3.Error, OSError) as exc:
+        sys.stderr.write(
+            SECRETS.mask(f"warning: run {result.run_id} not recorded in {history_path()}: {exc}")
+            + f" (set {ENV_VAR} to use another file)\n"
+        )
+
+
+def _stored(value: Any) -> str:
+    return SECRETS.mask(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+
+
+@dataclass
+class RunRow:
+    """A recorded run, with the score of the scenario's run before it (for the trend)."""
+
+    run_id: str
+    scenario: str
+    started_at: str
+    verdict: str
+    score: float
+    pass_score: float
+    folder: str
+    error: str | None = None
+    previous_score: float | None = None
+    criteria: list[CriterionRow] = field(default_factory=list)
+
+    @property
+    def trend(self) -> str:
+        """↑ better, ↓ worse, → same score as the scenario's previous run; · for a first run."""
+        if self.previous_score is None:
+            return "·"
+        if self.score > self.previous_score:
+            return "↑"
+        return "↓" if self.score < self.previous_score else "→"
+
+
+@dataclass
+class CriterionRow:
+    id: str
+    title: str | None
+    passed: bool
+    must: bool
+    measured: Any
+    expected: Any
+
+
+_LISTED = """
+SELECT * FROM (
+    SELECT runs.*, LAG(score) OVER (PARTITION BY scenario ORDER BY started_at, run_id)
+        AS previous_score
+    FROM runs
+) WHERE (:scenario IS NULL OR scenario = :scenario)
+ORDER BY started_at DESC, run_id DESC
+LIMIT :limit
+"""
+
+
+def list_runs(
+    scenario: str | None = None, limit: int = 20, path: Path | None = None
+) -> list[RunRow]:
+    """Runs, newest first, each with its trend against the scenario's previous run."""
+    file = path or history_path()
+    if not file.exists():
+        return []
+    with _connect(file) as db:
+        rows = db.execute(_LISTED, {"scenario": scenario, "limit": limit}).fetchall()
+    return [_run_row(row) for row in rows]
+
+
+def get_run(run_id: str, path: Path | None = None) -> RunRow:
+    """One run with its criteria; `run_id` as `poc history` prints it (or a unique prefix)."""
+    file = path or history_path()
+    if not file.exists():
+        raise InvalidInput(f"no run history yet at {file}: `poc run` records every run there")
+    with _connect(file) as db:
+        found = db.execute(
+            "SELECT *, NULL AS previous_score FROM runs WHERE run_id = ? OR run_id LIKE ?"
+            " ESCAPE '\\' ORDER BY run_id = ? DESC LIMIT 2",
+            (run_id, _prefix_pattern(run_id), run_id),
+        ).fetchall()
+        if not found or (len(found) > 1 and found[0]["run_id"] != run_id):
+            what = "matches several runs" if found else "is not in the run history"
+            raise InvalidInput(
+                f"run {run_id!r} {what} ({file}); `poc history` lists the recorded run ids"
+            )
+        run = _run_row(found[0])
+        criteria = db.execute(
+            "SELECT * FROM criteria WHERE run_id = ? ORDER BY position", (run.run_id,)
+        ).fetchall()
+    run.criteria = [
+        CriterionRow(
+            row["id"],
+            row["title"],
+            bool(row["passed"]),
+            bool(row["must"]),
+            json.loads(row["measured"]),
+            json.loads(row["expected"]),
+        )
+        for row in criteria
+    ]
+    return run
+
+
+def _prefix_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _run_row(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        row["run_id"],
+        row["scenario"],
+        row["started_at"],
+        row["verdict"],
+        row["score"],
+        row["pass_score"],
+        row["folder"],
+        row["error"],
+        row["previous_score"],
+    )
+
+
+# --- what `poc history` prints -------------------------------------------------------------
+
+
+def format_runs(runs: list[RunRow]) -> str:
+    """A table, newest first: run id, scenario, verdict, score with its trend, when, where."""
+    if not runs:
+        return f"no runs recorded yet in {history_path()}"
+    header = ("RUN", "SCENARIO", "VERDICT", "SCORE", "TREND", "STARTED", "FOLDER")
+    lines = [
+        (
+            run.run_id,
+            run.scenario,
+            run.verdict.upper(),
+            _num(run.score),
+            run.trend + _delta(run.score, run.previous_score),
+            run.started_at,
+            run.folder,
+        )
+        for run in runs
+    ]
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in [header, *lines]
+    )
+
+
+def _delta(score: float, previous: float | None) -> str:
+    if previous is None or score == previous:
+        return ""
+    return " " + f"{score - previous:+.2f}".rstrip("0").rstrip(".")
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def format_comparison(before: RunRow, after: RunRow) -> str:
+    """Per criterion, what changed from `before` to `after`: `!` passed or failed differently,
+    `~` the same outcome with another measured value, `=` nothing changed."""
+    lines = [
+        f"{before.run_id} -> {after.run_id}"
+        + ("" if before.scenario == after.scenario else "  (different scenarios)"),
+        f"  scenario  {_change(before.scenario, after.scenario)}",
+        f"  verdict   {_change(before.verdict.upper(), after.verdict.upper())}",
+        f"  score     {_change(_num(before.score), _num(after.score))}"
+        + (
+            f" ({_delta(after.score, before.score).strip()})" if before.score != after.score else ""
+        ),
+        "",
+    ]
+    old = {c.id: c for c in before.criteria}
+    new = {c.id: c for c in after.criteria}
+    ids = [c.id for c in after.criteria] + [i for i in old if i not in new]
+    width = max((len(i) for i in ids), default=0)
+    lines += [_criterion_change(i.ljust(width), old.get(i), new.get(i)) for i in ids]
+    changed = sum(_differs(old.get(i), new.get(i)) for i in ids)
+    lines += ["", f"{changed} of {len(ids)} criteria changed"]
+    return SECRETS.mask("\n".join(lines))
+
+
+def _change(before: str, after: str) -> str:
+    return before if before == after else f"{before} -> {after}"
+
+
+def _state(criterion: CriterionRow | None) -> str:
+    if criterion is None:
+        return "absent"
+    return "passed" if criterion.passed else "failed"
+
+
+def _criterion_change(name: str, old: CriterionRow | None, new: CriterionRow | None) -> str:
+    mark = "!" if _state(old) != _state(new) else "~" if _differs(old, new) else "="
+    state = _change(_state(old), _state(new))
+    measured = _change(_shown(old), _shown(new))
+    return f"  {mark} {name}  {state:<18}  measured {measured}"
+
+
+def _differs(old: CriterionRow | None, new: CriterionRow | None) -> bool:
+    if old is None or new is None:
+        return old is not new
+    return old.passed != new.passed or old.measured != new.measured
+
+
+def _shown(criterion: CriterionRow | None) -> str:
+    if criterion is None:
+        return "-"
+    from poc_runner.report.common import show
+
+    return show(criterion.measured)

@@ -1,0 +1,56 @@
+"""Reports of a run, each rendered from its RunResult alone (so `poc report` can re-render any
+of them from result.json): report.html for the prospect, report.md for an email or a pull
+request, junit.xml for CI, and result.json itself.
+
+Every report passes through SECRETS.mask twice: each value before it is escaped (escaping can
+hide a secret from the mask) and the finished text once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, get_args
+
+from poc_runner.masking import SECRETS
+from poc_runner.report.html import render_html
+from poc_runner.report.junit import render_junit
+from poc_runner.report.markdown import render_markdown
+from poc_runner.result import RunResult
+
+Format = Literal["html", "md", "junit", "json"]
+FORMATS: tuple[str, ...] = get_args(Format)
+FILES: dict[Format, str] = {"html": "report.html", "md": "report.md", "junit": "junit.xml"}
+_RENDERERS: dict[Format, Callable[[RunResult], str]] = {
+    "html": render_html,
+    "md": render_markdown,
+    "junit": render_junit,
+    "json": RunResult.to_json,
+}
+
+
+def render(result: RunResult, fmt: Format) -> str:
+    """One report as text: fmt is html, md, junit or json."""
+    renderer = _RENDERERS.get(fmt)
+    if renderer is None:
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return SECRETS.mask(renderer(result))
+
+
+def write_reports(folder: Path, result: RunResult) -> list[Path]:
+    """report.html, report.md and junit.xml next to result.json, each written whole or not at
+    all (temporary name, then rename), so a reader never opens half a report."""
+    written = []
+    for fmt, name in FILES.items():
+        written.append(write_atomic(folder / name, render(result, fmt)))
+    return written
+
+
+def write_atomic(target: Path, text: str) -> Path:
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+__all__ = ["FILES", "FORMATS", "Format", "render", "write_atomic", "write_reports"]

@@ -1,0 +1,185 @@
+"""report.md: the run for an email or a pull request (GitHub-flavoured Markdown).
+
+Read as rendered Markdown on GitHub and as plain text in a mail client, so it stays short:
+verdict and score, one table per stakeholder, then the failing criteria with their evidence.
+Untrusted values never become Markdown or HTML: prose is backslash-escaped (no links, images
+or tags can form, so rendering it fetches nothing), values sit in code spans and evidence in
+fenced blocks whose fence is longer than any backtick run inside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from poc_runner.report.common import (
+    NOT_MEASURED,
+    NOT_STATED,
+    VERDICT_HEADLINE,
+    VERDICT_WORD,
+    Group,
+    by_stakeholder,
+    clean,
+    criterion_name,
+    improvement_text,
+    number,
+    shorten,
+    show,
+    summary_line,
+)
+from poc_runner.result import CriterionResult, RunResult
+
+_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+_MARK = {True: "✅", False: "❌"}
+_CELL_LIMIT = 80
+_EVIDENCE_LIMIT = 4000  # an email stays readable; report.html and result.json hold it all
+_INLINE = re.compile(r"([\\`*_\[\]<>|!~&])")
+_LEADING = re.compile(r"^[#+\-=]")
+_NUMBERED = re.compile(r"^(\d+)([.)])")  # "1. " would start a list; "1\. " does not
+_TICKS = re.compile(r"`+")
+
+
+def text(value: object) -> str:
+    """Prose: one line, Markdown and HTML syntax escaped so it renders as typed."""
+    line = " ".join(clean(value).split())
+    line = _INLINE.sub(r"\\\1", line)
+    line = _NUMBERED.sub(r"\1\\\2", line)
+    return _LEADING.sub(lambda match: "\\" + match.group(), line)
+
+
+def code(value: str, *, in_table: bool = False) -> str:
+    """A value in a code span: shown literally, whatever it holds."""
+    line = " ".join(clean(value).split()) or " "
+    if in_table:
+        line = line.replace("|", "\\|")  # GitHub splits cells before it parses code spans
+    fence = "`" * (max((len(run) for run in _TICKS.findall(line)), default=0) + 1)
+    pad = " " if line.startswith(("`", " ")) or line.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def fenced(value: str) -> str:
+    body = clean(value)
+    if len(body) > _EVIDENCE_LIMIT:
+        body = body[:_EVIDENCE_LIMIT] + "\n… (cut here; report.html and result.json hold it all)"
+    longest = max((len(run) for run in _TICKS.findall(body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
+def render_markdown(result: RunResult) -> str:
+    """The whole report.md."""
+    parts = [_head(result), _job(result)]
+    parts += [_stakeholder(group) for group in by_stakeholder(result)]
+    parts += [_error(result), _failing(result.criteria), _environment(result)]
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _head(result: RunResult) -> str:
+    title = result.title or result.scenario
+    prospect = f" · for {text(result.job.prospect)}" if result.job.prospect else ""
+    return (
+        f"# {_ICON[result.verdict]} {VERDICT_WORD[result.verdict]}: {text(title)}\n\n"
+        f"**Verdict: {VERDICT_WORD[result.verdict]}** ({VERDICT_HEADLINE[result.verdict]}) · "
+        f"**Score: {number(result.score)} / 100** (needs {number(result.pass_score)})"
+        f"{prospect}\n\n{text(summary_line(result))}\n\n"
+        f"Scenario {code(result.scenario)}, run {code(result.run_id)}, started"
+        f" {text(result.started_at)}."
+    )
+
+
+def _job(result: RunResult) -> str:
+    job = result.job
+    lines = []
+    if job.statement:
+        lines.append(f"> {text(job.statement)}")
+    if job.current_solution:
+        lines.append(f"**How it is done today:** {text(job.current_solution)}")
+    return "\n\n".join(lines)
+
+
+def _stakeholder(group: Group) -> str:
+    wants = f"*Wants: {text(group.wants)}* · " if group.wants else ""
+    lines = [
+        f"## {text(group.role)}",
+        "",
+        f"{wants}{group.met} of {len(group.criteria)} met",
+    ]
+    if group.criteria:
+        lines += [
+            "",
+            "| | Criterion | Measured | Expected | Today | Compared with today |",
+            "|---|---|---|---|---|---|",
+            *(_row(criterion) for criterion in group.criteria),
+        ]
+    return "\n".join(lines)
+
+
+def _row(criterion: CriterionResult) -> str:
+    must = " (must-have)" if criterion.must else ""
+    title = text(criterion.title or criterion.id)
+    baseline = "" if criterion.baseline is None else _value(criterion.baseline, criterion.check)
+    cells = [
+        _MARK[criterion.passed],
+        f"**{title}**{must}<br>{code(criterion.id, in_table=True)}",
+        _value(criterion.measured, criterion.check),
+        _value(criterion.expected, criterion.check, NOT_STATED),
+        baseline,
+        text(improvement_text(criterion.improvement) or ""),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _value(value: Any, check: str, missing: str = NOT_MEASURED) -> str:
+    return code(shorten(show(value, check, missing), _CELL_LIMIT), in_table=True)
+
+
+def _error(result: RunResult) -> str:
+    if not result.error:
+        return ""
+    return (
+        "## ⚠️ Sandbox error\n\nThe test environment failed, so this is not a verdict on the"
+        f" product; repeat the run.\n\n{fenced(result.error)}"
+    )
+
+
+def _failing(criteria: list[CriterionResult]) -> str:
+    failing = [criterion for criterion in criteria if not criterion.passed]
+    if not failing:
+        return ""
+    return "## Failing criteria\n\n" + "\n\n".join(_failure(c) for c in failing)
+
+
+def _failure(criterion: CriterionResult) -> str:
+    must = " · **must-have**" if criterion.must else ""
+    who = ", ".join(text(role) for role in criterion.stakeholders) or "nobody named"
+    return (
+        f"### ❌ {text(criterion_name(criterion))}\n\n"
+        f"Measured {code(show(criterion.measured, criterion.check))} · expected"
+        f" {code(show(criterion.expected, criterion.check, NOT_STATED))}{must} · for {who}\n\n"
+        f"{fenced(criterion.evidence or '(no evidence)')}"
+    )
+
+
+def _environment(result: RunResult) -> str:
+    env = result.environment
+    lines = ["## Reproducibility", ""]
+    for key, label in (("runner", "poc-runner"), ("engine", "Docker engine")):
+        section = env.get(key)
+        if isinstance(section, Mapping):
+            described = ", ".join(
+                f"{_key(k)} {code(show(v, missing='-'))}" for k, v in section.items()
+            )
+            lines.append(f"- {label}: {described}")
+    if env.get("network"):
+        lines.append(f"- network: {code(show(env['network']))}")
+    for key, label in (("images", "image"), ("data", "data sha256")):
+        section = env.get(key)
+        if isinstance(section, Mapping):
+            lines += [f"- {label} {text(name)}: {code(show(v))}" for name, v in section.items()]
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _key(name: str) -> str:
+    """api_version -> api version: plain words read better in a mail client than escapes."""
+    return text(name.replace("_", " "))

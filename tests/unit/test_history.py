@@ -1,0 +1,235 @@
+"""The run history: recorded by every run, listed newest first with a trend, two runs compared,
+and safe when parallel runs write at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from poc_runner import history
+from poc_runner.errors import InvalidInput
+from poc_runner.history import (
+    format_comparison,
+    format_runs,
+    get_run,
+    history_path,
+    list_runs,
+    record,
+    record_run,
+)
+from poc_runner.result import RunResult
+from tests.unit.sample_results import SECRET, criterion, failing, passing, register_secret
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "history.sqlite"
+
+
+def run(run_id: str, score: float, scenario: str = "invoice-dedupe", day: int = 1) -> RunResult:
+    result = passing() if score == 100 else failing()
+    result.run_id, result.scenario, result.score = run_id, scenario, score
+    result.started_at = f"2026-11-{day:02d}T00:00:00.000Z"
+    return result
+
+
+class TestWhere:
+    def test_poc_history_names_the_file(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("POC_HISTORY", str(tmp_path / "team.sqlite"))
+        assert history_path() == tmp_path / "team.sqlite"
+
+    def test_else_it_lives_in_the_state_dir(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.delenv("POC_HISTORY", raising=False)
+        monkeypatch.setenv("POC_STATE_DIR", str(tmp_path))
+        assert history_path() == tmp_path / "history.sqlite"
+
+
+class TestRecord:
+    def test_the_schema_is_created_on_first_use_in_wal_mode(self, db: Path) -> None:
+        record(passing(), Path("runs/x"), db)
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        assert {"runs", "criteria"} <= tables
+
+    def test_a_run_and_its_criteria_are_stored(self, db: Path, tmp_path: Path) -> None:
+        record(failing(), tmp_path / "runs" / "r1", db)
+        stored = get_run("20261124T005103Z-bbbbbb", db)
+        assert (stored.scenario, stored.verdict, stored.score) == ("invoice-dedupe", "fail", 25.0)
+        assert stored.folder == str((tmp_path / "runs" / "r1").resolve())
+        assert [(c.id, c.passed, c.must, c.measured) for c in stored.criteria] == [
+            ("recall", False, True, 0.5),
+            ("minutes-not-hours", True, False, 0.5),
+        ]
+
+    def test_recording_a_run_again_replaces_it(self, db: Path) -> None:
+        result = failing()
+        record(result, Path("a"), db)
+        result.score, result.criteria = 50.0, result.criteria[:1]
+        record(result, Path("a"), db)
+        (only,) = list_runs(path=db)
+        assert only.score == 50.0
+        assert len(get_run(result.run_id, db).criteria) == 1
+
+    def test_secrets_are_masked_before_they_are_stored(
+        self, db: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        register_secret(monkeypatch)
+        result = failing()
+        result.criteria[0].measured = {"token": SECRET}
+        result.error = f"failed with {SECRET}"
+        record(result, Path("a"), db)
+        stored = b"".join(file.read_bytes() for file in db.parent.iterdir())  # -wal included
+        assert SECRET.encode() not in stored
+        assert get_run(result.run_id, db).criteria[0].measured == {"token": "***"}
+
+    def test_parallel_runs_all_get_recorded(self, db: Path) -> None:
+        """`poc run --parallel`: many writers at once, each with its own connection."""
+        errors: list[BaseException] = []
+
+        def writer(worker: int) -> None:
+            try:
+                for i in range(10):
+                    record(run(f"run-{worker}-{i}", 50 + i, f"scenario-{worker}"), Path("r"), db)
+            except BaseException as exc:  # reported below, in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(list_runs(limit=1000, path=db)) == 80
+
+    def test_parallel_processes_all_get_recorded(self, db: Path) -> None:
+        """Several `poc run` commands at once: separate processes, one file."""
+        script = (
+            "import sys; from pathlib import Path; from poc_runner.history import record;"
+            "from tests.unit.test_history import run;"
+            "[record(run(f'p{sys.argv[1]}-{i}', 50, f's{sys.argv[1]}'), Path('r'), Path(sys.argv[2]))"
+            " for i in range(15)]"
+        )
+        root = Path(__file__).resolve().parents[2]
+        workers = [
+            subprocess.Popen([sys.executable, "-c", script, str(n), str(db)], cwd=root)
+            for n in range(4)
+        ]
+        assert [worker.wait(timeout=60) for worker in workers] == [0, 0, 0, 0]
+        assert len(list_runs(limit=1000, path=db)) == 60
+
+    def test_a_history_that_cannot_be_written_warns_but_does_not_fail_the_run(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        monkeypatch.setenv("POC_HISTORY", str(blocker / "history.sqlite"))
+        record_run(passing(), tmp_path)
+        assert "warning: run 20261123T005103Z-aaaaaa not recorded in" in capsys.readouterr().err
+
+
+class TestList:
+    @pytest.fixture
+    def recorded(self, db: Path) -> Path:
+        for result in [
+            run("a1", 40, day=1),
+            run("b1", 90, "other", day=2),
+            run("a2", 60, day=3),
+            run("a3", 60, day=4),
+            run("a4", 100, day=5),
+            run("a5", 20, day=6),
+        ]:
+            record(result, Path("runs") / result.run_id, db)
+        return db
+
+    def test_newest_first_with_a_trend_against_the_previous_run(self, recorded: Path) -> None:
+        runs = list_runs(path=recorded)
+        assert [(r.run_id, r.trend) for r in runs] == [
+            ("a5", "↓"),
+            ("a4", "↑"),
+            ("a3", "→"),
+            ("a2", "↑"),
+            ("b1", "·"),
+            ("a1", "·"),
+        ]
+
+    def test_one_scenario_and_a_limit_keep_the_trend_right(self, recorded: Path) -> None:
+        runs = list_runs("invoice-dedupe", limit=2, path=recorded)
+        assert [(r.run_id, r.trend, r.previous_score) for r in runs] == [
+            ("a5", "↓", 100.0),
+            ("a4", "↑", 60.0),
+        ]
+
+    def test_the_table_shows_verdict_score_and_trend(self, recorded: Path) -> None:
+        table = format_runs(list_runs(limit=3, path=recorded)).splitlines()
+        assert table[0].split() == [
+            "RUN", "SCENARIO", "VERDICT", "SCORE", "TREND", "STARTED", "FOLDER"
+        ]  # fmt: skip
+        assert table[1].split()[:6] == ["a5", "invoice-dedupe", "FAIL", "20", "↓", "-80"]
+        assert table[2].split()[:6] == ["a4", "invoice-dedupe", "PASS", "100", "↑", "+40"]
+        assert table[3].split()[:5] == ["a3", "invoice-dedupe", "FAIL", "60", "→"]
+
+    def test_no_history_yet_is_not_an_error(self, db: Path) -> None:
+        assert list_runs(path=db) == []
+        assert not db.exists()
+
+
+class TestCompare:
+    def test_per_criterion_what_changed(self, db: Path) -> None:
+        before, after = passing(), failing()
+        after.criteria[1].measured = 0.75
+        after.criteria.append(criterion("new-one"))
+        for result in (before, after):
+            record(result, Path("r"), db)
+        text = format_comparison(get_run(before.run_id, db), get_run(after.run_id, db))
+        lines = text.splitlines()
+        assert lines[0] == "20261123T005103Z-aaaaaa -> 20261124T005103Z-bbbbbb"
+        assert lines[2].split() == ["verdict", "PASS", "->", "FAIL"]
+        assert lines[3].split() == ["score", "100", "->", "25", "(-75)"]
+        assert "! recall             passed -> failed" in text
+        assert "measured 0.97 -> 0.5" in text
+        assert "~ minutes-not-hours  passed" in text and "measured 0.5 -> 0.75" in text
+        assert "! new-one            absent -> passed" in text
+        assert lines[-1] == "3 of 3 criteria changed"
+
+    def test_a_unique_prefix_is_enough(self, db: Path) -> None:
+        record(passing(), Path("r"), db)
+        assert get_run("20261123T", db).run_id == "20261123T005103Z-aaaaaa"
+
+    @pytest.mark.parametrize(
+        ("wanted", "says"),
+        [("nope", "is not in the run history"), ("2026", "matches several runs")],
+    )
+    def test_an_unknown_or_ambiguous_run_is_invalid_input(
+        self, db: Path, wanted: str, says: str
+    ) -> None:
+        record(passing(), Path("r"), db)
+        record(failing(), Path("r"), db)
+        with pytest.raises(InvalidInput, match=says):
+            get_run(wanted, db)
+
+    def test_like_wildcards_in_a_run_id_are_literal(self, db: Path) -> None:
+        record(passing(), Path("r"), db)
+        with pytest.raises(InvalidInput):
+            get_run("%", db)
+        with pytest.raises(InvalidInput):
+            get_run("_", db)
+
+    def test_no_history_at_all(self, db: Path) -> None:
+        with pytest.raises(InvalidInput, match="no run history yet"):
+            get_run("x", db)
+
+
+def test_the_module_documents_its_configuration() -> None:
+    assert history.__doc__ is not None
+    assert "$POC_HISTORY" in history.__doc__ and "WAL" in history.__doc__
