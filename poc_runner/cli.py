@@ -242,13 +242,15 @@ def up(path: str, variables: dict[str, str]) -> None:
     Declared `ports` are published on 127.0.0.1 only. The services stay up until
     `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them.
     """
+    from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.live import up as start
     from poc_runner.progress import for_terminal
 
     scenario_file = _one_scenario(path)
     progress = for_terminal()
     try:
-        started = start(scenario_file, variables, progress)
+        with sigterm_as_interrupt():
+            started = start(scenario_file, variables, progress)
     finally:
         progress.close()
     click.echo(f"{started.scenario.name} is up (run {started.run_id}).")

@@ -5,6 +5,10 @@ tear every live sandbox down at once; each worker then finishes its result (verd
 "interrupted") and the command exits 130. Teardown happens on every path: success, failure,
 exception, interruption. Only SIGKILL skips it, and the run lock then lets the next `poc run`
 or `poc clean` sweep what was left.
+
+Start-up is on the clock (a demo is watched), so what the run needs only later is done while
+the engine works: reading the engine's version, sweeping dead runs' leftovers, and importing
+the checks, reports and history.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from __future__ import annotations
 import os
 import platform
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,14 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poc_runner import __version__
-from poc_runner.checks import Evidence, judge_criteria
 from poc_runner.diagnostics import render
 from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
-from poc_runner.history import record_run
+from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress
-from poc_runner.report import write_reports
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
@@ -77,13 +78,18 @@ class Runner:
         self._live: set[Sandbox] = set()
         self._lock = threading.Lock()
         self._client: docker.DockerClient | None = None
-        self._engine: EngineInfo | None = None
+        self._engine: Future[EngineInfo] | None = None
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
         scenarios = [(path, load(path, self.options.variables)) for path in paths]
         self._client = connect()
-        self._engine = EngineInfo.read(self._client)
-        sweep(self._client, include_kept=False)  # what killed runs left behind
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
+            self._engine = aside.submit(EngineInfo.read, self._client)
+            aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
+            aside.submit(_import_later_stages)
+            return self._run_each(scenarios)
+
+    def _run_each(self, scenarios: list[tuple[Path, Scenario]]) -> list[RunResult]:
         pool = ThreadPoolExecutor(
             max_workers=max(1, self.options.parallel), thread_name_prefix="run"
         )
@@ -91,11 +97,11 @@ class Runner:
             pool.submit(self.run_one, path, scenario) for path, scenario in scenarios
         ]
         try:
-            with _sigterm_as_interrupt():
-                wait(futures)
+            with sigterm_as_interrupt():
+                wait_all(futures)
         except KeyboardInterrupt:
             self.interrupted.set()
-            with _signals_ignored():
+            with signals_ignored():
                 self._tear_down_live()
                 pool.shutdown(wait=True, cancel_futures=True)
             raise Interrupted("interrupted: every sandbox was removed") from None
@@ -103,6 +109,10 @@ class Runner:
         return [future.result() for future in futures]
 
     def run_one(self, path: Path, scenario: Scenario) -> RunResult:
+        from poc_runner.checks import Evidence, judge_criteria
+        from poc_runner.history import record_run
+        from poc_runner.report import write_reports
+
         assert self._client is not None and self._engine is not None
         run_id = new_run_id()
         folder = self.options.out / scenario.name / run_id
@@ -187,7 +197,7 @@ class Runner:
             )
 
     def _finish(self, sandbox: Sandbox, folder: Path, result: RunResult) -> None:
-        with _signals_ignored():
+        with signals_ignored():
             sandbox.save_logs(folder / "logs")
             if self.options.keep and not self.interrupted.is_set():
                 return
@@ -197,7 +207,7 @@ class Runner:
             result.error = f"{result.error}; {note}" if result.error else note
 
     def _fingerprint(self, scenario: Scenario, sandbox: Sandbox) -> dict[str, Any]:
-        engine = self._engine
+        engine = None if self._engine is None or self._engine.exception() else self._engine.result()
         return {
             "runner": {
                 "version": __version__,
@@ -265,6 +275,13 @@ def _job(scenario: Scenario) -> Job:
     )
 
 
+def _import_later_stages() -> None:
+    """Imported while the engine starts containers, instead of before."""
+    import poc_runner.checks
+    import poc_runner.history
+    import poc_runner.report  # noqa: F401
+
+
 def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:
     return {step.name: step for step in steps}
 
@@ -285,33 +302,6 @@ def _record(step: StepResult) -> StepRecord:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (CI cancelling a job) is handled like Ctrl-C: tear down, exit 130."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not abandon a teardown half done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 __all__ = ["RunOptions", "Runner", "SandboxError", "exit_code", "load"]

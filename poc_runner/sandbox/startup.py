@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from poc_runner.interrupts import wait_all
 from poc_runner.model import Scenario
 
 
@@ -33,15 +34,19 @@ def start_in_order(
     scenario: Scenario,
     start: Callable[[str], None],
     wait_healthy: Callable[[str], None],
+    prepare: Callable[[str], None] = lambda _name: None,
 ) -> None:
-    """Run `start` then (when the service has a healthcheck) `wait_healthy` for every service,
-    each once its dependencies are ready. Raises the first failure."""
+    """For every service at once: `prepare` it (image, container), then, once its dependencies
+    are ready, `start` it and (when it has a healthcheck) `wait_healthy`. Preparing does not
+    wait for dependencies, so a service's image builds while the database it needs starts.
+    Raises the first failure."""
     milestones = {name: _Milestones() for name in scenario.services}
     stop = threading.Event()
     failures: list[BaseException] = []
 
     def bring_up(name: str) -> None:
         try:
+            prepare(name)
             for other, condition in dependencies(scenario, name).items():
                 ready = milestones[other]
                 event = ready.healthy if condition == "service_healthy" else ready.started
@@ -62,7 +67,7 @@ def start_in_order(
 
     pool = ThreadPoolExecutor(max_workers=max(len(milestones), 1), thread_name_prefix="up")
     try:
-        wait([pool.submit(bring_up, name) for name in milestones])
+        wait_all([pool.submit(bring_up, name) for name in milestones])
     finally:  # on Ctrl-C too: waiting threads give up, and teardown ends the execs in flight
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
