@@ -111,7 +111,7 @@ class RunResult:
     def to_json(self) -> str:
         body = asdict(self)
         ordered = {"schema_version": body.pop("schema_version"), **body}
-        return SECRETS.mask(json.dumps(ordered, indent=2, ensure_ascii=False)) + "\n"
+        return json.dumps(_safe(ordered), indent=2, ensure_ascii=False) + "\n"
 
     def write(self, folder: Path) -> Path:
         """Written to a temporary name and renamed, so a reader never sees half a file."""
@@ -125,6 +125,19 @@ class RunResult:
     def read(cls, path: Path) -> RunResult:
         """The result stored at `path` (a run folder or its result.json); see `load_result`."""
         return load_result(path)
+
+
+def _safe(value: Any) -> Any:
+    """Every text masked before JSON escapes it (an escaped quote or backslash would hide a
+    secret from the mask), and lone surrogates from a product's output replaced, since UTF-8
+    cannot hold them."""
+    if isinstance(value, str):
+        return SECRETS.mask(value).encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_safe(key): _safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_safe(item) for item in value]
+    return value
 
 
 _MAX_PROBLEMS = 3  # a wrong file usually breaks many fields; the first few say what it is

@@ -73,3 +73,18 @@ def test_capture_masks_what_it_writes_and_keeps(tmp_path, monkeypatch) -> None: 
     kept.close()
     assert (tmp_path / "out").read_bytes() == f"password={MASK}\ndone\n".encode()
     assert kept.text() == f"password={MASK}\ndone\n"
+
+
+def test_result_json_masks_secrets_json_would_escape_and_survives_surrogates(
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    import poc_runner.result as result_module
+    from poc_runner.result import RunResult
+
+    monkeypatch.setattr(result_module, "SECRETS", masker('pa"ss\\word'))
+    result = RunResult("demo", "run", "now", error='login with pa"ss\\word failed \ud800')
+    text = result.to_json()
+    assert "word" not in text
+    assert json.loads(text)["error"] == "login with *** failed ?"
