@@ -2,13 +2,14 @@
 
 `build` uses the engine's build cache and tags the result with the service's `image` name when
 it has one; built images carry the scenario label and are kept as a cache (`poc clean --images`
-removes them). `image` alone is used when present locally and pulled otherwise. Builds of one
-scenario run one after another: the engine parallelises each build itself.
+removes them). `image` alone is used when present locally and pulled otherwise. Each service's
+image is made in that service's own start-up thread, so builds and pulls run side by side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from poc_runner.model import Scenario
 from poc_runner.model.services import Service
 from poc_runner.model.types import env_as_dict
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.buildkey import LABEL, build_key
 
 if TYPE_CHECKING:
     import docker
@@ -24,21 +26,19 @@ if TYPE_CHECKING:
 _BUILD_LOG_LINES = 15
 
 
-def ensure_images(
+def ensure_image(
     client: docker.DockerClient,
     scenario: Scenario,
+    name: str,
     folder: Path,
     report: Callable[[str, str], None],
-) -> dict[str, str]:
-    """The image id of every service, building or pulling what is missing."""
-    ids: dict[str, str] = {}
-    for name, service in scenario.services.items():
-        if service.build is not None:
-            report(name, "building image")
-            ids[name] = _build(client, scenario.name, name, service, folder)
-        else:
-            ids[name] = _find_or_pull(client, name, service.image or "", report)
-    return ids
+) -> str:
+    """The image id of one service, building or pulling it if need be."""
+    service = scenario.services[name]
+    if service.build is not None:
+        report(name, "building image")
+        return _build(client, scenario.name, name, service, folder)
+    return _find_or_pull(client, name, service.image or "", report)
 
 
 def built_tag(scenario: str, service: str) -> str:
@@ -53,14 +53,18 @@ def _build(
     spec = service.build_spec
     assert spec is not None
     tag = service.image or built_tag(scenario, name)
+    context, args = folder / spec.context, env_as_dict(spec.args)
+    key = build_key(context, spec.dockerfile, args, partial(_local_id, client))
+    if key is not None and (ready := _built_before(client, key, tag)) is not None:
+        return ready
     log: list[str] = []
     try:
         for chunk in client.api.build(
-            path=str(folder / spec.context),
+            path=str(context),
             dockerfile=spec.dockerfile,
             tag=tag,
-            buildargs=env_as_dict(spec.args) or None,
-            labels={labels.SCENARIO: scenario},
+            buildargs=args or None,
+            labels={labels.SCENARIO: scenario, **({LABEL: key} if key else {})},
             rm=True,
             forcerm=True,
             decode=True,
@@ -75,6 +79,29 @@ def _build(
     except docker.errors.APIError as exc:
         raise SandboxError(f"{_build_failed(name, tag, log)} ({exc.explanation})") from None
     return str(client.images.get(tag).id)
+
+
+def _local_id(client: docker.DockerClient, reference: str) -> str | None:
+    import docker
+
+    try:
+        return str(client.images.get(reference).id)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _built_before(client: docker.DockerClient, key: str, tag: str) -> str | None:
+    """The image an identical build made earlier, tagged `tag` again if the tag moved."""
+    found = client.images.list(filters={"label": f"{LABEL}={key}"})
+    if not found:
+        return None
+    from docker.utils import parse_repository_tag
+
+    image = found[0]
+    repository, version = parse_repository_tag(tag)
+    if f"{repository}:{version or 'latest'}" not in image.tags:
+        image.tag(repository, version or "latest")
+    return str(image.id)
 
 
 def _build_failed(service: str, tag: str, log: list[str]) -> str:

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,7 @@ from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.hardening import confinement, published_ports
 from poc_runner.sandbox.health import exited_message, wait_healthy
-from poc_runner.sandbox.images import ensure_images
+from poc_runner.sandbox.images import ensure_image
 from poc_runner.sandbox.network import ISOLATED_DNS_OPTIONS, Kind, create_network
 from poc_runner.sandbox.startup import start_in_order
 
@@ -84,30 +84,30 @@ class Sandbox:
         return f"poc-{self.run_id}"
 
     def up(self) -> None:
-        """Images, network, data, containers; then start them in dependency order."""
-        self.image_ids = ensure_images(self.client, self.scenario, self.folder, self.report)
+        """Network, images, data, containers, then start in dependency order; everything that
+        does not wait on something else happens at the same time (see `_Provisioning`)."""
+        self.volumes = plan_volumes(self.scenario, self.folder)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="setup") as background:
+            provisioning = _Provisioning(self, background)
+            start_in_order(
+                self.scenario, self._start, self._wait_healthy, prepare=provisioning.prepare
+            )
+            provisioning.data_filled()
+        for name, container in self.containers.items():
+            self.ensure_running(name, container)
+
+    def _create_networks(self) -> None:
         kinds: list[tuple[str, Kind]] = [("net", self.scenario.sandbox.network)]
         if self.publish and any(s.ports for s in self.scenario.services.values()):
             kinds.append(("ports", "published"))
         for suffix, kind in kinds:
             network = create_network(self.client, f"{self.prefix}-{suffix}", kind, self.labels)
             self.networks.append(self._adopt(network, lambda n: n.remove()))
-        self.volumes = plan_volumes(self.scenario, self.folder)
-        digests = fill_volumes(
-            self.client,
-            self.volumes,
-            next(iter(self.image_ids.values())),
-            self.labels,
-            self.prefix,
-        )
+
+    def _fill_data(self, image: str) -> None:
+        digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
         self._adopt(self.volumes, self._remove_volumes)
         self.data_sha256 = checksums(self.scenario, digests)
-        for name in self.scenario.services:
-            container = self._adopt(self._create(name), _remove_container)
-            self.containers[name] = container
-        start_in_order(self.scenario, self._start, self._wait_healthy)
-        for name, container in self.containers.items():
-            self.ensure_running(name, container)
 
     def _create(self, name: str) -> Container:
         import docker
@@ -274,6 +274,41 @@ class Sandbox:
             for name in (v.name for v in volumes)
             if name
         ]
+
+
+class _Provisioning:
+    """What the services' start-up threads share: the network, made once in the background, and
+    the data volumes, filled in the background with the first image that is ready (filling
+    needs an image to create its container from). A service waits only for what it uses."""
+
+    def __init__(self, sandbox: Sandbox, background: ThreadPoolExecutor) -> None:
+        self.sandbox = sandbox
+        self.background = background
+        self.network: Future[None] = background.submit(sandbox._create_networks)
+        self.data: Future[None] | None = None
+        self.lock = threading.Lock()
+
+    def prepare(self, name: str) -> None:
+        sandbox = self.sandbox
+        image = ensure_image(sandbox.client, sandbox.scenario, name, sandbox.folder, sandbox.report)
+        sandbox.image_ids[name] = image
+        data = self._filling(image)
+        self.network.result()
+        if any(name in volume.services for volume in sandbox.volumes):
+            data.result()
+        sandbox.containers[name] = sandbox._adopt(sandbox._create(name), _remove_container)
+
+    def _filling(self, image: str) -> Future[None]:
+        with self.lock:
+            if self.data is None:
+                self.data = self.background.submit(self.sandbox._fill_data, image)
+            return self.data
+
+    def data_filled(self) -> None:
+        """Wait for the data (and surface its errors) even if no service needed it."""
+        self.network.result()
+        if self.data is not None:
+            self.data.result()
 
 
 def _remove_container(container: Container) -> None:
