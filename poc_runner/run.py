@@ -109,10 +109,6 @@ class Runner:
         return [future.result() for future in futures]
 
     def run_one(self, path: Path, scenario: Scenario) -> RunResult:
-        from poc_runner.checks import Evidence, judge_criteria
-        from poc_runner.history import record_run
-        from poc_runner.report import write_reports
-
         assert self._client is not None and self._engine is not None
         run_id = new_run_id()
         folder = self.options.out / scenario.name / run_id
@@ -145,6 +141,8 @@ class Runner:
                     steps = self._provision_and_run(sandbox, scenario, folder, phases)
                     # judged while the sandbox is up: sql, http and command checks run in it
                     with phases("checks"):
+                        from poc_runner.checks import Evidence, judge_criteria
+
                         criteria = judge_criteria(
                             scenario, Evidence(_by_name(steps), folder, path.parent, sandbox)
                         )
@@ -162,6 +160,8 @@ class Runner:
                 with phases("teardown"):
                     self._finish(sandbox, folder, result)
             if criteria is None:  # the sandbox failed: judge what evidence there is
+                from poc_runner.checks import Evidence, judge_criteria
+
                 criteria = judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent))
         result.steps = [_record(step) for step in steps]
         result.timeline = build_timeline(origin, phases, sandbox.ready_at, steps)
@@ -171,6 +171,9 @@ class Runner:
         result.environment = self._fingerprint(scenario, sandbox)
         result.finished_at = _now()
         result.write(folder)
+        from poc_runner.history import record_run
+        from poc_runner.report import write_reports
+
         write_reports(folder, result)
         record_run(result, folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {folder}")

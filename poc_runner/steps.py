@@ -70,7 +70,7 @@ def _run_one(
 ) -> None:
     import docker
 
-    container = sandbox.ensure_running(step.service)  # a stopped service: verdict `error`
+    container = sandbox.containers[step.service]
     stdout, stderr = Capture(folder / f"{step.name}.out"), Capture(folder / f"{step.name}.err")
     try:
         outcome = execute(
@@ -83,7 +83,7 @@ def _run_one(
             stderr=stderr,
         )
     except docker.errors.APIError:
-        sandbox.ensure_running(step.service)  # it stopped in between: say so, with its logs
+        sandbox.ensure_running(step.service)  # a stopped service: verdict `error`, with logs
         raise
     result.ran = True
     result.started = time.monotonic() - outcome.duration_s

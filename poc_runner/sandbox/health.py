@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.model.services import Healthcheck
-from poc_runner.sandbox.execute import command_argv, execute
+from poc_runner.sandbox.execute import Outcome, command_argv, execute
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -43,13 +43,10 @@ def wait_healthy(container: Container, service: str, check: Healthcheck, logs: i
     deadline = started + patience(check)
     last = ""
     while True:
-        outcome = execute(container, argv, timeout=check.timeout)
+        outcome = _check(container, service, argv, check.timeout, logs)
         if outcome.exit_code == 0:
             return time.monotonic() - started
         last = (outcome.stdout.text() + outcome.stderr.text()).strip()[-300:]
-        container.reload()
-        if container.status != "running":
-            raise SandboxError(exited_message(container, service, logs))
         eager = time.monotonic() - started < _EAGER_SECONDS
         pause = _EAGER_PAUSE if eager else max(check.interval, _EAGER_PAUSE)
         if time.monotonic() + pause > deadline:
@@ -59,6 +56,21 @@ def wait_healthy(container: Container, service: str, check: Healthcheck, logs: i
                 + last_logs(container, logs)
             )
         time.sleep(pause)
+
+
+def _check(
+    container: Container, service: str, argv: list[str], timeout: float, logs: int
+) -> Outcome:
+    """One run of the healthcheck; a service that has stopped cannot run it, and says why."""
+    import docker
+
+    try:
+        return execute(container, argv, timeout=timeout)
+    except docker.errors.APIError:
+        container.reload()
+        if container.status != "running":
+            raise SandboxError(exited_message(container, service, logs)) from None
+        raise
 
 
 def exited_message(container: Container, service: str, lines: int = 20) -> str:

@@ -256,12 +256,18 @@ class Sandbox:
             self._closed = True
         containers = [*self.containers.values(), *([self._probe] if self._probe else [])]
         self._probe = None
+        api = self.client.api
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
                 pool.map(lambda c: _attempt(c.name, partial(_remove_container, c)), containers)
             )
-        problems += [_attempt(n.name, n.remove) for n in self.networks]
-        problems += self._remove_volumes(self.volumes)
+            # what the containers used goes next, all at once
+            removals = [(n.name, n.remove) for n in self.networks] + [
+                (v.name, partial(api.remove_volume, v.name, force=True))
+                for v in self.volumes
+                if v.name
+            ]
+            problems += list(pool.map(lambda pair: _attempt(*pair), removals))
         self.containers.clear()
         self.networks.clear()
         self.volumes = []

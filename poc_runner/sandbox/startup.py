@@ -10,16 +10,43 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from poc_runner.interrupts import wait_all
 from poc_runner.model import Scenario
 
 
-@dataclass
-class _Milestones:
-    started: threading.Event = field(default_factory=threading.Event)
-    healthy: threading.Event = field(default_factory=threading.Event)
+class _Board:
+    """Which services are started and which are healthy, and whether start-up was abandoned.
+    Threads wait on it without polling, so a service starts the moment what it needs is ready."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.started: set[str] = set()
+        self.healthy: set[str] = set()
+        self.abandoned = False
+
+    def mark(self, milestone: set[str], name: str) -> None:
+        with self._changed:
+            milestone.add(name)
+            self._changed.notify_all()
+
+    def abandon(self) -> None:
+        with self._changed:
+            self.abandoned = True
+            self._changed.notify_all()
+
+    def ready_for(self, needs: dict[str, str]) -> bool:
+        """Wait until every dependency meets its condition; False if start-up was abandoned."""
+
+        def met() -> bool:
+            return all(
+                other in (self.healthy if condition == "service_healthy" else self.started)
+                for other, condition in needs.items()
+            )
+
+        with self._changed:
+            self._changed.wait_for(lambda: self.abandoned or met())
+            return not self.abandoned
 
 
 def dependencies(scenario: Scenario, name: str) -> dict[str, str]:
@@ -40,36 +67,29 @@ def start_in_order(
     are ready, `start` it and (when it has a healthcheck) `wait_healthy`. Preparing does not
     wait for dependencies, so a service's image builds while the database it needs starts.
     Raises the first failure."""
-    milestones = {name: _Milestones() for name in scenario.services}
-    stop = threading.Event()
+    board = _Board()
     failures: list[BaseException] = []
 
     def bring_up(name: str) -> None:
         try:
             prepare(name)
-            for other, condition in dependencies(scenario, name).items():
-                ready = milestones[other]
-                event = ready.healthy if condition == "service_healthy" else ready.started
-                while not event.wait(0.05):
-                    if stop.is_set():
-                        return
-            if stop.is_set():
+            if not board.ready_for(dependencies(scenario, name)):
                 return
             start(name)
-            milestones[name].started.set()
+            board.mark(board.started, name)
             check = scenario.services[name].healthcheck
             if check is not None and check.enabled:
                 wait_healthy(name)
-            milestones[name].healthy.set()
+            board.mark(board.healthy, name)
         except BaseException as exc:
             failures.append(exc)
-            stop.set()
+            board.abandon()
 
-    pool = ThreadPoolExecutor(max_workers=max(len(milestones), 1), thread_name_prefix="up")
+    pool = ThreadPoolExecutor(max_workers=max(len(scenario.services), 1), thread_name_prefix="up")
     try:
-        wait_all([pool.submit(bring_up, name) for name in milestones])
+        wait_all([pool.submit(bring_up, name) for name in scenario.services])
     finally:  # on Ctrl-C too: waiting threads give up, and teardown ends the execs in flight
-        stop.set()
+        board.abandon()
         pool.shutdown(wait=False, cancel_futures=True)
     if failures:
         raise failures[0]

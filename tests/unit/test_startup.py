@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -226,15 +225,15 @@ def test_a_failure_stops_services_not_started_yet(monkeypatch: pytest.MonkeyPatc
     """`late` waits on `slow` only. `slow` becomes healthy just after `bad` failed, so what
     `late` waited for is ready, yet it must not start: the run is already failing.
 
-    The moment of failure is observed through the stop event start_in_order creates."""
+    The moment of failure is observed through the board start_in_order abandons."""
     stopping = threading.Event()
+    abandon = startup._Board.abandon
 
-    class SignallingEvent(threading.Event):
-        def set(self) -> None:
-            super().set()
-            stopping.set()
+    def abandon_and_signal(board: startup._Board) -> None:
+        abandon(board)
+        stopping.set()
 
-    monkeypatch.setattr(startup, "threading", SimpleNamespace(Event=SignallingEvent))
+    monkeypatch.setattr(startup._Board, "abandon", abandon_and_signal)
     slow_is_up = threading.Event()
 
     def fail_once_slow_is_up() -> None:
