@@ -49,9 +49,10 @@ demo: $(STAMP) sandbox
 	$(BIN)/poc validate scenarios
 	$(BIN)/poc run scenarios/invoice-dedupe
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
+	$(BIN)/python bench/run_vs_bare.py
 
 # Regenerate the committed JSON Schema after changing the models (a test checks they match).
 schema: $(STAMP)
