@@ -32,6 +32,7 @@ def summarize(result: RunResult, folder: str) -> str:
                 )
             )
     lines.append(f"  results: {folder}")
+    lines.append(f"  report:  {folder}/report.html")
     return "\n".join(lines)
 
 
