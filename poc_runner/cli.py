@@ -7,8 +7,9 @@ answers at once.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -16,6 +17,8 @@ from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
+
+BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
 
 
 class _Poc(click.Group):
@@ -30,6 +33,8 @@ class _Poc(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
+        except BrokenPipeError:  # `poc ... | head`: the reader left; nothing more to say
+            ctx.exit(BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -388,5 +393,21 @@ def doctor(ctx: click.Context) -> None:
     ctx.exit(ExitCode.PASSED if healthy(findings) else ExitCode.SANDBOX_ERROR)
 
 
-def main() -> None:
-    cli(prog_name="poc")
+def main() -> NoReturn:
+    """The `poc` command. It ends with os._exit once its output is flushed: Python's own
+    shutdown would free every module and object one by one (pydantic's schemas are large),
+    about 80 ms a user waits for nothing. Every file a command writes is closed by then."""
+    try:
+        cli(prog_name="poc")
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        click.echo(code, err=True)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            code = code or BROKEN_PIPE
+    os._exit(code or 0)

@@ -26,8 +26,7 @@ def connect(timeout: float = 120) -> docker.DockerClient:
     import docker
 
     try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
+        client = docker.from_env(timeout=timeout)  # asks the engine its API version: a ping
     except docker.errors.DockerException as exc:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise SandboxError(

@@ -6,9 +6,9 @@ tear every live sandbox down at once; each worker then finishes its result (verd
 exception, interruption. Only SIGKILL skips it, and the run lock then lets the next `poc run`
 or `poc clean` sweep what was left.
 
-Start-up is on the clock (a demo is watched), so what the run needs only later is done while
-the engine works: reading the engine's version, sweeping dead runs' leftovers, and importing
-the checks, reports and history.
+Start-up is on the clock (a demo is watched): reading the engine's version and sweeping dead
+runs' leftovers happen aside, while the sandbox comes up; the checks, reports and history are
+imported when they are needed (importing them aside took the CPU from the start-up itself).
 """
 
 from __future__ import annotations
@@ -86,7 +86,6 @@ class Runner:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
             self._engine = aside.submit(EngineInfo.read, self._client)
             aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
-            aside.submit(_import_later_stages)
             return self._run_each(scenarios)
 
     def _run_each(self, scenarios: list[tuple[Path, Scenario]]) -> list[RunResult]:
@@ -276,13 +275,6 @@ def _job(scenario: Scenario) -> Job:
         prospect=prospect.name if prospect else None,
         industry=prospect.industry if prospect else None,
     )
-
-
-def _import_later_stages() -> None:
-    """Imported while the engine starts containers, instead of before."""
-    import poc_runner.checks
-    import poc_runner.history
-    import poc_runner.report  # noqa: F401
 
 
 def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:

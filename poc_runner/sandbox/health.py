@@ -1,7 +1,7 @@
 """Waiting for a service to be healthy, by running its healthcheck ourselves.
 
 Engine 20.10 has no `start_interval`: its first check runs only after a full `interval`. The
-runner instead runs the `test` command through exec, every 50 ms for the first few seconds
+runner instead runs the `test` command through exec, every 20 ms for the first few seconds
 (most services are ready within them, and every check saved is start-up time saved) and then
 every `interval`, and gives up after the patience Compose would have shown: `start_period`,
 then `retries` failed checks of up to `timeout` each, `interval` apart.
@@ -19,7 +19,7 @@ from poc_runner.sandbox.execute import Outcome, command_argv, execute
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
-_EAGER_PAUSE = 0.05
+_EAGER_PAUSE = 0.02
 _EAGER_SECONDS = 5.0
 
 

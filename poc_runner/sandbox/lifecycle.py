@@ -233,15 +233,9 @@ class Sandbox:
     def save_logs(self, folder: Path) -> None:
         """Each service's output into logs/<service>.log (the engine caps it at LOG_MAX_SIZE)."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name, container in self.containers.items():
-            try:
-                masker = SECRETS.stream()
-                with (folder / f"{name}.log").open("wb") as log:
-                    for chunk in container.logs(stream=True, follow=False):
-                        log.write(masker.feed(chunk))
-                    log.write(masker.flush())
-            except Exception as exc:  # a missing log must not hide the run's real outcome
-                (folder / f"{name}.log").write_text(f"[poc-runner: logs unavailable: {exc}]\n")
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="logs") as pool:
+            for name, container in self.containers.items():
+                pool.submit(_save_log, container, folder / f"{name}.log")
 
     def down(self) -> list[str]:
         """Remove everything, whatever state it is in; returns what could not be removed.
@@ -315,6 +309,17 @@ class _Provisioning:
         self.network.result()
         if self.data is not None:
             self.data.result()
+
+
+def _save_log(container: Container, path: Path) -> None:
+    try:
+        masker = SECRETS.stream()
+        with path.open("wb") as log:
+            for chunk in container.logs(stream=True, follow=False):
+                log.write(masker.feed(chunk))
+            log.write(masker.flush())
+    except Exception as exc:  # a missing log must not hide the run's real outcome
+        path.write_text(f"[poc-runner: logs unavailable: {exc}]\n")
 
 
 def _remove_container(container: Container) -> None:
