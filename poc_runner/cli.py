@@ -75,6 +75,16 @@ def _parse_vars(
     return parsed
 
 
+_VAR_OPTION = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_parse_vars,
+    help="Set or override a ${NAME} variable (repeatable).",
+)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
@@ -85,14 +95,7 @@ def _parse_vars(
     show_default=True,
     help="text: FILE:LINE:COL lines; json: a list of objects; github: workflow annotations.",
 )
-@click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    callback=_parse_vars,
-    help="Set or override a ${NAME} variable (repeatable).",
-)
+@_VAR_OPTION
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.pass_context
 def validate(
@@ -155,16 +158,6 @@ def init(folder: Path) -> None:
     for path in created:
         click.echo(f"created {path}")
     click.echo(f"\nNext: edit {folder / 'scenario.yaml'}, then run `poc validate {folder}`.")
-
-
-_VAR_OPTION = click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    callback=_parse_vars,
-    help="Set or override a ${NAME} variable (repeatable).",
-)
 
 
 def _scenario_files(paths: tuple[str, ...]) -> list[Path]:
