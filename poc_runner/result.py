@@ -121,11 +121,6 @@ class RunResult:
         partial.replace(target)
         return target
 
-    @classmethod
-    def read(cls, path: Path) -> RunResult:
-        """The result stored at `path` (a run folder or its result.json); see `load_result`."""
-        return load_result(path)
-
 
 def _safe(value: Any) -> Any:
     """Every text masked before JSON escapes it (an escaped quote or backslash would hide a

@@ -16,7 +16,6 @@ import regex
 
 from poc_runner.model.types import as_number, show
 
-SYMBOLS = {"==", "!=", "<", "<=", ">", ">=", "between", "contains", "matches"}
 REGEX_TIMEOUT = 2.0  # seconds one user regex may spend on one text
 
 

@@ -41,7 +41,7 @@ class TestResultRoundTrip:
         result = make()
         result.write(tmp_path)
         assert load_result(tmp_path) == result
-        assert RunResult.read(tmp_path / "result.json") == result
+        assert load_result(tmp_path / "result.json") == result
         jsonschema.validate(json.loads((tmp_path / "result.json").read_text()), result_schema())
 
     def test_write_reports_puts_them_next_to_result_json(self, run_dir: Path) -> None:
