@@ -11,6 +11,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# An editable install has no bytecode, and with PYTHONDONTWRITEBYTECODE set every command
+	# would compile the package again: compile it once, as a wheel install would.
+	$(BIN)/python -m compileall -q poc_runner
 	touch $(STAMP)
 
 # The Docker engine (installed and started when none answers) and the local base image that

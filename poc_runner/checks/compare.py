@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, NamedTuple
 
-import regex
-
 from poc_runner.model.types import as_number, show
 
 REGEX_TIMEOUT = 2.0  # seconds one user regex may spend on one text
@@ -74,6 +72,8 @@ def search(pattern: str, text: str, *, last: bool = False) -> Found | None:
 
     Raises Incomparable when the regex is invalid or runs longer than REGEX_TIMEOUT in all.
     """
+    import regex  # only scenarios with a regex pay for importing it
+
     try:
         if last:  # one time limit covers the whole scan
             kept = deque(regex.finditer(pattern, text, timeout=REGEX_TIMEOUT), maxlen=1)
