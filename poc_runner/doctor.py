@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from poc_runner.engine import ENGINE_HELP, EngineInfo, connect
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.images import local_image_id
 from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import state_dir
+
+if TYPE_CHECKING:
+    import docker
 
 _DNS_FIXED = (23, 0, 11)  # CVE-2024-29018: older engines forward DNS from internal networks
 
@@ -91,19 +95,15 @@ def _dns_advisory(version: str) -> Finding:
     )
 
 
-def _base_image(client: object) -> Finding:
-    import docker
-
-    assert isinstance(client, docker.DockerClient)
-    try:
-        image = client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
+def _base_image(client: docker.DockerClient) -> Finding:
+    found = local_image_id(client, BASE_IMAGE)
+    if found is None:
         return Finding(
             "missing",
             "base image",
             f"{BASE_IMAGE} is not built: run `make base-image` (examples build FROM it)",
         )
-    return Finding("ok", "base image", f"{BASE_IMAGE} ({image.short_id})")
+    return Finding("ok", "base image", f"{BASE_IMAGE} ({found.removeprefix('sha256:')[:12]})")
 
 
 def healthy(findings: list[Finding]) -> bool:

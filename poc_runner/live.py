@@ -22,7 +22,6 @@ from poc_runner.run import load, new_run_id
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, Swept, sweep
-from poc_runner.validation import validate_file
 
 if TYPE_CHECKING:
     import docker
@@ -103,10 +102,7 @@ def down(path: Path) -> Swept:
 
 def scenario_of(path: Path) -> Scenario:
     """The scenario a live command refers to; its secrets are not needed for that."""
-    validated = validate_file(path)
-    if validated.scenario is None:
-        raise InvalidInput(f"{path} is not a valid scenario; run `poc validate {path}`")
-    return validated.scenario
+    return load(path, {}, secrets=False)
 
 
 def _kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:

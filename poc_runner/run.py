@@ -53,9 +53,10 @@ class RunOptions:
     parallel: int = 1
 
 
-def load(path: Path, variables: Mapping[str, str]) -> Scenario:
-    """The scenario, valid and with its secrets filled from the environment, or InvalidInput."""
-    validated = validate_file(path, variables, secrets=os.environ)
+def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
+    """The scenario, valid and (with `secrets`) its secrets filled from the environment, or
+    InvalidInput listing every problem."""
+    validated = validate_file(path, variables, secrets=os.environ if secrets else None)
     if validated.scenario is None or not validated.ok:
         problems = [d for d in validated.diagnostics if d.severity == "error"]
         raise InvalidInput(

@@ -37,6 +37,10 @@ class StepResult:
     output_bytes: dict[str, int] = field(default_factory=dict)
     artifacts: dict[str, bool] = field(default_factory=dict)  # container path -> copied
 
+    def output(self, stream: str) -> str:
+        """What the step wrote to `stream` (stdout or stderr), as kept (see `capture`)."""
+        return self.stdout if stream == "stdout" else self.stderr
+
     @property
     def passed(self) -> bool:
         return self.ran and self.exit_code == 0 and not self.timed_out

@@ -18,10 +18,10 @@ from poc_runner.checks.artifacts import absence, local_path
 from poc_runner.checks.compare import Incomparable, compare
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
 from poc_runner.model.checks import JsonCheck
+from poc_runner.sandbox.capture import CUT_NOTE
 
 JSON_LIMIT = 64 * 1024**2  # parsing costs several times the file's size in memory
 MEASURED_LIMIT = 1000  # characters of JSON kept as the measured value
-_CUT_MARKER = "bytes cut here; kept the first"  # see sandbox.capture
 
 
 class Unreadable(ValueError):
@@ -78,7 +78,7 @@ def _document(check: JsonCheck, evidence: Evidence) -> Any:
     except Unreadable as exc:
         if step.timed_out:
             raise Unreadable(f"{exc} ({_timed_out(step.duration_s)})") from None
-        if _CUT_MARKER in step.stdout:
+        if CUT_NOTE in step.stdout:
             cut = "the output was too long: only its head and tail were kept"
             raise Unreadable(f"{exc} ({cut})") from None
         raise

@@ -30,7 +30,7 @@ def judge_metric(check: MetricCheck, evidence: Evidence) -> Judgement:
     if step is None:
         return never_ran(check.step, expected)
     where = f"{check.stream} of step {check.step!r}"
-    text = step.stdout if check.stream == "stdout" else step.stderr
+    text = step.output(check.stream)
     try:
         seen, raw = _extract(check, text)
     except NotFound as exc:

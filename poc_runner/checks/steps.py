@@ -54,7 +54,7 @@ def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
     step = evidence.step(check.step)
     if step is None:
         return never_ran(check.step, expected)
-    text = step.stdout if check.stream == "stdout" else step.stderr
+    text = step.output(check.stream)
     failures = [f"is incomplete: the step timed out after {step.duration_s:.1f} s"] * step.timed_out
     if check.contains is not None and check.contains not in text:
         failures.append(f"does not contain {check.contains!r}")

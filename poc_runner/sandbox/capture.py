@@ -13,6 +13,7 @@ from typing import IO
 
 from poc_runner.masking import SECRETS
 
+CUT_NOTE = "bytes cut here"  # in the line that marks where output was cut; checks look for it
 HEAD_BYTES = 1024 * 1024
 TAIL_BYTES = 1024 * 1024
 
@@ -65,7 +66,7 @@ class Capture:
 
     def _marker(self) -> bytes:
         return (
-            f"\n[poc-runner: {self.cut} bytes cut here; kept the first {len(self._head)} and"
+            f"\n[poc-runner: {self.cut} {CUT_NOTE}; kept the first {len(self._head)} and"
             f" the last {min(len(self._tail), self._tail_limit)} of {self.total}]\n"
         ).encode()
 

@@ -67,13 +67,18 @@ def _check(
     try:
         return execute(container, argv, timeout=timeout)
     except docker.errors.APIError:
-        container.reload()
-        if container.status != "running":
-            raise SandboxError(exited_message(container, service, logs)) from None
+        raise_if_stopped(container, service, logs)
         raise
 
 
-def exited_message(container: Container, service: str, lines: int = 20) -> str:
+def raise_if_stopped(container: Container, service: str, logs: int = 20) -> None:
+    """SandboxError with the service's exit code and last log lines if it is not running."""
+    container.reload()
+    if container.status != "running":
+        raise SandboxError(_exited_message(container, service, logs))
+
+
+def _exited_message(container: Container, service: str, lines: int = 20) -> str:
     state = container.attrs.get("State", {})
     return (
         f"service {service!r} stopped (exit code {state.get('ExitCode', '?')})"

@@ -54,7 +54,7 @@ def _build(
     assert spec is not None
     tag = service.image or built_tag(scenario, name)
     context, args = folder / spec.context, env_as_dict(spec.args)
-    key = build_key(context, spec.dockerfile, args, partial(_local_id, client))
+    key = build_key(context, spec.dockerfile, args, partial(local_image_id, client))
     if key is not None and (ready := _built_before(client, key, tag)) is not None:
         return ready
     log: list[str] = []
@@ -81,7 +81,7 @@ def _build(
     return str(client.images.get(tag).id)
 
 
-def _local_id(client: docker.DockerClient, reference: str) -> str | None:
+def local_image_id(client: docker.DockerClient, reference: str) -> str | None:
     import docker
 
     try:

@@ -25,9 +25,10 @@ from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.hardening import confinement, published_ports
-from poc_runner.sandbox.health import exited_message, wait_healthy
+from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
 from poc_runner.sandbox.images import ensure_image
 from poc_runner.sandbox.network import ISOLATED_DNS_OPTIONS, Kind, create_network
+from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import start_in_order
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Sandbox:
         with self._guard:
             if not self._closed:
                 return thing
-        _attempt(str(thing), lambda: remove(thing))
+        remove_quietly(str(thing), lambda: remove(thing))
         raise SandboxError("the sandbox was torn down while it was being built")
 
     @property
@@ -114,11 +115,9 @@ class Sandbox:
 
         service = self.scenario.services[name]
         network = self.networks[0].name
-        options: dict[str, Any] = confinement(service)
+        options = self._options(service)
         if self.publish and service.ports:
             options["ports"] = published_ports(service)
-        if self.scenario.sandbox.network == "isolated":
-            options["dns_opt"] = ISOLATED_DNS_OPTIONS
         try:
             return self.client.containers.create(
                 self.image_ids[name],
@@ -139,6 +138,13 @@ class Sandbox:
             raise SandboxError(
                 f"service {name!r} could not be created: {exc.explanation or exc}"
             ) from None
+
+    def _options(self, service: Service) -> dict[str, Any]:
+        """How a container of this sandbox is confined, and how it resolves names."""
+        options = confinement(service)
+        if self.scenario.sandbox.network == "isolated":
+            options["dns_opt"] = ISOLATED_DNS_OPTIONS
+        return options
 
     def _start(self, name: str) -> None:
         import docker
@@ -168,9 +174,7 @@ class Sandbox:
     def ensure_running(self, name: str, container: Container | None = None) -> Container:
         """The service's container, or an error with its last logs if it has stopped."""
         container = container or self.containers[name]
-        container.reload()
-        if container.status != "running":
-            raise SandboxError(exited_message(container, name))
+        raise_if_stopped(container, name)
         return container
 
     def exec(
@@ -194,19 +198,14 @@ class Sandbox:
         """A small container on the run's network from which checks reach services (`http`
         checks are sent from inside the sandbox, never from the host). Made on first use."""
         with self._probe_lock:
-            if self._probe is None:
-                self._probe = self._create_probe()
-            return self._probe
+            return self._probe or self._create_probe()
 
     def _create_probe(self) -> Container:
         import docker
 
         image = probe_image()
-        service = Service(image=image, resources=PROBE_RESOURCES)
         network = self.networks[0].name
-        options = confinement(service)
-        if self.scenario.sandbox.network == "isolated":
-            options["dns_opt"] = ISOLATED_DNS_OPTIONS
+        options = self._options(Service(image=image, resources=PROBE_RESOURCES))
         try:
             container = self._adopt(
                 self.client.containers.create(
@@ -218,7 +217,7 @@ class Sandbox:
                     network=network,
                     **options,
                 ),
-                _remove_container,
+                remove_container,
             )
             self._probe = container  # recorded before it starts, so teardown removes it
             container.start()
@@ -250,30 +249,25 @@ class Sandbox:
             self._closed = True
         containers = [*self.containers.values(), *([self._probe] if self._probe else [])]
         self._probe = None
-        api = self.client.api
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
-                pool.map(lambda c: _attempt(c.name, partial(_remove_container, c)), containers)
+                pool.map(lambda c: remove_quietly(c.name, partial(remove_container, c)), containers)
             )
             # what the containers used goes next, all at once
-            removals = [(n.name, n.remove) for n in self.networks] + [
-                (v.name, partial(api.remove_volume, v.name, force=True))
-                for v in self.volumes
-                if v.name
-            ]
-            problems += list(pool.map(lambda pair: _attempt(*pair), removals))
+            removals = [(n.name, n.remove) for n in self.networks]
+            removals += self._volume_removals(self.volumes)
+            problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
         self.networks.clear()
         self.volumes = []
         return [problem for problem in problems if problem]
 
     def _remove_volumes(self, volumes: list[DataVolume]) -> list[str | None]:
+        return [remove_quietly(*removal) for removal in self._volume_removals(volumes)]
+
+    def _volume_removals(self, volumes: list[DataVolume]) -> list[tuple[str, Callable[[], object]]]:
         api = self.client.api
-        return [
-            _attempt(name, partial(api.remove_volume, name, force=True))
-            for name in (v.name for v in volumes)
-            if name
-        ]
+        return [(v.name, partial(api.remove_volume, v.name, force=True)) for v in volumes if v.name]
 
 
 class _Provisioning:
@@ -296,7 +290,7 @@ class _Provisioning:
         self.network.result()
         if any(name in volume.services for volume in sandbox.volumes):
             data.result()
-        sandbox.containers[name] = sandbox._adopt(sandbox._create(name), _remove_container)
+        sandbox.containers[name] = sandbox._adopt(sandbox._create(name), remove_container)
 
     def _filling(self, image: str) -> Future[None]:
         with self.lock:
@@ -322,21 +316,5 @@ def _save_log(container: Container, path: Path) -> None:
         path.write_text(f"[poc-runner: logs unavailable: {exc}]\n")
 
 
-def _remove_container(container: Container) -> None:
-    container.remove(force=True, v=True)
-
-
 def probe_image() -> str:
     return os.environ.get("POC_PROBE_IMAGE", BASE_IMAGE)
-
-
-def _attempt(name: str, remove: Callable[[], object]) -> str | None:
-    import docker
-
-    try:
-        remove()
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.DockerException as exc:
-        return f"{name}: {exc}"
-    return None

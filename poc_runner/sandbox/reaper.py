@@ -12,11 +12,14 @@ import fcntl
 import os
 import socket
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.removal import remove_container, remove_quietly
 
 if TYPE_CHECKING:
     import docker
@@ -121,21 +124,23 @@ def labels_of(thing: Any) -> dict[str, str]:
     return dict(attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {})
 
 
-def _remove(kind: str, thing: Any, swept: Swept) -> None:
-    import docker
+_REMOVERS: dict[str, Callable[[Any], object]] = {
+    "container": remove_container,
+    "network": lambda network: network.remove(),
+    "volume": lambda volume: volume.remove(force=True),
+}
 
-    try:
-        if kind == "container":
-            thing.remove(force=True, v=True)
-        elif kind == "volume":
-            thing.remove(force=True)
-        else:
-            thing.remove()
-        swept.removed.append(f"{kind} {thing.name}")
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.DockerException as exc:
-        swept.problems.append(f"{kind} {thing.name}: {exc}")
+
+def _remove(kind: str, thing: Any, swept: Swept) -> None:
+    _record(f"{kind} {thing.name}", partial(_REMOVERS[kind], thing), swept)
+
+
+def _record(what: str, remove: Callable[[], object], swept: Swept) -> None:
+    problem = remove_quietly(what, remove)
+    if problem:
+        swept.problems.append(problem)
+    else:
+        swept.removed.append(what)
 
 
 def remove_built_images(client: docker.DockerClient) -> Swept:
@@ -143,17 +148,5 @@ def remove_built_images(client: docker.DockerClient) -> Swept:
     swept = Swept()
     for image in client.images.list(filters={"label": labels.SCENARIO}):
         for tag in image.tags or [image.id]:
-            _remove_image(client, tag, swept)
+            _record(f"image {tag}", partial(client.images.remove, tag, force=True), swept)
     return swept
-
-
-def _remove_image(client: docker.DockerClient, reference: str, swept: Swept) -> None:
-    import docker
-
-    try:
-        client.images.remove(reference, force=True)
-        swept.removed.append(f"image {reference}")
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.DockerException as exc:
-        swept.problems.append(f"image {reference}: {exc}")

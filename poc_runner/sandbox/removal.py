@@ -1,0 +1,32 @@
+"""Removing Docker objects at teardown and clean-up: one way, whatever the object.
+
+Something already gone counts as removed (another teardown, `poc clean` or a person got there
+first); any other failure is returned as text, so a teardown goes on and reports it at the
+end instead of stopping halfway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+
+def remove_quietly(what: str, remove: Callable[[], object]) -> str | None:
+    """Run `remove`; None when the object is gone, else what went wrong, naming `what`."""
+    import docker
+
+    try:
+        remove()
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.DockerException as exc:
+        return f"{what}: {exc}"
+    return None
+
+
+def remove_container(container: Container) -> None:
+    """At once: no stop grace (the sandbox is disposable), anonymous volumes too."""
+    container.remove(force=True, v=True)
