@@ -210,7 +210,7 @@ class Sandbox:
             container = self._adopt(
                 self.client.containers.create(
                     image,
-                    name=f"{self.prefix}-probe",
+                    name=f"{self.prefix}_probe",  # '_': a service may be called "probe"
                     command=["sleep", "infinity"],
                     entrypoint=[],
                     labels={**self.labels, label.SERVICE: "(probe)"},

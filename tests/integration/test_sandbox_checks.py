@@ -277,3 +277,27 @@ def test_without_a_sandbox_the_checks_are_not_judged(
     assert {c.id: c.evidence for c in result.criteria} == dict.fromkeys(
         ("sql", "http", "command"), "not judged: the sandbox was not running"
     )
+
+
+def test_a_service_named_probe_does_not_collide_with_the_http_probe(
+    scenario: ScenarioFactory, run: Callable[..., RunResult]
+) -> None:
+    """http checks are sent from poc-runner's own container; a service may still be `probe`."""
+    path = scenario(
+        f"""\
+        services:
+          probe:
+            image: {BASE}
+            command: [python3, -m, http.server, "8080"]
+            healthcheck:
+              test: [CMD, python3, -c, "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/')"]
+              interval: 1s
+        acceptance:
+          criteria:
+            - {{id: answers, check: {{type: http, url: "http://probe:8080/"}}}}
+        """,
+        name="probe-named",
+    )
+    result = run(path)
+    assert result.error is None, result.error
+    assert outcomes(result) == {"answers": True}
