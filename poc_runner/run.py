@@ -65,6 +65,15 @@ def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> S
     return validated.scenario
 
 
+def host_platform() -> str:
+    """What `platform.platform()` says (Linux-6.1.0-18-amd64-x86_64-with-glibc2.36), without
+    its cost: it reads the whole Python executable to find the C library's version (17 ms)."""
+    system = os.uname()
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else None
+    suffix = f"-with-{libc.replace(' ', '')}" if libc else ""
+    return f"{system.sysname}-{system.release}-{system.machine}{suffix}"
+
+
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
@@ -215,7 +224,7 @@ class Runner:
             "runner": {
                 "version": __version__,
                 "python": platform.python_version(),
-                "platform": platform.platform(),
+                "platform": host_platform(),
             },
             "engine": None
             if engine is None
