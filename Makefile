@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install sandbox engine base-image browser test unit lint format demo bench schema clean
+.PHONY: install sandbox engine base-image test-tools test unit lint format demo bench schema clean
 
 install: $(STAMP)
 
@@ -27,12 +27,13 @@ base-image: engine
 	sandbox/base-image.sh
 	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
 
-# Debian's Chromium, for the browser test of report.html (Playwright drives this executable;
-# it never downloads a browser of its own).
-browser:
-	test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+# What some tests drive, from Debian's packages: Chromium for the browser test of report.html
+# (Playwright never downloads a browser of its own), and user-mode QEMU so the arm64 build of
+# the network holders' pause executable (poc_runner/sandbox/holder.py) runs too.
+test-tools:
+	test -x /usr/bin/chromium -a -x /usr/bin/qemu-aarch64 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user; }
 
-test: $(STAMP) sandbox browser
+test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest
 
 # The fast half only: no Docker needed.

@@ -215,14 +215,19 @@ def run(
     report.md, junit.xml, steps/, logs/ and artifacts/ under OUT, and is recorded in the run
     history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a sandbox error.
     """
+    from poc_runner import headstart
+
+    files = _scenario_files(paths)
+    # the engine sets up the first runs while the imports below load the scenario models
+    head_starts = headstart.begin(files[:parallel], keep=keep)
     from poc_runner.progress import for_terminal
     from poc_runner.run import Runner, RunOptions, exit_code
     from poc_runner.summary import summarize
 
-    files = _scenario_files(paths)
     progress = for_terminal()
     try:
-        results = Runner(RunOptions(out, variables, keep, parallel), progress).run_all(files)
+        options = RunOptions(out, variables, keep, parallel)
+        results = Runner(options, progress, head_starts).run_all(files)
     finally:
         progress.close()
     for result in results:

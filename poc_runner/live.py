@@ -18,7 +18,7 @@ from poc_runner.engine import connect
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress
-from poc_runner.run import load, new_run_id
+from poc_runner.run import load
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, Swept, sweep
@@ -43,7 +43,7 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
             f"{scenario.name} is already up; use `poc shell {path} SERVICE`, or `poc down {path}`"
             " first"
         )
-    run_id = new_run_id()
+    run_id = labels.new_run_id()
     with RunLock(run_id):  # nobody sweeps it while it is being built
         sandbox = Sandbox(
             client,

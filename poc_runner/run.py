@@ -6,7 +6,8 @@ tear every live sandbox down at once; each worker then finishes its result (verd
 exception, interruption. Only SIGKILL skips it, and the run lock then lets the next `poc run`
 or `poc clean` sweep what was left.
 
-Start-up is on the clock (a demo is watched): reading the engine's version and sweeping dead
+Start-up is on the clock (a demo is watched): the engine makes each run's network and holders
+while the files are validated (headstart.py); reading the engine's version and sweeping dead
 runs' leftovers happen aside, while the sandbox comes up; the checks, reports and history are
 imported when they are needed (importing them aside took the CPU from the start-up itself).
 """
@@ -15,12 +16,11 @@ from __future__ import annotations
 
 import os
 import platform
-import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,12 +30,15 @@ from poc_runner import __version__
 from poc_runner.diagnostics import render
 from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
+from poc_runner.headstart import Draft, HeadStart
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
+from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
+from poc_runner.sandbox.startup import waits_on_health
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -74,16 +77,18 @@ def host_platform() -> str:
     return f"{system.sysname}-{system.release}-{system.machine}{suffix}"
 
 
-def new_run_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
 class Runner:
     """Runs scenarios (several at once with `parallel`), and tears down on interruption."""
 
-    def __init__(self, options: RunOptions, progress: Progress) -> None:
+    def __init__(
+        self,
+        options: RunOptions,
+        progress: Progress,
+        head_starts: dict[Path, HeadStart] | None = None,
+    ) -> None:
         self.options = options
         self.progress = progress
+        self.head_starts = dict(head_starts or {})  # see headstart.py; each used once or discarded
         self.interrupted = threading.Event()
         self._live: set[Sandbox] = set()
         self._lock = threading.Lock()
@@ -91,12 +96,28 @@ class Runner:
         self._engine: Future[EngineInfo] | None = None
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
-        scenarios = [(path, load(path, self.options.variables)) for path in paths]
-        self._client = connect()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
-            self._engine = aside.submit(EngineInfo.read, self._client)
-            aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
-            return self._run_each(scenarios)
+        try:
+            scenarios = [(path, load(path, self.options.variables)) for path in paths]
+            self._client = connect()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
+                self._engine = aside.submit(EngineInfo.read, self._client)
+                aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
+                return self._run_each(scenarios)
+        finally:  # an invalid file, Ctrl-C, runs that never began: what was set up goes
+            with signals_ignored():
+                for path in list(self.head_starts):
+                    self.head_starts.pop(path).discard()
+
+    def _head_start(self, path: Path, scenario: Scenario) -> HeadStart | None:
+        """This run's head start, if it guessed the validated scenario right."""
+        head = self.head_starts.pop(path, None)
+        waiting = tuple(name for name in scenario.services if waits_on_health(scenario, name))
+        if head is not None and not head.fits(
+            Draft(scenario.name, scenario.sandbox.network, waiting)
+        ):
+            head.discard()
+            return None
+        return head
 
     def _run_each(self, scenarios: list[tuple[Path, Scenario]]) -> list[RunResult]:
         pool = ThreadPoolExecutor(
@@ -119,7 +140,8 @@ class Runner:
 
     def run_one(self, path: Path, scenario: Scenario) -> RunResult:
         assert self._client is not None and self._engine is not None
-        run_id = new_run_id()
+        head = self._head_start(path, scenario)
+        run_id = head.run_id if head else new_run_id()
         folder = self.options.out / scenario.name / run_id
         folder.mkdir(parents=True, exist_ok=True)
         result = RunResult(
@@ -132,13 +154,18 @@ class Runner:
         )
         origin = time.monotonic()
         phases = _Phases()
-        with RunLock(run_id):
+        with ExitStack() as alive:  # the run's lock: the head start took it already
+            if head is None:
+                alive.enter_context(RunLock(run_id))
+            else:
+                alive.callback(head.lock.__exit__, None, None, None)
             sandbox = Sandbox(
                 self._client,
                 scenario,
                 path.parent,
                 run_id,
                 kept=self.options.keep,
+                head=head,
                 report=lambda service, status: self.progress.update(
                     scenario.name, f"service {service}", status, active=status.endswith("ing")
                 ),

@@ -8,13 +8,20 @@ which service a container plays, and whether the sandbox was left up on purpose.
 
 from __future__ import annotations
 
+import secrets
 import socket
+from datetime import UTC, datetime
 
 RUN = "io.poc-runner.run"
 SCENARIO = "io.poc-runner.scenario"
 SERVICE = "io.poc-runner.service"
 HOST = "io.poc-runner.host"
 KEPT = "io.poc-runner.kept"  # left up by `poc up` or `poc run --keep`; only `poc clean` removes it
+
+
+def new_run_id() -> str:
+    """A run's id: when it started (UTC, so ids sort by time) and a random part."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def run_labels(run_id: str, scenario: str, *, kept: bool = False) -> dict[str, str]:

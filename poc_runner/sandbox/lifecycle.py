@@ -27,7 +27,7 @@ from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.hardening import confinement, published_ports
 from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
 from poc_runner.sandbox.images import ensure_image
-from poc_runner.sandbox.network import ISOLATED_DNS_OPTIONS, Kind, create_network
+from poc_runner.sandbox.network import Kind, create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import start_in_order
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
+
+    from poc_runner.headstart import HeadStart
 
 BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
 PROBE_RESOURCES = Resources(memory=128 * 1024**2, cpus=0.5, pids=64)
@@ -51,7 +53,9 @@ class Sandbox:
     kept: bool = False
     publish: bool = False
     report: Report = lambda _service, _status: None
+    head: HeadStart | None = None  # the network and holders made while the file was validated
     containers: dict[str, Container] = field(default_factory=dict)
+    holders: dict[str, Container] = field(default_factory=dict)  # see sandbox/holder.py
     networks: list[Network] = field(default_factory=list)
     volumes: list[DataVolume] = field(default_factory=list)
     image_ids: dict[str, str] = field(default_factory=dict)
@@ -98,6 +102,9 @@ class Sandbox:
             self.ensure_running(name, container)
 
     def _create_networks(self) -> None:
+        if self.head is not None and self.head.network.exception() is None:
+            self.networks.append(self._adopt(self.head.network.result(), lambda n: n.remove()))
+            return
         kinds: list[tuple[str, Kind]] = [("net", self.scenario.sandbox.network)]
         if self.publish and any(s.ports for s in self.scenario.services.values()):
             kinds.append(("ports", "published"))
@@ -114,37 +121,44 @@ class Sandbox:
         import docker
 
         service = self.scenario.services[name]
-        network = self.networks[0].name
-        options = self._options(service)
-        if self.publish and service.ports:
-            options["ports"] = published_ports(service)
         try:
             return self.client.containers.create(
                 self.image_ids[name],
                 name=f"{self.prefix}-{name}",
-                hostname=name,
                 command=service.command,
                 entrypoint=service.entrypoint,
                 working_dir=service.working_dir,
                 user=service.user,
                 environment=service.env,
                 labels={**self.labels, label.SERVICE: name},
-                network=network,
-                networking_config={network: self.client.api.create_endpoint_config(aliases=[name])},
                 mounts=mounts_for(name, self.volumes),
-                **options,
+                **confinement(service),
+                **self._place(name),
             )
         except docker.errors.APIError as exc:
             raise SandboxError(
                 f"service {name!r} could not be created: {exc.explanation or exc}"
             ) from None
 
-    def _options(self, service: Service) -> dict[str, Any]:
-        """How a container of this sandbox is confined, and how it resolves names."""
-        options = confinement(service)
-        if self.scenario.sandbox.network == "isolated":
-            options["dns_opt"] = ISOLATED_DNS_OPTIONS
-        return options
+    def _place(self, name: str) -> dict[str, Any]:
+        """The service's place on the network: its holder's, when it has one."""
+        if (holder := self._holder(name)) is not None:
+            return {"network_mode": f"container:{holder.id}"}
+        network, kind = str(self.networks[0].name), self.scenario.sandbox.network
+        place = placement(self.client, network, name, kind)
+        service = self.scenario.services[name]
+        if self.publish and service.ports:
+            place["ports"] = published_ports(service)
+        return place
+
+    def _holder(self, name: str) -> Container | None:
+        """The service's holder from the head start (waiting until it runs), if it has one."""
+        if self.head is None or name not in self.head.holders:
+            return None
+        holder = self.head.holders[name].result()
+        if holder is not None:
+            self.holders[name] = self._adopt(holder, remove_container)
+        return holder
 
     def _start(self, name: str) -> None:
         import docker
@@ -153,7 +167,7 @@ class Sandbox:
         self.report(name, "starting")
         self.ready_at[name] = (time.monotonic(), time.monotonic())
         try:
-            if len(self.networks) > 1 and self.scenario.services[name].ports:
+            if len(self.networks) > 1 and self.scenario.services[name].ports:  # `poc up`
                 self.networks[1].connect(container)
             container.start()
         except docker.errors.APIError as exc:
@@ -205,7 +219,7 @@ class Sandbox:
 
         image = probe_image()
         network = self.networks[0].name
-        options = self._options(Service(image=image, resources=PROBE_RESOURCES))
+        options = confinement(Service(image=image, resources=PROBE_RESOURCES))
         try:
             container = self._adopt(
                 self.client.containers.create(
@@ -216,6 +230,7 @@ class Sandbox:
                     labels={**self.labels, label.SERVICE: "(probe)"},
                     network=network,
                     **options,
+                    **resolver(self.scenario.sandbox.network),
                 ),
                 remove_container,
             )
@@ -247,7 +262,17 @@ class Sandbox:
     def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
-        containers = [*self.containers.values(), *([self._probe] if self._probe else [])]
+        if self.head is not None:  # what it made, whether or not start-up took it yet
+            self.head.settle()
+            network, holders = self.head.made()
+            self.holders.update(holders)
+            if network is not None and network not in self.networks:
+                self.networks.append(network)
+        containers = [
+            *self.containers.values(),
+            *self.holders.values(),
+            *([self._probe] if self._probe else []),
+        ]
         self._probe = None
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
@@ -258,6 +283,7 @@ class Sandbox:
             removals += self._volume_removals(self.volumes)
             problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
+        self.holders.clear()
         self.networks.clear()
         self.volumes = []
         return [problem for problem in problems if problem]

@@ -12,7 +12,7 @@ is an ordinary bridge with a route out, and must be asked for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import docker
@@ -42,3 +42,21 @@ def create_network(
     return client.networks.create(
         name, driver="bridge", internal=internal, options=options, labels=labels
     )
+
+
+def resolver(kind: Kind) -> dict[str, Any]:
+    """How a container on a network of this kind resolves names."""
+    return {"dns_opt": ISOLATED_DNS_OPTIONS} if kind == "isolated" else {}
+
+
+def placement(
+    client: docker.DockerClient, network: str, service: str, kind: Kind
+) -> dict[str, Any]:
+    """Where a service sits on the run's network (keyword arguments of `containers.create`):
+    its name as hostname and DNS alias, and how it resolves names."""
+    return {
+        "hostname": service,
+        "network": network,
+        "networking_config": {network: client.api.create_endpoint_config(aliases=[service])},
+        **resolver(kind),
+    }

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 from docker.models.containers import Container
 
+from poc_runner import headstart
 from poc_runner.engine import connect
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
@@ -95,10 +96,13 @@ def scenario(tmp_path: Path) -> ScenarioFactory:
 
 @pytest.fixture
 def run(tmp_path: Path) -> Callable[..., RunResult]:
-    """Runs one scenario in-process, as `poc run` does, and returns its result."""
+    """Runs one scenario in-process, as `poc run` does (head start included), and returns its
+    result."""
 
     def run_one(path: Path, **options: object) -> RunResult:
-        runner = Runner(RunOptions(out=tmp_path / "runs", **options), Progress(io.StringIO()))
+        head_starts = headstart.begin([path], keep=bool(options.get("keep")))
+        progress = Progress(io.StringIO())
+        runner = Runner(RunOptions(out=tmp_path / "runs", **options), progress, head_starts)
         return runner.run_all([path])[0]
 
     return run_one

@@ -1,0 +1,113 @@
+"""The head start (poc_runner/headstart.py): while the file is validated, the engine makes the
+run's network and a holder for each service that waits on another's health. The service joins
+its holder's network namespace: it keeps its name on the network and is reached by it, and
+the holder is confined at least as tightly as a service. A file that turns out invalid, or a
+head start that guessed the wrong scenario, leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import pytest
+
+from poc_runner import headstart
+from poc_runner.errors import InvalidInput
+from poc_runner.headstart import Draft, HeadStart
+from poc_runner.progress import Progress
+from poc_runner.result import RunResult
+from poc_runner.run import Runner, RunOptions
+from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.reaper import is_live, sweep
+
+from .conftest import BASE, ScenarioFactory, labelled, run_folder
+
+WAITING = f"""\
+services:
+  server:
+    image: {BASE}
+    command: [python3, -m, http.server, "8080"]
+    healthcheck:
+      test: [CMD, python3, -c, "import urllib.request as u; u.urlopen('http://localhost:8080/')"]
+      interval: 1s
+  client:
+    image: {BASE}
+    command: [python3, -m, http.server, "8081"]
+    depends_on: {{server: {{condition: service_healthy}}}}
+steps:
+  - name: to-server
+    service: client
+    run: python3 -c "import urllib.request as u; print(u.urlopen('http://server:8080/').status)"
+  - name: to-client
+    service: server
+    run: python3 -c "import urllib.request as u; print(u.urlopen('http://client:8081/').status)"
+  - name: hostname
+    service: client
+    run: python3 -c "import socket; print(socket.gethostname())"
+"""
+
+
+def runner(tmp_path: Path, head_starts: dict[Path, HeadStart]) -> Runner:
+    return Runner(RunOptions(out=tmp_path / "runs"), Progress(io.StringIO()), head_starts)
+
+
+def test_a_service_that_waits_on_health_joins_its_confined_holder(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    tmp_path: Path,
+    client: docker.DockerClient,
+) -> None:
+    result = run(scenario(WAITING, name="held"), keep=True)
+    try:
+        assert result.verdict == "pass", result.error
+        steps = run_folder(tmp_path, result) / "steps"
+        assert (steps / "to-server.out").read_text().strip() == "200"
+        assert (steps / "to-client.out").read_text().strip() == "200"
+        assert (steps / "hostname.out").read_text().strip() == "client"
+        by_service = {
+            c.labels[label.SERVICE]: c
+            for c in client.containers.list(filters={"label": f"{label.RUN}={result.run_id}"})
+        }
+        assert set(by_service) == {"server", "client", "(client)"}
+        holder = by_service["(client)"]
+        assert by_service["client"].attrs["HostConfig"]["NetworkMode"] == f"container:{holder.id}"
+        assert by_service["server"].attrs["HostConfig"]["NetworkMode"].startswith("poc-")
+        host = holder.attrs["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert host["ReadonlyRootfs"] and not host["Privileged"] and not host["Binds"]
+        assert "no-new-privileges:true" in host["SecurityOpt"]
+        assert host["Memory"] == 8 * 1024**2 and host["PidsLimit"] == 4
+        assert holder.attrs["Config"]["User"] == "65534:65534"
+    finally:
+        sweep(client, include_kept=True, only_kept=True, scenario="held")
+    assert labelled(client, result.run_id) == []
+
+
+def test_an_invalid_file_removes_what_its_head_start_made(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    path = scenario(WAITING + "  - {name: nowhere, service: nobody, run: 'true'}\n", name="bad")
+    head_starts = headstart.begin([path], keep=False)
+    (head,) = head_starts.values()
+    head.settle()
+    assert len(labelled(client, head.run_id)) == 2, "the network and the client's holder"
+    with pytest.raises(InvalidInput, match="nobody"):
+        runner(tmp_path, head_starts).run_all([path])
+    assert labelled(client, head.run_id) == []
+    assert not is_live(head.run_id)
+
+
+def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    path = scenario(WAITING, name="guessed")
+    wrong = HeadStart(client, Draft("someone-else", "isolated", ()), label.new_run_id(), False)
+    wrong.settle()
+    assert labelled(client, wrong.run_id), "its network"
+    (result,) = runner(tmp_path, {path: wrong}).run_all([path])
+    assert result.verdict == "pass", result.error
+    assert result.run_id != wrong.run_id
+    assert labelled(client, wrong.run_id) == []
+    assert not is_live(wrong.run_id)
