@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -73,12 +74,28 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
         db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
+        _use_wal(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.row_factory = sqlite3.Row
         if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
             _create_schema(db)
         yield db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """WAL is a property of the file, set by the first connection. SQLite does not wait for
+    the lock that setting it takes (the busy timeout does not apply), so the first writers of
+    a new file, arriving together, retry until one has set it."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
