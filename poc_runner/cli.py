@@ -219,17 +219,17 @@ def run(
 
     files = _scenario_files(paths)
     # the engine sets up the first runs while the imports below load the scenario models
-    head_starts = headstart.begin(files[:parallel], keep=keep)
-    from poc_runner.progress import for_terminal
-    from poc_runner.run import Runner, RunOptions, exit_code
-    from poc_runner.summary import summarize
+    with headstart.head_starts(files[:parallel], keep=keep) as head_starts:
+        from poc_runner.progress import for_terminal
+        from poc_runner.run import Runner, RunOptions, exit_code
+        from poc_runner.summary import summarize
 
-    progress = for_terminal()
-    try:
-        options = RunOptions(out, variables, keep, parallel)
-        results = Runner(options, progress, head_starts).run_all(files)
-    finally:
-        progress.close()
+        progress = for_terminal()
+        try:
+            options = RunOptions(out, variables, keep, parallel)
+            results = Runner(options, progress, head_starts).run_all(files)
+        finally:
+            progress.close()
     for result in results:
         click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
     if keep:

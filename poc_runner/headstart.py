@@ -2,12 +2,12 @@
 
 Validation imports pydantic and builds the scenario models: about 0.3 s of CPU during which the
 Docker engine would sit idle. So `poc run` first reads each file's raw YAML (no models), and
-asks the engine at once for what that run will need: its network, and the network holder of
-every service that waits on another's health (sandbox/holder.py). The engine makes them while
-the file is validated, which takes 0.2 s off a run.
+asks the engine at once for what that run will need: its network, and a network holder for
+each service (sandbox/holder.py). The engine makes them while the file is validated, and each
+service then starts in about 0.1 s instead of 0.3 s.
 
 A head start is a guess from the raw file, taken only if the validated scenario agrees (same
-name, network and waiting services; `${VAR}` in any of them means no head start). Otherwise,
+name, network and services; `${VAR}` in any of them means no head start). Otherwise,
 and when the file is invalid or the run is interrupted, what it made is removed before anything
 else happens. Its objects carry the run's labels, and the run's lock is held from the start, so
 no sweep takes them for a dead run's; after a SIGKILL, `poc clean` finds them. A head start
@@ -19,8 +19,9 @@ Nothing here imports pydantic or the models: the point is to run before they loa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from poc_runner.engine import connect
 from poc_runner.errors import PocError
+from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.holder import create_holder
@@ -47,7 +49,7 @@ class Draft:
 
     name: str
     network: Kind
-    waiting: tuple[str, ...]  # services that wait on another's health
+    services: tuple[str, ...]
 
 
 def draft_of(path: Path) -> Draft | None:
@@ -62,27 +64,33 @@ def draft_of(path: Path) -> Draft | None:
     network = sandbox.get("network", "isolated") if isinstance(sandbox, dict) else None
     if not (_plain(name) and network in ("isolated", "egress") and isinstance(services, dict)):
         return None
-    waiting = tuple(str(service) for service, spec in services.items() if _waits(spec))
-    if not all(_plain(service) for service in waiting):
+    if not all(_plain(service) for service in services):
         return None
-    return Draft(str(name), network, waiting)
+    return Draft(str(name), network, tuple(services))
 
 
 def _plain(value: Any) -> bool:
     return isinstance(value, str) and "${" not in value and value != ""
 
 
-def _waits(spec: Any) -> bool:
-    depends_on = spec.get("depends_on") if isinstance(spec, dict) else None
-    return isinstance(depends_on, dict) and any(
-        isinstance(need, dict) and need.get("condition") == "service_healthy"
-        for need in depends_on.values()
-    )
+@contextmanager
+def head_starts(paths: Sequence[Path], *, keep: bool) -> Iterator[dict[Path, HeadStart]]:
+    """Head starts for these files, for the `with` block, in which a run takes its own out of
+    the dict. Whatever is left at the end is removed, however the block ends; SIGTERM counts
+    as Ctrl-C meanwhile, so it ends the block too."""
+    with sigterm_as_interrupt():
+        started = _begin(paths, keep=keep)
+        try:
+            yield started
+        finally:
+            with signals_ignored():
+                while started:
+                    started.popitem()[1].discard()
 
 
-def begin(paths: Sequence[Path], *, keep: bool) -> dict[Path, HeadStart]:
-    """Head starts for these files (those whose draft is plain), at once; none when no engine
-    answers (the run reports that after validation, as it would have)."""
+def _begin(paths: Sequence[Path], *, keep: bool) -> dict[Path, HeadStart]:
+    """Head starts for the files whose draft is plain; none when no engine answers (the run
+    reports that after validation, as it would have)."""
     drafts = {path: draft for path in paths if (draft := draft_of(path)) is not None}
     if not drafts:
         return {}
@@ -108,11 +116,12 @@ class HeadStart:
     holders: dict[str, Future[Container | None]] = field(init=False, default_factory=dict)
     _made: list[tuple[str, Callable[[], object]]] = field(init=False, default_factory=list)
     _closed: threading.Event = field(init=False, default_factory=threading.Event)
+    _guard: threading.Lock = field(init=False, default_factory=threading.Lock)
     _thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
         self.lock = RunLock(self.run_id).__enter__()
-        self.holders = {service: Future() for service in self.draft.waiting}
+        self.holders = {service: Future() for service in self.draft.services}
         self._thread = threading.Thread(target=self._make, name="head-start", daemon=True)
         self._thread.start()
 
@@ -134,9 +143,14 @@ class HeadStart:
             self._settle_holders()
             return
         self.network.set_result(network)
-        for service, future in self.holders.items():
-            future.set_result(None if self._closed.is_set() else self._holder(service, labels))
+        # at the same time: they contend in the engine, yet all are ready sooner than in turn
+        with ThreadPoolExecutor(min(len(self.holders), 4) or 1, "head-start") as pool:
+            for service, future in self.holders.items():
+                pool.submit(self._hold, service, future, labels)
         self._settle_holders()
+
+    def _hold(self, service: str, future: Future[Container | None], labels: dict[str, str]) -> None:
+        future.set_result(None if self._closed.is_set() else self._holder(service, labels))
 
     def _holder(self, service: str, labels: dict[str, str]) -> Container | None:
         """A started holder, or None (no pause image for this engine, or it failed): the
@@ -149,7 +163,8 @@ class HeadStart:
         try:
             holder = create_holder(self.client, f"{self.prefix}_network-{service}", options)
             if holder is not None:
-                self._made.insert(0, (str(holder.name), partial(remove_container, holder)))
+                with self._guard:
+                    self._made.insert(0, (str(holder.name), partial(remove_container, holder)))
                 holder.start()
         except Exception:
             return None

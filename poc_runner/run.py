@@ -38,7 +38,6 @@ from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, Step
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
-from poc_runner.sandbox.startup import waits_on_health
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -88,7 +87,7 @@ class Runner:
     ) -> None:
         self.options = options
         self.progress = progress
-        self.head_starts = dict(head_starts or {})  # see headstart.py; each used once or discarded
+        self.head_starts = head_starts if head_starts is not None else {}  # a run takes its own
         self.interrupted = threading.Event()
         self._live: set[Sandbox] = set()
         self._lock = threading.Lock()
@@ -96,25 +95,18 @@ class Runner:
         self._engine: Future[EngineInfo] | None = None
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
-        try:
-            scenarios = [(path, load(path, self.options.variables)) for path in paths]
-            self._client = connect()
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
-                self._engine = aside.submit(EngineInfo.read, self._client)
-                aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
-                return self._run_each(scenarios)
-        finally:  # an invalid file, Ctrl-C, runs that never began: what was set up goes
-            with signals_ignored():
-                for path in list(self.head_starts):
-                    self.head_starts.pop(path).discard()
+        scenarios = [(path, load(path, self.options.variables)) for path in paths]
+        self._client = connect()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
+            self._engine = aside.submit(EngineInfo.read, self._client)
+            aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
+            return self._run_each(scenarios)
 
     def _head_start(self, path: Path, scenario: Scenario) -> HeadStart | None:
         """This run's head start, if it guessed the validated scenario right."""
         head = self.head_starts.pop(path, None)
-        waiting = tuple(name for name in scenario.services if waits_on_health(scenario, name))
-        if head is not None and not head.fits(
-            Draft(scenario.name, scenario.sandbox.network, waiting)
-        ):
+        guess = Draft(scenario.name, scenario.sandbox.network, tuple(scenario.services))
+        if head is not None and not head.fits(guess):
             head.discard()
             return None
         return head

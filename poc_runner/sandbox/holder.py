@@ -1,14 +1,13 @@
-"""Network holders: a service that waits for others joins its network while it waits.
+"""Network holders: a service's place on the network, made before the service starts.
 
 On engine 20.10 starting a container on a user-defined network takes about 0.3 s, two thirds of
 it spent joining the network (namespace, veth pair, embedded DNS); a container that joins a
-network namespace that already exists starts in about 0.1 s. A service that waits on a
-dependency would pay the 0.3 s after the wait, on the run's critical path. So such a service
-gets a holder: a tiny container that owns the service's place on the network (its name as a
-DNS alias, hostname, DNS options, published ports), started while the dependency comes up. The
-service's container joins the holder's namespace (`network_mode: container:<holder>`) and
-starts with the network already there. Kubernetes starts every pod this way. A service that
-waits on nothing starts directly: for it a holder would only add its own start.
+network namespace that already exists starts in about 0.1 s. A holder is a tiny container that
+owns a service's place on the network (its name as hostname and DNS alias, its DNS options),
+started ahead, while there is nothing else for the engine to do (headstart.py: while the file
+is validated). The service's container joins the holder's namespace
+(`network_mode: container:<holder>`) and starts with the network already there. Kubernetes
+starts every pod this way.
 
 A holder runs `pause`, a static Linux executable of a few instructions that sleeps until it is
 killed. It is made here for the engine's architecture and imported as an image, so no registry

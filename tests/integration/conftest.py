@@ -100,10 +100,10 @@ def run(tmp_path: Path) -> Callable[..., RunResult]:
     result."""
 
     def run_one(path: Path, **options: object) -> RunResult:
-        head_starts = headstart.begin([path], keep=bool(options.get("keep")))
-        progress = Progress(io.StringIO())
-        runner = Runner(RunOptions(out=tmp_path / "runs", **options), progress, head_starts)
-        return runner.run_all([path])[0]
+        with headstart.head_starts([path], keep=bool(options.get("keep"))) as head_starts:
+            progress = Progress(io.StringIO())
+            runner = Runner(RunOptions(out=tmp_path / "runs", **options), progress, head_starts)
+            return runner.run_all([path])[0]
 
     return run_one
 

@@ -68,7 +68,9 @@ def test_keep_leaves_the_sandbox_for_shell_until_down(
     )
     done = poc("run", "--keep", str(path), "--out", str(tmp_path / "runs"))
     assert done.returncode == 0, done.stderr
-    (kept,) = client.containers.list(filters={"label": f"{label.SCENARIO}=kept"})
+    (kept,) = client.containers.list(
+        filters={"label": [f"{label.SCENARIO}=kept", f"{label.SERVICE}=app"]}
+    )
     run_id = kept.labels[label.RUN]
     assert poc("run", str(path), "--out", str(tmp_path / "runs")).returncode == 0
     assert labelled(client, run_id), "a later run's sweep leaves kept sandboxes alone"

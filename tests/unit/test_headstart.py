@@ -35,10 +35,8 @@ def draft(tmp_path: Path, text: str) -> Draft | None:
     return draft_of(path)
 
 
-def test_a_plain_file_names_its_network_and_the_services_that_wait_on_health(
-    tmp_path: Path,
-) -> None:
-    assert draft(tmp_path, WAITING) == Draft("shop", "isolated", ("app",))
+def test_a_plain_file_names_its_network_and_services(tmp_path: Path) -> None:
+    assert draft(tmp_path, WAITING) == Draft("shop", "isolated", ("db", "cache", "app", "worker"))
 
 
 def test_the_network_kind_is_read(tmp_path: Path) -> None:
@@ -53,6 +51,8 @@ def test_the_network_kind_is_read(tmp_path: Path) -> None:
         WAITING + "sandbox: {network: '${NET}'}\n",
         WAITING + "sandbox: {network: everywhere}\n",
         WAITING + "sandbox: isolated\n",
+        WAITING.replace("  cache:", "  ${CACHE}:"),
+        "apiVersion: poc-runner/v1\nname: shop\nservices: [db, app]\n",
         WAITING.replace("name: shop\n", ""),
         "- not\n- a mapping\n",
         "name: [unclosed\n",
@@ -62,6 +62,8 @@ def test_the_network_kind_is_read(tmp_path: Path) -> None:
         "variable-network",
         "unknown-network",
         "sandbox-not-mapping",
+        "variable-service",
+        "services-not-mapping",
         "no-name",
         "not-mapping",
         "broken-yaml",
