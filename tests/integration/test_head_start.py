@@ -20,6 +20,7 @@ from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.holder import PAUSE_IMAGE
 from poc_runner.sandbox.reaper import is_live, sweep
 
 from .conftest import BASE, ScenarioFactory, labelled, run_folder
@@ -115,3 +116,17 @@ def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
     assert result.run_id != wrong.run_id
     assert labelled(client, wrong.run_id) == []
     assert not is_live(wrong.run_id)
+
+
+def test_the_pause_image_is_made_on_first_use(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    client: docker.DockerClient,
+) -> None:
+    """A machine that never ran poc-runner has no pause image, and no registry to pull from."""
+    client.images.remove(PAUSE_IMAGE)
+    result = run(scenario(WAITING, name="first-use"))
+    assert result.verdict == "pass", result.error
+    image = client.images.get(PAUSE_IMAGE)
+    assert image.attrs["Architecture"] == client.version()["Arch"]
+    assert image.attrs["Size"] < 1024
