@@ -3,11 +3,14 @@
 Validation imports pydantic and builds the scenario models: about 0.3 s of CPU during which the
 Docker engine would sit idle. So `poc run` first reads each file's raw YAML (no models), and
 asks the engine at once for what that run will need: its network, and a network holder for
-each service (sandbox/holder.py). The engine makes them while the file is validated, and each
-service then starts in about 0.1 s instead of 0.3 s.
+each service that waits on another's health (sandbox/holder.py). The engine makes them while
+the file is validated, and such a service then starts in about 0.1 s instead of 0.3 s once
+what it waits for is healthy. Holders for the other services were tried too: the engine had
+no CPU to spare for them while Python imported (two cores), so they gained nothing measurable
+and doubled the containers.
 
 A head start is a guess from the raw file, taken only if the validated scenario agrees (same
-name, network and services; `${VAR}` in any of them means no head start). Otherwise,
+name, network and waiting services; `${VAR}` in any of them means no head start). Otherwise,
 and when the file is invalid or the run is interrupted, what it made is removed before anything
 else happens. Its objects carry the run's labels, and the run's lock is held from the start, so
 no sweep takes them for a dead run's; after a SIGKILL, `poc clean` finds them. A head start
@@ -49,7 +52,7 @@ class Draft:
 
     name: str
     network: Kind
-    services: tuple[str, ...]
+    waiting: tuple[str, ...]  # services that wait on another's health
 
 
 def draft_of(path: Path) -> Draft | None:
@@ -64,13 +67,22 @@ def draft_of(path: Path) -> Draft | None:
     network = sandbox.get("network", "isolated") if isinstance(sandbox, dict) else None
     if not (_plain(name) and network in ("isolated", "egress") and isinstance(services, dict)):
         return None
-    if not all(_plain(service) for service in services):
+    waiting = tuple(str(service) for service, spec in services.items() if _waits(spec))
+    if not all(_plain(service) for service in waiting):
         return None
-    return Draft(str(name), network, tuple(services))
+    return Draft(str(name), network, waiting)
 
 
 def _plain(value: Any) -> bool:
     return isinstance(value, str) and "${" not in value and value != ""
+
+
+def _waits(spec: Any) -> bool:
+    depends_on = spec.get("depends_on") if isinstance(spec, dict) else None
+    return isinstance(depends_on, dict) and any(
+        isinstance(need, dict) and need.get("condition") == "service_healthy"
+        for need in depends_on.values()
+    )
 
 
 @contextmanager
@@ -121,7 +133,7 @@ class HeadStart:
 
     def __post_init__(self) -> None:
         self.lock = RunLock(self.run_id).__enter__()
-        self.holders = {service: Future() for service in self.draft.services}
+        self.holders = {service: Future() for service in self.draft.waiting}
         self._thread = threading.Thread(target=self._make, name="head-start", daemon=True)
         self._thread.start()
 
@@ -143,7 +155,6 @@ class HeadStart:
             self._settle_holders()
             return
         self.network.set_result(network)
-        # at the same time: they contend in the engine, yet all are ready sooner than in turn
         with ThreadPoolExecutor(min(len(self.holders), 4) or 1, "head-start") as pool:
             for service, future in self.holders.items():
                 pool.submit(self._hold, service, future, labels)

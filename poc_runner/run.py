@@ -38,6 +38,7 @@ from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, Step
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
+from poc_runner.sandbox.startup import waits_on_health
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -96,7 +97,8 @@ class Runner:
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
         scenarios = [(path, load(path, self.options.variables)) for path in paths]
-        self._client = connect()
+        heads = list(self.head_starts.values())
+        self._client = heads[0].client if heads else connect()  # a head start has connected
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
             self._engine = aside.submit(EngineInfo.read, self._client)
             aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
@@ -105,7 +107,8 @@ class Runner:
     def _head_start(self, path: Path, scenario: Scenario) -> HeadStart | None:
         """This run's head start, if it guessed the validated scenario right."""
         head = self.head_starts.pop(path, None)
-        guess = Draft(scenario.name, scenario.sandbox.network, tuple(scenario.services))
+        waiting = tuple(name for name in scenario.services if waits_on_health(scenario, name))
+        guess = Draft(scenario.name, scenario.sandbox.network, waiting)
         if head is not None and not head.fits(guess):
             head.discard()
             return None

@@ -57,6 +57,11 @@ def dependencies(scenario: Scenario, name: str) -> dict[str, str]:
     return {other: spec.condition for other, spec in depends_on.items()}
 
 
+def waits_on_health(scenario: Scenario, name: str) -> bool:
+    """Whether a service waits for another to become healthy (not merely started)."""
+    return "service_healthy" in dependencies(scenario, name).values()
+
+
 def start_in_order(
     scenario: Scenario,
     start: Callable[[str], None],

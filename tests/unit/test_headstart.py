@@ -35,8 +35,10 @@ def draft(tmp_path: Path, text: str) -> Draft | None:
     return draft_of(path)
 
 
-def test_a_plain_file_names_its_network_and_services(tmp_path: Path) -> None:
-    assert draft(tmp_path, WAITING) == Draft("shop", "isolated", ("db", "cache", "app", "worker"))
+def test_a_plain_file_names_its_network_and_the_services_that_wait_on_health(
+    tmp_path: Path,
+) -> None:
+    assert draft(tmp_path, WAITING) == Draft("shop", "isolated", ("app",))
 
 
 def test_the_network_kind_is_read(tmp_path: Path) -> None:
@@ -51,7 +53,7 @@ def test_the_network_kind_is_read(tmp_path: Path) -> None:
         WAITING + "sandbox: {network: '${NET}'}\n",
         WAITING + "sandbox: {network: everywhere}\n",
         WAITING + "sandbox: isolated\n",
-        WAITING.replace("  cache:", "  ${CACHE}:"),
+        WAITING.replace("  app:", "  ${APP}:"),
         "apiVersion: poc-runner/v1\nname: shop\nservices: [db, app]\n",
         WAITING.replace("name: shop\n", ""),
         "- not\n- a mapping\n",
