@@ -33,6 +33,7 @@ from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, San
 from poc_runner.headstart import Draft, HeadStart
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
+from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
 from poc_runner.sandbox.labels import new_run_id
@@ -170,13 +171,8 @@ class Runner:
             try:
                 with self._registered(sandbox):
                     steps = self._provision_and_run(sandbox, scenario, folder, phases)
-                    # judged while the sandbox is up: sql, http and command checks run in it
-                    with phases("checks"):
-                        from poc_runner.checks import Evidence, judge_criteria
-
-                        criteria = judge_criteria(
-                            scenario, Evidence(_by_name(steps), folder, path.parent, sandbox)
-                        )
+                    if _judged_in_sandbox(scenario):  # sql, http and command checks run in it
+                        criteria = _judge(scenario, steps, folder, path, phases, sandbox)
             except PocError as exc:
                 result.error = "interrupted" if self.interrupted.is_set() else str(exc)
             except Exception as exc:  # the docker SDK's own errors: still a sandbox error
@@ -188,12 +184,13 @@ class Runner:
             finally:
                 if self.interrupted.is_set():
                     result.error = "interrupted"
-                with phases("teardown"):
-                    self._finish(sandbox, folder, result)
-            if criteria is None:  # the sandbox failed: judge what evidence there is
-                from poc_runner.checks import Evidence, judge_criteria
-
-                criteria = judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent))
+                with phases("teardown"), ThreadPoolExecutor(1, "teardown") as aside:
+                    finishing = aside.submit(self._finish, sandbox, folder, result)
+                    try:  # meanwhile: criteria that need no sandbox, or what evidence there is
+                        if criteria is None:
+                            criteria = _judge(scenario, steps, folder, path, phases)
+                    finally:
+                        finishing.result()
         result.steps = [_record(step) for step in steps]
         result.timeline = build_timeline(origin, phases, sandbox.ready_at, steps)
         result.criteria = criteria
@@ -307,6 +304,24 @@ def _job(scenario: Scenario) -> Job:
         prospect=prospect.name if prospect else None,
         industry=prospect.industry if prospect else None,
     )
+
+
+def _judged_in_sandbox(scenario: Scenario) -> bool:
+    return any(c.check.type in SANDBOXED_CHECKS for c in scenario.acceptance.criteria)
+
+
+def _judge(
+    scenario: Scenario,
+    steps: list[StepResult],
+    folder: Path,
+    path: Path,
+    phases: _Phases,
+    sandbox: Sandbox | None = None,
+) -> list[CriterionResult]:
+    with phases("checks"):
+        from poc_runner.checks import Evidence, judge_criteria
+
+        return judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent, sandbox))
 
 
 def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:

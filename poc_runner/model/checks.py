@@ -207,6 +207,9 @@ class CsvCheck(Strict):
     tolerance: Annotated[float, Field(ge=0)] = 0.0
 
 
+SANDBOXED_CHECKS = frozenset({"sql", "http", "command"})  # judged inside the running sandbox
+
+
 class SqlCheck(Comparison):
     type: Literal["sql"]
     service: ServiceName
