@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from poc_runner.engine import connect
 from poc_runner.errors import PocError
-from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt
+from poc_runner.interrupts import interrupts_noted, signals_ignored
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.holder import create_holder
@@ -88,9 +88,10 @@ def _waits(spec: Any) -> bool:
 @contextmanager
 def head_starts(paths: Sequence[Path], *, keep: bool) -> Iterator[dict[Path, HeadStart]]:
     """Head starts for these files, for the `with` block, in which a run takes its own out of
-    the dict. Whatever is left at the end is removed, however the block ends; SIGTERM counts
-    as Ctrl-C meanwhile, so it ends the block too."""
-    with sigterm_as_interrupt():
+    the dict. Whatever is left at the end is removed, however the block ends. Meanwhile Ctrl-C
+    and SIGTERM are only noted, and raised where it is safe (see interrupts.py): the block
+    imports and validates, which a KeyboardInterrupt could leave half done."""
+    with interrupts_noted():
         started = _begin(paths, keep=keep)
         try:
             yield started

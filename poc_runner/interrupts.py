@@ -4,6 +4,14 @@ Python runs signal handlers in the main thread only, and only when it executes b
 kernel, though, may deliver a process's signal to any of its threads. A main thread blocked
 for good on a lock (waiting for worker threads) would then never see it: the run would ignore
 Ctrl-C. So the main thread waits in short slices (`wait_all`), and handlers run within them.
+
+A KeyboardInterrupt raised at an arbitrary point can break library code half way: inside
+`concurrent.futures.wait`, which holds each future's lock while it registers, it left a lock
+held and the worker finishing that future waited on it for good (the run hung instead of
+exiting 130); inside a class being defined during an import, Python turned it into a
+RuntimeError (exit 3). So where that can happen, Ctrl-C and SIGTERM only take note
+(`interrupts_noted`), and KeyboardInterrupt is raised at safe points: between two slices of
+`wait_all`, and when the block ends.
 """
 
 from __future__ import annotations
@@ -18,11 +26,53 @@ from typing import Any
 _SLICE = 0.1  # seconds: how late a signal may be noticed
 
 
+_NOTED: list[int] = []  # signals noted under `interrupts_noted` and not acted on yet
+
+
 def wait_all(futures: Iterable[Future[Any]]) -> None:
     """Wait until every future is done, staying responsive to signals."""
     pending = set(futures)
-    while pending:
-        _done, pending = wait(pending, timeout=_SLICE)
+    if threading.current_thread() is not threading.main_thread():
+        wait(pending)
+        return
+    interrupting = [  # those that raise KeyboardInterrupt here (SIGTERM: sigterm_as_interrupt)
+        sig
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) in (signal.default_int_handler, _note)
+    ]
+    with interrupts_noted(*interrupting):
+        while pending:
+            raise_if_interrupted()
+            _done, pending = wait(pending, timeout=_SLICE)
+
+
+@contextmanager
+def interrupts_noted(*signals: int) -> Iterator[None]:
+    """Meanwhile (in the main thread), these signals (default: Ctrl-C and SIGTERM) only take
+    note; a noted one is raised as KeyboardInterrupt by `raise_if_interrupted`, or when the
+    block ends without an error of its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        sig: signal.signal(sig, _note) for sig in signals or (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    raise_if_interrupted()
+
+
+def raise_if_interrupted() -> None:
+    if _NOTED:
+        _NOTED.clear()
+        raise KeyboardInterrupt
+
+
+def _note(sig: int, _frame: object) -> None:
+    _NOTED.append(sig)
 
 
 @contextmanager

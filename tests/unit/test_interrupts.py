@@ -6,10 +6,11 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
-from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
+from poc_runner.interrupts import interrupts_noted, signals_ignored, sigterm_as_interrupt, wait_all
 
 
 def test_a_signal_delivered_to_a_worker_thread_interrupts_the_waiting_main_thread() -> None:
@@ -44,3 +45,40 @@ def test_signals_are_ignored_during_teardown() -> None:
     with signals_ignored():
         signal.raise_signal(signal.SIGINT)  # would raise KeyboardInterrupt otherwise
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_interrupt_while_waiting_is_raised_between_slices_never_inside_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """concurrent.futures.wait holds the futures' locks while it registers; a KeyboardInterrupt
+    raised in there left one held, and the worker finishing that future hung on it."""
+    import poc_runner.interrupts as interrupts
+
+    real_wait = interrupts.wait
+    completed: list[bool] = []
+
+    def wait_hit_by_ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        signal.raise_signal(signal.SIGINT)  # the handler runs here, in the middle of the wait
+        outcome = real_wait(*args, **kwargs)
+        completed.append(True)
+        return outcome
+
+    monkeypatch.setattr(interrupts, "wait", wait_hit_by_ctrl_c)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(time.sleep, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            wait_all([future])
+    assert completed == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupts_noted_are_raised_when_the_block_ends_not_inside_it() -> None:
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), interrupts_noted():
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)
+        reached_the_end = True  # the import or class definition in here is not cut short
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with interrupts_noted():  # nothing left noted from before
+        pass
