@@ -11,7 +11,9 @@ How:
   dependency, a read-only data file, three steps, a tmpfs artifact); `bench/bare_sdk.py` does
   the same with the docker SDK by hand (its docstring says exactly what and how).
 - One untimed warm-up of each first, so images are built and every timed run is a cache hit.
-- Then N pairs (`--pairs`, default 5). Within a pair the two commands run one after the other,
+- Then N pairs (`--pairs`, default 11: on a shared two-core machine one pair's ratio varies by
+  about 10 %, and the median of 11 moves by a few per cent from one session to the next).
+  Within a pair the two commands run one after the other,
   the order alternating (poc first, then bare first, ...), so drift on the machine (other
   load, the engine warming up) falls on both sides alike.
 - Each command is a subprocess timed with `time.perf_counter` around spawn and wait: the wall
@@ -209,7 +211,7 @@ def report(results: list[Pair]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=5, help="timed pairs (default 5)")
+    parser.add_argument("--pairs", type=int, default=11, help="timed pairs (default 11)")
     args = parser.parse_args()
     if args.pairs < 1:
         parser.error("--pairs must be at least 1")
