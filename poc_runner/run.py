@@ -15,7 +15,7 @@ imported when they are needed (importing them aside took the CPU from the start-
 from __future__ import annotations
 
 import os
-import platform
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -242,7 +242,7 @@ class Runner:
         return {
             "runner": {
                 "version": __version__,
-                "python": platform.python_version(),
+                "python": sys.version.split()[0],  # as platform.python_version(), unimported
                 "platform": host_platform(),
             },
             "engine": None
