@@ -208,12 +208,13 @@ def run(
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
 
-    Validates every file first (nothing starts if one is invalid), then builds or finds the
-    images, starts the services with no route out (not the internet, the LAN or this host),
-    copies the data in read-only, runs the steps and judges the criteria. The sandbox is removed
-    afterwards, also on failure, Ctrl-C or SIGTERM. Each run writes result.json, report.html,
-    report.md, junit.xml, steps/, logs/ and artifacts/ under OUT, and is recorded in the run
-    history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a sandbox error.
+    Validates every file first (no service starts if one is invalid; the network, made
+    meanwhile to save time, is removed), then builds or finds the images, starts the services
+    with no route out (not the internet, the LAN or this host), copies the data in read-only,
+    runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
+    Ctrl-C or SIGTERM. Each run writes result.json, report.html, report.md, junit.xml, steps/,
+    logs/ and artifacts/ under OUT, and is recorded in the run history. Exits 0 when every
+    verdict is pass, 1 on a fail, 3 on a sandbox error.
     """
     from poc_runner import headstart
 

@@ -64,7 +64,8 @@ def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> S
     if validated.scenario is None or not validated.ok:
         problems = [d for d in validated.diagnostics if d.severity == "error"]
         raise InvalidInput(
-            f"{path} is not a valid scenario, so nothing was started:\n{render(problems, 'text')}"
+            f"{path} is not a valid scenario, so no service was started:\n"
+            f"{render(problems, 'text')}"
         )
     return validated.scenario
 
