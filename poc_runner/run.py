@@ -9,7 +9,8 @@ or `poc clean` sweep what was left.
 Start-up is on the clock (a demo is watched): the engine makes each run's network and holders
 while the files are validated (headstart.py); reading the engine's version and sweeping dead
 runs' leftovers happen aside, while the sandbox comes up; the checks, reports and history are
-imported when they are needed (importing them aside took the CPU from the start-up itself).
+imported while the sandbox is removed, when this process would only wait (importing them
+aside earlier took the CPU from the start-up itself).
 """
 
 from __future__ import annotations
@@ -187,9 +188,12 @@ class Runner:
                     result.error = "interrupted"
                 with phases("teardown"), ThreadPoolExecutor(1, "teardown") as aside:
                     finishing = aside.submit(self._finish, sandbox, folder, result)
-                    try:  # meanwhile: criteria that need no sandbox, or what evidence there is
+                    try:  # meanwhile, while the engine removes: criteria that need no sandbox
+                        # (or what evidence there is), and loading what writes the results
                         if criteria is None:
                             criteria = _judge(scenario, steps, folder, path, phases)
+                        from poc_runner.history import record_run
+                        from poc_runner.report import write_reports
                     finally:
                         finishing.result()
         result.steps = [_record(step) for step in steps]
@@ -200,9 +204,6 @@ class Runner:
         result.environment = self._fingerprint(scenario, sandbox)
         result.finished_at = _now()
         result.write(folder)
-        from poc_runner.history import record_run
-        from poc_runner.report import write_reports
-
         write_reports(folder, result)
         record_run(result, folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {folder}")
