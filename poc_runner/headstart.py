@@ -22,7 +22,7 @@ Nothing here imports pydantic or the models: the point is to run before they loa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,7 +127,7 @@ class HeadStart:
     lock: RunLock = field(init=False)
     network: Future[Network] = field(init=False, default_factory=Future)
     holders: dict[str, Future[Container | None]] = field(init=False, default_factory=dict)
-    _made: list[tuple[str, Callable[[], object]]] = field(init=False, default_factory=list)
+    _created: dict[str, Container] = field(init=False, default_factory=dict)  # started or not
     _closed: threading.Event = field(init=False, default_factory=threading.Event)
     _guard: threading.Lock = field(init=False, default_factory=threading.Lock)
     _thread: threading.Thread = field(init=False)
@@ -150,7 +150,6 @@ class HeadStart:
         labels = label.run_labels(self.run_id, self.draft.name, kept=self.kept)
         try:
             network = create_network(self.client, f"{self.prefix}-net", self.draft.network, labels)
-            self._made.append((network.name or "network", network.remove))
         except Exception as exc:
             self.network.set_exception(exc)
             self._settle_holders()
@@ -174,10 +173,11 @@ class HeadStart:
         }
         try:
             holder = create_holder(self.client, f"{self.prefix}_network-{service}", options)
-            if holder is not None:
-                with self._guard:
-                    self._made.insert(0, (str(holder.name), partial(remove_container, holder)))
-                holder.start()
+            if holder is None:
+                return None
+            with self._guard:
+                self._created[service] = holder
+            holder.start()
         except Exception:
             return None
         return holder
@@ -192,17 +192,21 @@ class HeadStart:
         self._thread.join()
 
     def made(self) -> tuple[Network | None, dict[str, Container]]:
-        """The network and the started holders by service (once `settle` has returned)."""
+        """The network and every holder created, started or not, by service (once `settle`
+        has returned): what a teardown removes."""
         network = None if self.network.exception() else self.network.result()
-        holders = {service: future.result() for service, future in self.holders.items()}
-        return network, {service: h for service, h in holders.items() if h is not None}
+        return network, dict(self._created)
 
     def discard(self) -> list[str]:
         """Remove everything this head start made and release the run's lock; returns what
         could not be removed."""
         self._closed.set()
         self.settle()
-        problems = [remove_quietly(what, remove) for what, remove in self._made]
-        self._made.clear()
+        network, holders = self.made()
+        removals = [(str(h.name), partial(remove_container, h)) for h in holders.values()]
+        problems = [remove_quietly(*removal) for removal in removals]
+        if network is not None:  # after the holders: it cannot go while they are attached
+            problems.append(remove_quietly(str(network.name), network.remove))
+        self._created.clear()
         self.lock.__exit__(None, None, None)
         return [problem for problem in problems if problem]
