@@ -55,7 +55,6 @@ class Sandbox:
     report: Report = lambda _service, _status: None
     head: HeadStart | None = None  # the network and holders made while the file was validated
     containers: dict[str, Container] = field(default_factory=dict)
-    holders: dict[str, Container] = field(default_factory=dict)  # see sandbox/holder.py
     networks: list[Network] = field(default_factory=list)
     volumes: list[DataVolume] = field(default_factory=list)
     image_ids: dict[str, str] = field(default_factory=dict)
@@ -152,13 +151,11 @@ class Sandbox:
         return place
 
     def _holder(self, name: str) -> Container | None:
-        """The service's holder from the head start (waiting until it runs), if it has one."""
+        """The service's holder from the head start (waiting until it runs), if it has one;
+        the head start keeps track of it, and teardown removes it from there."""
         if self.head is None or name not in self.head.holders:
             return None
-        holder = self.head.holders[name].result()
-        if holder is not None:
-            self.holders[name] = self._adopt(holder, remove_container)
-        return holder
+        return self.head.holders[name].result()
 
     def _start(self, name: str) -> None:
         import docker
@@ -262,17 +259,14 @@ class Sandbox:
     def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
+        holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
             self.head.settle()
-            network, holders = self.head.made()
-            self.holders.update(holders)
+            network, made = self.head.made()
+            holders = list(made.values())
             if network is not None and network not in self.networks:
                 self.networks.append(network)
-        containers = [
-            *self.containers.values(),
-            *self.holders.values(),
-            *([self._probe] if self._probe else []),
-        ]
+        containers = [*self.containers.values(), *holders, *([self._probe] if self._probe else [])]
         self._probe = None
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
@@ -283,7 +277,6 @@ class Sandbox:
             removals += self._volume_removals(self.volumes)
             problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
-        self.holders.clear()
         self.networks.clear()
         self.volumes = []
         return [problem for problem in problems if problem]
