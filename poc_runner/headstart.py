@@ -140,7 +140,7 @@ class HeadStart:
 
     @property
     def prefix(self) -> str:
-        return f"poc-{self.run_id}"
+        return label.name_prefix(self.run_id)
 
     def fits(self, draft: Draft) -> bool:
         """Whether the validated scenario is the one this head start guessed."""

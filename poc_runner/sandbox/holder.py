@@ -20,6 +20,7 @@ import io
 import struct
 import tarfile
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -98,25 +99,26 @@ def create_holder(
     can be made for this engine. The pause image is imported on first use."""
     import docker
 
-    for attempt in range(2):
-        try:
-            return client.containers.create(
-                PAUSE_IMAGE,
-                command=[PAUSE_PATH],
-                name=name,
-                user=NOBODY,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges:true"],
-                read_only=True,
-                log_config={"Type": "none", "Config": {}},
-                use_config_proxy=False,
-                **LIMITS,
-                **options,
-            )
-        except docker.errors.ImageNotFound:
-            if attempt or not _import_pause_image(client):
-                return None
-    return None
+    create = partial(
+        client.containers.create,
+        PAUSE_IMAGE,
+        command=[PAUSE_PATH],
+        name=name,
+        user=NOBODY,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"],
+        read_only=True,
+        log_config={"Type": "none", "Config": {}},
+        use_config_proxy=False,
+        **LIMITS,
+        **options,
+    )
+    try:
+        return create()
+    except docker.errors.ImageNotFound:
+        if not _import_pause_image(client):
+            return None
+    return create()
 
 
 def _import_pause_image(client: docker.DockerClient) -> bool:

@@ -24,6 +24,13 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+def name_prefix(run_id: str) -> str:
+    """What the names of a run's objects start with: `<prefix>-<service>` for services,
+    `<prefix>-net` for its network, `<prefix>_...` for poc-runner's own helpers ('_' after the
+    prefix, so no service name can collide with one)."""
+    return f"poc-{run_id}"
+
+
 def run_labels(run_id: str, scenario: str, *, kept: bool = False) -> dict[str, str]:
     labels = {RUN: run_id, SCENARIO: scenario, HOST: socket.gethostname()}
     if kept:

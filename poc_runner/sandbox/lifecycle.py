@@ -85,7 +85,7 @@ class Sandbox:
 
     @property
     def prefix(self) -> str:
-        return f"poc-{self.run_id}"
+        return label.name_prefix(self.run_id)
 
     def up(self) -> None:
         """Network, images, data, containers, then start in dependency order; everything that

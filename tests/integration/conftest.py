@@ -119,3 +119,9 @@ def poc(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 BASE = BASE_IMAGE
+# A service answering HTTP on port 8080, healthy once it does (YAML flow style, one line).
+WEB_SERVICE = (
+    f'{{image: {BASE}, command: [python3, -m, http.server, "8080"], healthcheck: {{test: [CMD,'
+    " python3, -c, \"import urllib.request as u; u.urlopen('http://localhost:8080/')\"],"
+    " interval: 1s}}"
+)

@@ -23,16 +23,11 @@ from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.holder import PAUSE_IMAGE
 from poc_runner.sandbox.reaper import is_live, sweep
 
-from .conftest import BASE, ScenarioFactory, labelled, run_folder
+from .conftest import BASE, WEB_SERVICE, ScenarioFactory, labelled, run_folder
 
 WAITING = f"""\
 services:
-  server:
-    image: {BASE}
-    command: [python3, -m, http.server, "8080"]
-    healthcheck:
-      test: [CMD, python3, -c, "import urllib.request as u; u.urlopen('http://localhost:8080/')"]
-      interval: 1s
+  server: {WEB_SERVICE}
   client:
     image: {BASE}
     command: [python3, -m, http.server, "8081"]

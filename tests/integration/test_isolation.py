@@ -16,7 +16,7 @@ import pytest
 
 from poc_runner.result import RunResult
 
-from .conftest import BASE, ScenarioFactory, run_folder
+from .conftest import BASE, WEB_SERVICE, ScenarioFactory, run_folder
 
 PROBE = """\
 import json, os, socket
@@ -81,12 +81,7 @@ def probe_scenario(scenario: ScenarioFactory, network: str, port: int, name: str
         sandbox: {{network: {network}}}
         data: [{{name: probe, path: probe.py, mount: /probe/probe.py}}]
         services:
-          server:
-            image: {BASE}
-            command: [python3, -m, http.server, "8080"]
-            healthcheck:
-              test: [CMD, python3, -c, "import urllib.request as u; u.urlopen('http://localhost:8080/')"]
-              interval: 1s
+          server: {WEB_SERVICE}
           client:
             image: {BASE}
             command: [sleep, infinity]

@@ -12,7 +12,7 @@ import pytest
 from poc_runner.checks import sandboxed
 from poc_runner.result import CriterionResult, RunResult
 
-from .conftest import BASE, ScenarioFactory
+from .conftest import BASE, WEB_SERVICE, ScenarioFactory
 
 RECIPES = Path(__file__).parents[2] / "sandbox" / "images"
 
@@ -286,12 +286,7 @@ def test_a_service_named_probe_does_not_collide_with_the_http_probe(
     path = scenario(
         f"""\
         services:
-          probe:
-            image: {BASE}
-            command: [python3, -m, http.server, "8080"]
-            healthcheck:
-              test: [CMD, python3, -c, "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/')"]
-              interval: 1s
+          probe: {WEB_SERVICE}
         acceptance:
           criteria:
             - {{id: answers, check: {{type: http, url: "http://probe:8080/"}}}}
