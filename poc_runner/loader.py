@@ -136,6 +136,8 @@ def parse(text: str) -> Document:
     try:
         builder.consume(parser.get_event)
     except yaml.MarkedYAMLError as exc:
+        if (deep := _too_deep(text)) is not None:  # the parser's own limit came first
+            raise deep from None
         mark = _mark(exc.problem_mark or exc.context_mark)
         raise LoadError(_describe_yaml_error(exc, _char_at(text, mark)), mark) from None
     except yaml.reader.ReaderError as exc:
@@ -436,6 +438,35 @@ def _tag_refused(tag: str | None) -> str:
     )
 
 
+# Brackets, and what hides them: comments and quoted text (on the error path only).
+_FLOW_TOKENS = re.compile(
+    r"""(?:^|(?<=\s))#[^\n]*|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[\[\]{}]""", re.M
+)
+
+
+def _too_deep(text: str) -> LoadError | None:
+    """Our nesting limit, when the text breaks it, whatever limit the parser has of its own.
+
+    The builder refuses a 65th level when its event arrives, but the parser scans ahead: with
+    thousands of `[` it can fail on a limit of its own first (PyYAML 6.0.4's libyaml stops at
+    1000 levels, earlier releases at none), so its error would name a different rule. When the
+    parser fails, the brackets are counted here and the file is refused under our rule."""
+    depth = 0
+    for token in _FLOW_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return LoadError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    _mark_at_char(text, token.start()),
+                    rule="size",
+                )
+        elif bracket in "]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
 def _describe_yaml_error(exc: yaml.MarkedYAMLError, char: str) -> str:
     problem = (exc.problem or "not valid YAML").strip()
     if "cannot start any token" in problem:
@@ -459,6 +490,10 @@ def _mark(mark: Any) -> Mark:
     if mark is None:
         return START
     return Mark(mark.line + 1, mark.column + 1)
+
+
+def _mark_at_char(text: str, offset: int) -> Mark:
+    return Mark(text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
 
 
 def _mark_at_byte(raw: bytes, offset: int) -> Mark:

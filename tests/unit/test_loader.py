@@ -196,3 +196,10 @@ def test_read_text_accepts_a_byte_order_mark(tmp_path: Path) -> None:
     file = tmp_path / "scenario.yaml"
     file.write_bytes(b"\xef\xbb\xbfa: 1\n")
     assert parse(read_text(file)).data == {"a": 1}
+
+
+def test_brackets_in_quotes_and_comments_do_not_count_as_nesting() -> None:
+    """On a parser error the loader counts the nesting itself; quoted text and comments hold
+    no levels, so a broken file full of them gets the parser's own message."""
+    error = refused("a: '" + "[" * 2000 + "'  # " + "{" * 2000 + "\nb: ]\n")
+    assert error.rule == "yaml"
