@@ -4,17 +4,38 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install sandbox engine base-image test-tools test unit lint format demo bench schema clean
+LOCK   := requirements.lock
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: install lock sandbox engine base-image test-tools test unit lint format demo bench schema clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly what the lock says, checked against its hashes, and nothing else: a fresh clone (CI)
+# installs what was tested. The project itself goes in without build isolation, so even its
+# build backend comes from the lock. The venv is made anew when the lock or pyproject changes.
+$(STAMP): pyproject.toml $(LOCK)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	# An editable install has no bytecode, and with PYTHONDONTWRITEBYTECODE set every command
 	# would compile the package again: compile it once, as a wheel install would.
 	$(BIN)/python -m compileall -q poc_runner
 	touch $(STAMP)
+
+# Refresh the lock on purpose (after changing a dependency range in pyproject.toml, or to take
+# new releases): the newest releases the ranges allow, with their hashes, the build backend too.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check pip-tools==7.6.2
+	.venv-lock/bin/pip-compile --quiet --upgrade --generate-hashes --extra dev --all-build-deps \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --no-emit-trusted-host --no-emit-options --custom-compile-command 'make lock' \
+	  --output-file $(LOCK) pyproject.toml
+	rm -rf .venv-lock
 
 # The Docker engine (installed and started when none answers) and the local base image that
 # example and test images build FROM. Both are quick no-ops once done.
@@ -64,4 +85,4 @@ schema: $(STAMP)
 	$(BIN)/poc schema --result > schema/result-v1.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis
