@@ -6,7 +6,8 @@
 set -euo pipefail
 
 TAG=${POC_BASE_IMAGE:-poc-runner/base:bookworm}
-MIRROR=${POC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# debootstrap's own default mirror unless POC_DEBIAN_MIRROR names another (a local one, say).
+MIRROR=(${POC_DEBIAN_MIRROR:+"$POC_DEBIAN_MIRROR"})
 
 if docker image inspect "$TAG" >/dev/null 2>&1; then
   exit 0
@@ -22,7 +23,7 @@ fi
 ROOT=$(mktemp -d /tmp/poc-base.XXXXXX)
 trap 'rm -rf "$ROOT"' EXIT
 echo "sandbox: building $TAG from Debian packages (one to two minutes, once)" >&2
-debootstrap --variant=minbase --include=python3 bookworm "$ROOT" "$MIRROR" >"$ROOT.log" 2>&1 || {
+debootstrap --variant=minbase --include=python3 bookworm "$ROOT" "${MIRROR[@]}" >"$ROOT.log" 2>&1 || {
   tail -20 "$ROOT.log" >&2
   exit 3
 }

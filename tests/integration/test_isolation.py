@@ -1,6 +1,8 @@
-"""The sandbox's network: services reach each other by name and nothing else — not the
-internet, not external DNS, not the host (a listener on the host's 0.0.0.0 stays unreachable).
-The same probe under `network: egress` reaches what isolation blocks, so the test can fail."""
+"""The sandbox's network: services reach each other by name and nothing else — not the host
+(a listener on the host's 0.0.0.0 stays unreachable on every host address and the gateway),
+so nothing beyond it either. The same probe under `network: egress` reaches what isolation
+blocks, so the test can fail. Every address probed is this machine's own: tests never send
+traffic anywhere else, not even as a control."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,11 +35,8 @@ def attempt(target):
         return type(exc).__name__
 with ThreadPoolExecutor(len(targets)) as pool:
     found = {f"{h}:{p}": r for (h, p), r in zip(targets, pool.map(attempt, targets))}
-try:
-    socket.getaddrinfo("deb.debian.org", 80)
-    found["dns"] = "resolved"
-except OSError:
-    found["dns"] = "failed"
+with open("/etc/resolv.conf") as conf:
+    found["nameservers"] = [line.split()[1] for line in conf if line.startswith("nameserver")]
 print(json.dumps(found))
 """
 
@@ -75,7 +75,6 @@ def host_addresses() -> list[str]:
 
 def probe_scenario(scenario: ScenarioFactory, network: str, port: int, name: str) -> Path:
     targets = [[address, port] for address in host_addresses()]
-    targets += [["1.1.1.1", 53], ["8.8.8.8", 53], ["deb.debian.org", 80]]
     return scenario(
         f"""\
         sandbox: {{network: {network}}}
@@ -102,7 +101,7 @@ def probe_scenario(scenario: ScenarioFactory, network: str, port: int, name: str
     )
 
 
-def probed(tmp_path: Path, result: RunResult) -> dict[str, str]:
+def probed(tmp_path: Path, result: RunResult) -> dict[str, Any]:
     assert result.error is None, result.error
     return dict(json.loads((run_folder(tmp_path, result) / "steps" / "probe.out").read_text()))
 
@@ -115,17 +114,17 @@ def test_isolated_services_reach_each_other_and_nothing_else(
     assert steps["by-name"].exit_code == 0
     assert (run_folder(tmp_path, result) / "steps" / "by-name.out").read_text().strip() == "200"
     found = probed(tmp_path, result)
-    assert found.pop("dns") == "failed"
-    assert len(found) >= 6
+    assert found.pop("nameservers") == ["127.0.0.11"]  # the engine's own resolver, nothing else
+    assert len(found) >= 2  # at least one host address and the gateway
     assert all(outcome != "open" for outcome in found.values()), found
 
 
 def test_egress_reaches_what_isolation_blocks(
     scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path, host_listener: int
 ) -> None:
-    """The control: the same probe, with a route out, reaches the host's listener and resolves
-    names, so the isolated run's failures come from the isolation, not from the probe."""
+    """The control: the same probe, with a route out, reaches the host's listener, so the
+    isolated run's failures come from the isolation, not from the probe."""
     found = probed(tmp_path, run(probe_scenario(scenario, "egress", host_listener, "egress")))
-    assert found.pop("dns") == "resolved"
+    found.pop("nameservers")
     reached = [target for target, outcome in found.items() if outcome == "open"]
     assert any(target.endswith(f":{host_listener}") for target in reached), found

@@ -58,7 +58,7 @@ def test_security_rejections(check: Check, setting: str, key_path: str, fragment
 @pytest.mark.parametrize(
     ("setting", "key_path"),
     [
-        ("dns: [8.8.8.8]", "services.app.dns"),
+        ("dns: [192.0.2.53]", "services.app.dns"),
         ("extra_hosts: ['host.docker.internal:host-gateway']", "services.app.extra_hosts"),
         ("networks: [default]", "services.app.networks"),
         ("restart: always", "services.app.restart"),
