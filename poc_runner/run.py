@@ -42,7 +42,7 @@ from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
 from poc_runner.sandbox.startup import waits_on_health
 from poc_runner.scoring import score, verdict
-from poc_runner.steps import StepResult, run_steps
+from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
 from poc_runner.validation import validate_file
 
@@ -137,129 +137,102 @@ class Runner:
         return [future.result() for future in futures]
 
     def run_one(self, path: Path, scenario: Scenario) -> RunResult:
-        assert self._client is not None and self._engine is not None
+        """One run as its stages: provision, steps, judge, teardown, assemble, publish."""
+        assert self._client is not None
         head = self._head_start(path, scenario)
-        run_id = head.run_id if head else new_run_id()
-        folder = self.options.out / scenario.name / run_id
-        folder.mkdir(parents=True, exist_ok=True)
-        result = RunResult(
-            scenario.name,
-            run_id,
-            _now(),
-            title=scenario.title,
-            pass_score=scenario.acceptance.pass_score,
-            job=_job(scenario),
-        )
-        origin = time.monotonic()
-        phases = _Phases()
+        run = _Run.begin(path, scenario, head.run_id if head else new_run_id(), self.options.out)
         with ExitStack() as alive:  # the run's lock: the head start took it already
             if head is None:
-                alive.enter_context(RunLock(run_id))
+                alive.enter_context(RunLock(run.run_id))
             else:
                 alive.callback(head.lock.__exit__, None, None, None)
-            sandbox = Sandbox(
-                self._client,
-                scenario,
-                path.parent,
-                run_id,
-                kept=self.options.keep,
-                head=head,
-                report=lambda service, status: self.progress.update(
-                    scenario.name, f"service {service}", status, active=status.endswith("ing")
-                ),
-            )
-            steps: list[StepResult] = []
-            criteria: list[CriterionResult] | None = None
-            try:
-                with self._registered(sandbox):
-                    steps = self._provision_and_run(sandbox, scenario, folder, phases)
-                    if _judged_in_sandbox(scenario):  # sql, http and command checks run in it
-                        criteria = _judge(scenario, steps, folder, path, phases, sandbox)
-            except PocError as exc:
-                result.error = "interrupted" if self.interrupted.is_set() else str(exc)
-            except Exception as exc:  # the docker SDK's own errors: still a sandbox error
-                result.error = (
-                    "interrupted"
-                    if self.interrupted.is_set()
-                    else (f"the Docker engine reported an error: {exc}")
-                )
-            finally:
-                if self.interrupted.is_set():
-                    result.error = "interrupted"
-                with phases("teardown"), ThreadPoolExecutor(1, "teardown") as aside:
-                    finishing = aside.submit(self._finish, sandbox, folder, result)
-                    try:  # meanwhile, while the engine removes: criteria that need no sandbox
-                        # (or what evidence there is), and loading what writes the results
-                        if criteria is None:
-                            criteria = _judge(scenario, steps, folder, path, phases)
-                        from poc_runner.history import record_run
-                        from poc_runner.report import write_reports
-                    finally:
-                        finishing.result()
-        result.steps = [_record(step) for step in steps]
-        result.timeline = build_timeline(origin, phases, sandbox.ready_at, steps)
-        result.criteria = criteria
-        result.score = score(criteria)
-        result.verdict = "error" if result.error else verdict(criteria, result.pass_score)
-        result.environment = self._fingerprint(scenario, sandbox)
-        result.finished_at = _now()
-        result.write(folder)
-        write_reports(folder, result)
-        record_run(result, folder)
-        self.progress.update(scenario.name, "result", f"{result.verdict} -> {folder}")
+            sandbox = self._sandbox(run, head)
+            with self._registered(sandbox):
+                work = self._work(run, sandbox)
+            work = self._teardown(run, sandbox, work)
+        result = assemble(run, sandbox, work, self._engine_info())
+        publish(result, run.folder)
+        self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
         return result
 
-    def _provision_and_run(
-        self, sandbox: Sandbox, scenario: Scenario, folder: Path, phases: _Phases
-    ) -> list[StepResult]:
-        deadline = time.monotonic() + scenario.sandbox.timeout
-        sandbox.deadline = deadline
-        with phases("sandbox up"):
-            sandbox.up()
-        if self.interrupted.is_set():
-            raise Interrupted("interrupted")
-        with phases("steps"):
-            return run_steps(
-                sandbox,
-                scenario.steps,
-                folder,
-                deadline,
-                lambda step, status: self.progress.update(
-                    scenario.name, f"step {step}", status, active=status == "running"
-                ),
+    def _sandbox(self, run: _Run, head: HeadStart | None) -> Sandbox:
+        assert self._client is not None
+        name = run.scenario.name
+        return Sandbox(
+            self._client,
+            run.scenario,
+            run.path.parent,
+            run.run_id,
+            kept=self.options.keep,
+            head=head,
+            report=lambda service, status: self.progress.update(
+                name, f"service {service}", status, active=status.endswith("ing")
+            ),
+            deadline=time.monotonic() + run.scenario.sandbox.timeout,
+        )
+
+    def _work(self, run: _Run, sandbox: Sandbox) -> _Work:
+        """Provision, steps, and the criteria judged in the sandbox (sql, http, command),
+        as far as they get: an error ends the work and is recorded, never raised."""
+        work = _Work()
+        try:
+            with run.phases("sandbox up"):
+                sandbox.up()
+            if self.interrupted.is_set():
+                raise Interrupted("interrupted")
+            with run.phases("steps"):
+                run_steps(sandbox, run.scenario.steps, run.folder, self._announce(run), work.steps)
+            if _judged_in_sandbox(run.scenario):
+                work.criteria = judge(run, work.steps, sandbox)
+        except Exception as exc:
+            work.error = self._failure(exc)
+        return work
+
+    def _announce(self, run: _Run) -> Announce:
+        def announce(step: str, status: str) -> None:
+            self.progress.update(
+                run.scenario.name, f"step {step}", status, active=status == "running"
             )
 
-    def _finish(self, sandbox: Sandbox, folder: Path, result: RunResult) -> None:
+        return announce
+
+    def _failure(self, exc: Exception) -> str:
+        """What a run's error says: the sandbox's own words, or the engine's."""
+        if self.interrupted.is_set():
+            return "interrupted"
+        if isinstance(exc, PocError):
+            return str(exc)
+        return f"the Docker engine reported an error: {exc}"
+
+    def _teardown(self, run: _Run, sandbox: Sandbox, work: _Work) -> _Work:
+        """Logs saved, the sandbox removed (unless kept); meanwhile, the criteria that need no
+        sandbox are judged, and what writes the results is imported."""
+        if self.interrupted.is_set():
+            work.error = "interrupted"
+        with run.phases("teardown"), ThreadPoolExecutor(1, "teardown") as aside:
+            removing = aside.submit(self._remove, sandbox, run.folder)
+            try:
+                if work.criteria is None:
+                    work.criteria = judge(run, work.steps)
+                import poc_runner.history
+                import poc_runner.report  # noqa: F401
+            finally:
+                problems = removing.result()
+        if problems:
+            note = "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
+            work.error = f"{work.error}; {note}" if work.error else note
+        return work
+
+    def _remove(self, sandbox: Sandbox, folder: Path) -> list[str]:
         with signals_ignored():
             sandbox.save_logs(folder / "logs")
             if self.options.keep and not self.interrupted.is_set():
-                return
-            problems = sandbox.down()
-        if problems:
-            note = "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
-            result.error = f"{result.error}; {note}" if result.error else note
+                return []
+            return sandbox.down()
 
-    def _fingerprint(self, scenario: Scenario, sandbox: Sandbox) -> dict[str, Any]:
-        engine = None if self._engine is None or self._engine.exception() else self._engine.result()
-        return {
-            "runner": {
-                "version": __version__,
-                "python": sys.version.split()[0],  # as platform.python_version(), unimported
-                "platform": host_platform(),
-            },
-            "engine": None
-            if engine is None
-            else {
-                "version": engine.version,
-                "api_version": engine.api_version,
-                "os": engine.os,
-                "kernel": engine.kernel,
-                "cgroup_version": engine.cgroup_version,
-            },
-            "network": scenario.sandbox.network,
-            "images": dict(sandbox.image_ids),
-            "data": dict(sandbox.data_sha256),
-        }
+    def _engine_info(self) -> EngineInfo | None:
+        engine = self._engine
+        return None if engine is None or engine.exception() else engine.result()
 
     @contextmanager
     def _registered(self, sandbox: Sandbox) -> Iterator[None]:
@@ -297,6 +270,101 @@ class _Phases(dict[str, tuple[float, float]]):
             self[name] = (start, time.monotonic())
 
 
+@dataclass
+class _Run:
+    """What a run is while it happens: its scenario, id, folder and clock."""
+
+    path: Path
+    scenario: Scenario
+    run_id: str
+    folder: Path
+    started_at: str
+    origin: float = field(default_factory=time.monotonic)
+    phases: _Phases = field(default_factory=_Phases)
+
+    @classmethod
+    def begin(cls, path: Path, scenario: Scenario, run_id: str, out: Path) -> _Run:
+        folder = out / scenario.name / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(path, scenario, run_id, folder, _now())
+
+
+@dataclass
+class _Work:
+    """What the sandbox's part of a run produced: the steps as far as they got, the criteria
+    once judged, and the error that ended it early, if one did."""
+
+    steps: list[StepResult] = field(default_factory=list)
+    criteria: list[CriterionResult] | None = None
+    error: str | None = None
+
+
+def judge(
+    run: _Run, steps: list[StepResult], sandbox: Sandbox | None = None
+) -> list[CriterionResult]:
+    """Every criterion on the evidence; without a sandbox, those that need one are not judged."""
+    with run.phases("checks"):
+        from poc_runner.checks import Evidence, judge_criteria
+
+        evidence = Evidence(
+            {step.name: step for step in steps}, run.folder, run.path.parent, sandbox
+        )
+        return judge_criteria(run.scenario, evidence)
+
+
+def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None) -> RunResult:
+    """The run's result, from what each stage produced."""
+    scenario, criteria = run.scenario, work.criteria or []
+    return RunResult(
+        scenario.name,
+        run.run_id,
+        run.started_at,
+        finished_at=_now(),
+        verdict="error" if work.error else verdict(criteria, scenario.acceptance.pass_score),
+        score=score(criteria),
+        pass_score=scenario.acceptance.pass_score,
+        error=work.error,
+        title=scenario.title,
+        job=_job(scenario),
+        criteria=criteria,
+        steps=[_record(step) for step in work.steps],
+        timeline=build_timeline(run.origin, run.phases, sandbox.ready_at, work.steps),
+        environment=_fingerprint(scenario, sandbox, engine),
+    )
+
+
+def publish(result: RunResult, folder: Path) -> None:
+    """result.json, the reports, and the history."""
+    from poc_runner.history import record_run
+    from poc_runner.report import write_reports
+
+    result.write(folder)
+    write_reports(folder, result)
+    record_run(result, folder)
+
+
+def _fingerprint(scenario: Scenario, sandbox: Sandbox, engine: EngineInfo | None) -> dict[str, Any]:
+    return {
+        "runner": {
+            "version": __version__,
+            "python": sys.version.split()[0],  # as platform.python_version(), unimported
+            "platform": host_platform(),
+        },
+        "engine": None
+        if engine is None
+        else {
+            "version": engine.version,
+            "api_version": engine.api_version,
+            "os": engine.os,
+            "kernel": engine.kernel,
+            "cgroup_version": engine.cgroup_version,
+        },
+        "network": scenario.sandbox.network,
+        "images": dict(sandbox.image_ids),
+        "data": dict(sandbox.data_sha256),
+    }
+
+
 def _job(scenario: Scenario) -> Job:
     job, prospect = scenario.job, scenario.prospect
     return Job(
@@ -310,24 +378,6 @@ def _job(scenario: Scenario) -> Job:
 
 def _judged_in_sandbox(scenario: Scenario) -> bool:
     return any(c.check.type in SANDBOXED_CHECKS for c in scenario.acceptance.criteria)
-
-
-def _judge(
-    scenario: Scenario,
-    steps: list[StepResult],
-    folder: Path,
-    path: Path,
-    phases: _Phases,
-    sandbox: Sandbox | None = None,
-) -> list[CriterionResult]:
-    with phases("checks"):
-        from poc_runner.checks import Evidence, judge_criteria
-
-        return judge_criteria(scenario, Evidence(_by_name(steps), folder, path.parent, sandbox))
-
-
-def _by_name(steps: list[StepResult]) -> dict[str, StepResult]:
-    return {step.name: step for step in steps}
 
 
 def _record(step: StepResult) -> StepRecord:

@@ -50,13 +50,19 @@ Announce = Callable[[str, str], None]  # (step, what is happening)
 
 
 def run_steps(
-    sandbox: Sandbox, steps: list[Step], run_folder: Path, deadline: float, announce: Announce
-) -> list[StepResult]:
-    results = [StepResult(step.name, step.service) for step in steps]
+    sandbox: Sandbox,
+    steps: list[Step],
+    run_folder: Path,
+    announce: Announce,
+    results: list[StepResult],
+) -> None:
+    """Run the steps into `results`, one entry per step from the start, so that what ran is
+    on record even when an error of the sandbox ends the steps half way."""
+    results[:] = [StepResult(step.name, step.service) for step in steps]
     folder = run_folder / "steps"
     folder.mkdir(parents=True, exist_ok=True)
     for step, result in zip(steps, results, strict=True):
-        remaining = deadline - time.monotonic()
+        remaining = sandbox.remaining()
         if remaining <= 0:
             raise SandboxError(
                 f"the run reached its sandbox.timeout before step {step.name!r} could start"
@@ -66,7 +72,6 @@ def run_steps(
         announce(step.name, _summary(result))
         if not result.passed and not step.continue_on_error:
             break
-    return results
 
 
 def _run_one(

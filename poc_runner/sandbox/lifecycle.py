@@ -7,6 +7,7 @@ disposable, so nothing waits out Docker's 10 s stop grace.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -199,11 +200,13 @@ class Sandbox:
         container = self.ensure_running(service)
         return execute(container, argv, timeout=self.time_left(timeout), environment=environment)
 
+    def remaining(self) -> float:
+        """Seconds until the run's `sandbox.timeout` (negative once it has passed)."""
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
     def time_left(self, limit: float) -> float:
         """`limit`, cut short so nothing runs past the run's `sandbox.timeout`."""
-        if self.deadline is None:
-            return limit
-        return max(min(limit, self.deadline - time.monotonic()), 0.1)
+        return max(min(limit, self.remaining()), 0.1)
 
     def probe(self) -> Container:
         """A small container on the run's network from which checks reach services (`http`
