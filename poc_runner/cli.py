@@ -216,7 +216,7 @@ def run(
     logs/ and artifacts/ under OUT, and is recorded in the run history. Exits 0 when every
     verdict is pass, 1 on a fail, 3 on a sandbox error.
     """
-    from poc_runner import headstart
+    from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
     # the engine sets up the first runs while the imports below load the scenario models

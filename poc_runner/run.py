@@ -7,7 +7,7 @@ exception, interruption. Only SIGKILL skips it, and the run lock then lets the n
 or `poc clean` sweep what was left.
 
 Start-up is on the clock (a demo is watched): the engine makes each run's network and holders
-while the files are validated (headstart.py); reading the engine's version and sweeping dead
+while the files are validated (sandbox/headstart.py); reading the engine's version and sweeping dead
 runs' leftovers happen aside, while the sandbox comes up; the checks, reports and history are
 imported while the sandbox is removed, when this process would only wait (importing them
 aside earlier took the CPU from the start-up itself).
@@ -31,16 +31,15 @@ from poc_runner import __version__
 from poc_runner.diagnostics import render
 from poc_runner.engine import EngineInfo, connect
 from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
-from poc_runner.headstart import Draft, HeadStart
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
+from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import RunLock, sweep
-from poc_runner.sandbox.startup import waits_on_health
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -110,9 +109,7 @@ class Runner:
     def _head_start(self, path: Path, scenario: Scenario) -> HeadStart | None:
         """This run's head start, if it guessed the validated scenario right."""
         head = self.head_starts.pop(path, None)
-        waiting = tuple(name for name in scenario.services if waits_on_health(scenario, name))
-        guess = Draft(scenario.name, scenario.sandbox.network, waiting)
-        if head is not None and not head.fits(guess):
+        if head is not None and not head.fits(Draft.of(scenario)):
             head.discard()
             return None
         return head

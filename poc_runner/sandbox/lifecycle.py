@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
     from docker.models.networks import Network
 
-    from poc_runner.headstart import HeadStart
+    from poc_runner.sandbox.headstart import HeadStart
 
 BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
 PROBE_RESOURCES = Resources(memory=128 * 1024**2, cpus=0.5, pids=64)
@@ -102,8 +102,9 @@ class Sandbox:
             self.ensure_running(name, container)
 
     def _create_networks(self) -> None:
-        if self.head is not None and self.head.network.exception() is None:
-            self.networks.append(self._adopt(self.head.network.result(), lambda n: n.remove()))
+        made = self.head.network_made() if self.head is not None else None
+        if made is not None:
+            self.networks.append(self._adopt(made, lambda n: n.remove()))
             return
         kinds: list[tuple[str, Kind]] = [("net", self.scenario.sandbox.network)]
         if self.publish and any(s.ports for s in self.scenario.services.values()):
@@ -154,9 +155,7 @@ class Sandbox:
     def _holder(self, name: str) -> Container | None:
         """The service's holder from the head start (waiting until it runs), if it has one;
         the head start keeps track of it, and teardown removes it from there."""
-        if self.head is None or name not in self.head.holders:
-            return None
-        return self.head.holders[name].result()
+        return None if self.head is None else self.head.holder(name)
 
     def _start(self, name: str) -> None:
         import docker
@@ -264,9 +263,7 @@ class Sandbox:
             self._closed = True
         holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
-            self.head.settle()
-            network, made = self.head.made()
-            holders = list(made.values())
+            network, holders = self.head.made()
             if network is not None and network not in self.networks:
                 self.networks.append(network)
         containers = [*self.containers.values(), *holders, *([self._probe] if self._probe else [])]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from poc_runner.interrupts import wait_all
-from poc_runner.model import Scenario
+
+if TYPE_CHECKING:
+    from poc_runner.model import Scenario
 
 
 class _Board:
@@ -49,17 +52,32 @@ class _Board:
             return not self.abandoned
 
 
+def conditions(depends_on: object) -> dict[str, str]:
+    """Each dependency of a service and its condition, from its `depends_on` as the model holds
+    it or as raw YAML has it (the head start reads the file before it is validated); a shape
+    that is neither yields none."""
+    if isinstance(depends_on, list):
+        return dict.fromkeys(map(str, depends_on), "service_started")
+    if not isinstance(depends_on, dict):
+        return {}
+    return {str(other): _condition(spec) for other, spec in depends_on.items()}
+
+
+def _condition(spec: object) -> str:
+    condition = (
+        spec.get("condition") if isinstance(spec, dict) else getattr(spec, "condition", None)
+    )
+    return condition if isinstance(condition, str) else "service_started"
+
+
+def waits_on_health(depends_on: object) -> bool:
+    """Whether a service waits for another to become healthy (not merely started)."""
+    return "service_healthy" in conditions(depends_on).values()
+
+
 def dependencies(scenario: Scenario, name: str) -> dict[str, str]:
     """A service's dependencies and the condition of each."""
-    depends_on = scenario.services[name].depends_on
-    if isinstance(depends_on, list):
-        return dict.fromkeys(depends_on, "service_started")
-    return {other: spec.condition for other, spec in depends_on.items()}
-
-
-def waits_on_health(scenario: Scenario, name: str) -> bool:
-    """Whether a service waits for another to become healthy (not merely started)."""
-    return "service_healthy" in dependencies(scenario, name).values()
+    return conditions(scenario.services[name].depends_on)
 
 
 def start_in_order(

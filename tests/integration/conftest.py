@@ -17,12 +17,11 @@ import jsonschema
 import pytest
 from docker.models.containers import Container
 
-from poc_runner import headstart
 from poc_runner.engine import connect
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import labels
+from poc_runner.sandbox import headstart, labels
 from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import is_live, labels_of
 from poc_runner.schema import result_schema_json

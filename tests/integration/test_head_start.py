@@ -1,4 +1,4 @@
-"""The head start (poc_runner/headstart.py): while the file is validated, the engine makes the
+"""The head start (poc_runner/sandbox/headstart.py): while the file is validated, the engine makes the
 run's network and a holder for each service that waits on another's health. That service
 joins its holder's network namespace: it keeps its name on the network and is reached by it,
 and the holder is confined at least as tightly as a service. A file that turns out invalid, or a
@@ -13,13 +13,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from poc_runner import headstart
 from poc_runner.errors import InvalidInput
-from poc_runner.headstart import Draft, HeadStart
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
+from poc_runner.sandbox import headstart
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.holder import PAUSE_IMAGE
 from poc_runner.sandbox.reaper import is_live, sweep
 
@@ -91,7 +91,7 @@ def test_an_invalid_file_removes_what_its_head_start_made(
         headstart.head_starts([path], keep=False) as head_starts,
     ):
         (head,) = head_starts.values()
-        head.settle()
+        head.made()  # once everything is made
         assert len(labelled(client, head.run_id)) == 2, "the network and the client's holder"
         runner(tmp_path, head_starts).run_all([path])
     assert labelled(client, head.run_id) == []
@@ -103,7 +103,7 @@ def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
 ) -> None:
     path = scenario(WAITING, name="guessed")
     wrong = HeadStart(client, Draft("someone-else", "isolated", ()), label.new_run_id(), False)
-    wrong.settle()
+    wrong.made()  # once everything is made
     assert labelled(client, wrong.run_id), "its network"
     (result,) = runner(tmp_path, {path: wrong}).run_all([path])  # takes it, finds it wrong
     assert result.verdict == "pass", result.error

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.headstart import Draft, draft_of
+from poc_runner.sandbox.headstart import Draft, draft_of
 from poc_runner.sandbox.holder import pause_executable
 
 WAITING = """\

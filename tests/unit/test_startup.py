@@ -13,7 +13,7 @@ import pytest
 
 from poc_runner.model import Scenario
 from poc_runner.sandbox import startup
-from poc_runner.sandbox.startup import dependencies, start_in_order
+from poc_runner.sandbox.startup import conditions, dependencies, start_in_order, waits_on_health
 
 WAIT = 5.0  # only reached when the code under test is wrong
 HEALTHCHECK = {"test": ["CMD", "true"], "interval": "1s"}
@@ -92,6 +92,23 @@ def test_dependencies_in_both_spellings() -> None:
     assert dependencies(subject, "app") == {"db": "service_started", "cache": "service_started"}
     assert dependencies(subject, "web") == {"db": "service_healthy", "cache": "service_started"}
     assert dependencies(subject, "db") == {}
+
+
+def test_raw_yaml_reads_as_the_model_does() -> None:
+    """The head start asks the same question of the raw file, before validation."""
+    raw = {"db": {"condition": "service_healthy"}, "cache": {}, "queue": None}
+    assert conditions(raw) == {
+        "db": "service_healthy",
+        "cache": "service_started",
+        "queue": "service_started",
+    }
+    assert waits_on_health(raw)
+    assert not waits_on_health(["db"])
+
+
+@pytest.mark.parametrize("shape", [None, 5, "db", {"db": {"condition": 3}}])
+def test_a_raw_shape_the_model_would_refuse_waits_on_nothing(shape: object) -> None:
+    assert not waits_on_health(shape)
 
 
 def test_every_service_started_once() -> None:

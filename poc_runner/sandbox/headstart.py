@@ -39,11 +39,14 @@ from poc_runner.sandbox.holder import create_holder
 from poc_runner.sandbox.network import Kind, create_network, placement
 from poc_runner.sandbox.reaper import RunLock
 from poc_runner.sandbox.removal import remove_container, remove_quietly
+from poc_runner.sandbox.startup import waits_on_health
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
+
+    from poc_runner.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,12 @@ class Draft:
     name: str
     network: Kind
     waiting: tuple[str, ...]  # services that wait on another's health
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Draft:
+        """What the validated scenario says, to hold against the guess from the raw file."""
+        waiting = (name for name, service in scenario.services.items() if _waits(service))
+        return cls(scenario.name, scenario.sandbox.network, tuple(waiting))
 
 
 def draft_of(path: Path) -> Draft | None:
@@ -77,12 +86,10 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str) and "${" not in value and value != ""
 
 
-def _waits(spec: Any) -> bool:
-    depends_on = spec.get("depends_on") if isinstance(spec, dict) else None
-    return isinstance(depends_on, dict) and any(
-        isinstance(need, dict) and need.get("condition") == "service_healthy"
-        for need in depends_on.values()
-    )
+def _waits(service: Any) -> bool:
+    """Whether a service, raw or validated, waits on another's health."""
+    raw = isinstance(service, dict)
+    return waits_on_health(service.get("depends_on") if raw else service.depends_on)
 
 
 @contextmanager
@@ -187,23 +194,27 @@ class HeadStart:
             if not future.done():
                 future.set_result(None)
 
-    def settle(self) -> None:
-        """Wait until the background thread has made everything it will make."""
-        self._thread.join()
+    def network_made(self) -> Network | None:
+        """The run's network, once made; None if making it failed (the run makes its own)."""
+        return None if self.network.exception() else self.network.result()
 
-    def made(self) -> tuple[Network | None, dict[str, Container]]:
-        """The network and every holder created, started or not, by service (once `settle`
-        has returned): what a teardown removes."""
-        network = None if self.network.exception() else self.network.result()
-        return network, dict(self._created)
+    def holder(self, service: str) -> Container | None:
+        """The service's started holder, once ready; None if it has none."""
+        future = self.holders.get(service)
+        return None if future is None else future.result()
+
+    def made(self) -> tuple[Network | None, list[Container]]:
+        """Everything made, once the background thread is done: the network (if any) and
+        every holder, started or not. What a teardown removes."""
+        self._thread.join()
+        return self.network_made(), list(self._created.values())
 
     def discard(self) -> list[str]:
         """Remove everything this head start made and release the run's lock; returns what
         could not be removed."""
         self._closed.set()
-        self.settle()
         network, holders = self.made()
-        removals = [(str(h.name), partial(remove_container, h)) for h in holders.values()]
+        removals = [(str(h.name), partial(remove_container, h)) for h in holders]
         problems = [remove_quietly(*removal) for removal in removals]
         if network is not None:  # after the holders: it cannot go while they are attached
             problems.append(remove_quietly(str(network.name), network.remove))
