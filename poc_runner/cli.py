@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -17,6 +17,9 @@ from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
+
+if TYPE_CHECKING:
+    from poc_runner.sandbox.reaper import Swept
 
 BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
 
@@ -283,27 +286,42 @@ def down(path: str) -> None:
 
     swept = stop(_one_scenario(path))
     click.echo(f"removed {len(swept.removed)} object(s)" if swept.removed else "nothing was up")
+    _say_left(swept)
     _fail_on(swept.problems)
 
 
 @cli.command()
 @click.option("--images", is_flag=True, help="Also remove the images poc-runner built.")
-def clean(images: bool) -> None:
-    """Remove every sandbox object no live run owns: leftovers of killed runs, `poc up` and
-    `--keep` sandboxes. Objects are found by their io.poc-runner.run label."""
+@click.option(
+    "--all",
+    "everyone",
+    is_flag=True,
+    help="Also other users' sandboxes, and objects whose owner cannot be checked from here"
+    " (another machine sharing the engine, an earlier boot). Never a run that is provably live.",
+)
+def clean(images: bool, everyone: bool) -> None:
+    """Remove what killed runs left behind, and your `poc up` / `--keep` sandboxes.
+
+    Objects are found by their io.poc-runner.run label; each names the process that owns it,
+    and only those whose owner has provably ended are removed (whatever user, home or state
+    folder started them). Other users' sandboxes are left alone unless --all."""
     from poc_runner.engine import connect
     from poc_runner.sandbox.reaper import remove_built_images, sweep
 
     client = connect()
-    swept = sweep(client, include_kept=True)
+    swept = sweep(client, include_kept=True, everyone=everyone)
     if images:
-        built = remove_built_images(client)
-        swept.removed += built.removed
-        swept.problems += built.problems
+        swept.merge(remove_built_images(client))
     for line in swept.removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(swept.removed)} object(s) removed")
+    _say_left(swept)
     _fail_on(swept.problems)
+
+
+def _say_left(swept: Swept) -> None:
+    for why, count in swept.left.items():
+        click.echo(f"left {count} object(s) of {why}")
 
 
 def _fail_on(problems: list[str]) -> None:

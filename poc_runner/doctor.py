@@ -68,7 +68,7 @@ def diagnose() -> list[Finding]:
             + (" (`poc clean` removes those of runs that ended)" if leftovers else ""),
         )
     )
-    findings.append(Finding("ok", "run locks", str(state_dir() / "locks")))
+    findings.append(Finding("ok", "state folder", f"{state_dir()} (the run history)"))
     return findings
 
 

@@ -21,7 +21,8 @@ from poc_runner.progress import Progress
 from poc_runner.run import load
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.reaper import RunLock, Swept, sweep
+from poc_runner.sandbox.owner import this_user
+from poc_runner.sandbox.reaper import Swept, sweep
 
 if TYPE_CHECKING:
     import docker
@@ -44,23 +45,22 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
             " first"
         )
     run_id = labels.new_run_id()
-    with RunLock(run_id):  # nobody sweeps it while it is being built
-        sandbox = Sandbox(
-            client,
-            scenario,
-            path.parent,
-            run_id,
-            kept=True,
-            publish=True,
-            report=lambda service, status: progress.update(
-                scenario.name, f"service {service}", status, active=status.endswith("ing")
-            ),
-        )
-        try:
-            sandbox.up()
-        except BaseException:
-            sandbox.down()
-            raise
+    sandbox = Sandbox(
+        client,
+        scenario,
+        path.parent,
+        run_id,
+        kept=True,
+        publish=True,
+        report=lambda service, status: progress.update(
+            scenario.name, f"service {service}", status, active=status.endswith("ing")
+        ),
+    )
+    try:
+        sandbox.up()
+    except BaseException:
+        sandbox.down()
+        raise
     return Started(scenario, run_id, {n: _endpoints(c) for n, c in sandbox.containers.items()})
 
 
@@ -106,9 +106,6 @@ def scenario_of(path: Path) -> Scenario:
 
 
 def _kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:
-    return list(
-        client.containers.list(
-            all=True,
-            filters={"label": [f"{labels.SCENARIO}={scenario}", f"{labels.KEPT}=true"]},
-        )
-    )
+    """This user's sandbox of the scenario, left up (others' are theirs to use and remove)."""
+    mine = [f"{labels.SCENARIO}={scenario}", f"{labels.KEPT}=true", f"{labels.USER}={this_user()}"]
+    return list(client.containers.list(all=True, filters={"label": mine}))

@@ -3,8 +3,8 @@
 Runs execute in worker threads, so the main thread stays free to catch Ctrl-C and SIGTERM and
 tear every live sandbox down at once; each worker then finishes its result (verdict `error`,
 "interrupted") and the command exits 130. Teardown happens on every path: success, failure,
-exception, interruption. Only SIGKILL skips it, and the run lock then lets the next `poc run`
-or `poc clean` sweep what was left.
+exception, interruption. Only SIGKILL skips it, and the owner label on every object then lets
+the next `poc run` or `poc clean` prove the run dead and sweep what it left.
 
 Start-up is on the clock (a demo is watched): the engine makes each run's network and holders
 while the files are validated (sandbox/headstart.py); reading the engine's version and sweeping dead
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, Step
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.reaper import RunLock, sweep
+from poc_runner.sandbox.reaper import sweep
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -138,15 +138,10 @@ class Runner:
         assert self._client is not None
         head = self._head_start(path, scenario)
         run = _Run.begin(path, scenario, head.run_id if head else new_run_id(), self.options.out)
-        with ExitStack() as alive:  # the run's lock: the head start took it already
-            if head is None:
-                alive.enter_context(RunLock(run.run_id))
-            else:
-                alive.callback(head.lock.__exit__, None, None, None)
-            sandbox = self._sandbox(run, head)
-            with self._registered(sandbox):
-                work = self._work(run, sandbox)
-            work = self._teardown(run, sandbox, work)
+        sandbox = self._sandbox(run, head)
+        with self._registered(sandbox):
+            work = self._work(run, sandbox)
+        work = self._teardown(run, sandbox, work)
         result = assemble(run, sandbox, work, self._engine_info())
         publish(result, run.folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")

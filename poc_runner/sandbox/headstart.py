@@ -12,7 +12,7 @@ and doubled the containers.
 A head start is a guess from the raw file, taken only if the validated scenario agrees (same
 name, network and waiting services; `${VAR}` in any of them means no head start). Otherwise,
 and when the file is invalid or the run is interrupted, what it made is removed before anything
-else happens. Its objects carry the run's labels, and the run's lock is held from the start, so
+else happens. Its objects carry the run's labels, this process as their owner among them, so
 no sweep takes them for a dead run's; after a SIGKILL, `poc clean` finds them. A head start
 that fails is no error: the run then sets up as usual and reports what goes wrong there.
 
@@ -37,7 +37,6 @@ from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.holder import create_holder
 from poc_runner.sandbox.network import Kind, create_network, placement
-from poc_runner.sandbox.reaper import RunLock
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import waits_on_health
 
@@ -131,7 +130,6 @@ class HeadStart:
     draft: Draft
     run_id: str
     kept: bool
-    lock: RunLock = field(init=False)
     network: Future[Network] = field(init=False, default_factory=Future)
     holders: dict[str, Future[Container | None]] = field(init=False, default_factory=dict)
     _created: dict[str, Container] = field(init=False, default_factory=dict)  # started or not
@@ -140,7 +138,6 @@ class HeadStart:
     _thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lock = RunLock(self.run_id).__enter__()
         self.holders = {service: Future() for service in self.draft.waiting}
         self._thread = threading.Thread(target=self._make, name="head-start", daemon=True)
         self._thread.start()
@@ -210,8 +207,7 @@ class HeadStart:
         return self.network_made(), list(self._created.values())
 
     def discard(self) -> list[str]:
-        """Remove everything this head start made and release the run's lock; returns what
-        could not be removed."""
+        """Remove everything this head start made; returns what could not be removed."""
         self._closed.set()
         network, holders = self.made()
         removals = [(str(h.name), partial(remove_container, h)) for h in holders]
@@ -219,5 +215,4 @@ class HeadStart:
         if network is not None:  # after the holders: it cannot go while they are attached
             problems.append(remove_quietly(str(network.name), network.remove))
         self._created.clear()
-        self.lock.__exit__(None, None, None)
         return [problem for problem in problems if problem]

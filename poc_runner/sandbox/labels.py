@@ -2,8 +2,9 @@
 
 `io.poc-runner.run` and `io.poc-runner.scenario` are the contract: anyone can find a run's
 objects with `docker ps -a --filter label=io.poc-runner.run`. The others are poc-runner's own
-bookkeeping: which host started the run (only that host can tell whether it is still alive),
-which service a container plays, and whether the sandbox was left up on purpose.
+bookkeeping: the process that owns the run (so any later command can tell whether it still
+lives, see reaper.py), the host and user it ran for, which service a container plays, and
+whether the sandbox was left up on purpose.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import secrets
 import socket
 from datetime import UTC, datetime
 
+from poc_runner.sandbox.owner import this_process, this_user
+
 RUN = "io.poc-runner.run"
 SCENARIO = "io.poc-runner.scenario"
 SERVICE = "io.poc-runner.service"
 HOST = "io.poc-runner.host"
+OWNER = "io.poc-runner.owner"  # boot id / PID namespace / pid / start time of the owning process
+USER = "io.poc-runner.user"  # user@host: whose kept sandbox it is
 KEPT = "io.poc-runner.kept"  # left up by `poc up` or `poc run --keep`; only `poc clean` removes it
 
 
@@ -32,7 +37,10 @@ def name_prefix(run_id: str) -> str:
 
 
 def run_labels(run_id: str, scenario: str, *, kept: bool = False) -> dict[str, str]:
-    labels = {RUN: run_id, SCENARIO: scenario, HOST: socket.gethostname()}
+    owner = this_process()
+    labels = {RUN: run_id, SCENARIO: scenario, HOST: socket.gethostname(), USER: this_user()}
+    if owner is not None:
+        labels[OWNER] = owner.label()
     if kept:
         labels[KEPT] = "true"
     return labels

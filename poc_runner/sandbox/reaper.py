@@ -1,24 +1,30 @@
 """Telling live runs from dead ones, and sweeping what dead runs left behind.
 
-Each run holds an exclusive `flock` on its own lock file for as long as it lives; the kernel
-drops the lock when the process dies, SIGKILL included. So any later command can tell, without
-a daemon or a socket-mounting reaper container, which labelled objects belong to a run that no
-longer exists. Only runs started on this host are judged: another host's locks are not visible.
+Every object a run creates is labelled with its owner: the process that made it, named by the
+kernel's boot id, its PID namespace, its process id and its start time. Any later command can
+then tell, from the labels alone, whether that process still lives: whatever its user, home or
+state folder, and without a daemon or a socket-mounting reaper container. An object is swept
+only when its owner is provably gone: it ran on this machine, in this boot and this PID
+namespace, and no process has that id and start time any more (SIGKILL included). An owner on
+another machine sharing the engine, in another container, or before a reboot cannot be checked
+from here, so its objects are left alone; `poc clean --all` removes them on request.
+
+Sandboxes left up on purpose (`poc up`, `--keep`) outlive their owner by design: they carry
+their user (`user@host`) and only that user's `poc clean` or `poc down` removes them.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import socket
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.owner import Liveness, liveness, this_process, this_user
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 
 if TYPE_CHECKING:
@@ -26,7 +32,8 @@ if TYPE_CHECKING:
 
 
 def state_dir() -> Path:
-    """Where run locks live: $POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner."""
+    """Where poc-runner keeps its state (the run history): $POC_STATE_DIR, else
+    $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
     explicit = os.environ.get("POC_STATE_DIR")
     if explicit:
         return Path(explicit)
@@ -34,47 +41,22 @@ def state_dir() -> Path:
     return Path(base) / "poc-runner"
 
 
-def _lock_path(run_id: str) -> Path:
-    return state_dir() / "locks" / f"{run_id}.lock"
-
-
-class RunLock:
-    """Held for a run's whole life: the proof, to every other command, that it is alive."""
-
-    def __init__(self, run_id: str) -> None:
-        self.path = _lock_path(run_id)
-        self._file: IO[bytes] | None = None
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("wb")
-        fcntl.flock(self._file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._file is not None:
-            self.path.unlink(missing_ok=True)
-            self._file.close()
-            self._file = None
-
-
-def is_live(run_id: str) -> bool:
-    path = _lock_path(run_id)
-    try:
-        with path.open("rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return False
-    except BlockingIOError:
-        return True
-    path.unlink(missing_ok=True)  # a dead run's lock: nobody holds it any more
-    return False
-
-
 @dataclass
 class Swept:
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    left: dict[str, int] = field(default_factory=dict)  # why objects were left -> how many
+
+    def merge(self, other: Swept) -> None:
+        self.removed += other.removed
+        self.problems += other.problems
+        for why, count in other.left.items():
+            self.left[why] = self.left.get(why, 0) + count
+
+
+LIVE = "live runs"
+OTHER_USERS = "other users' sandboxes"
+UNCHECKABLE = "runs whose owner cannot be checked from here (another machine or boot)"
 
 
 def sweep(
@@ -83,36 +65,62 @@ def sweep(
     include_kept: bool,
     scenario: str | None = None,
     only_kept: bool = False,
+    everyone: bool = False,
 ) -> Swept:
-    """Remove the labelled objects of this host's runs that are no longer alive.
+    """Remove the labelled objects of runs that no longer have a live owner.
 
-    Sandboxes left up on purpose (`poc up`, `--keep`) are removed only with `include_kept`;
-    `only_kept` with a scenario name is `poc down`.
+    Sandboxes left up on purpose (`poc up`, `--keep`) are removed only with `include_kept`,
+    and only this user's; `only_kept` with a scenario name is `poc down`. `everyone` (`poc clean
+    --all`) also removes other users' sandboxes and objects whose owner cannot be checked; an
+    owner that is provably alive is never swept.
     """
-    host = socket.gethostname()
     selector = [labels.RUN] + ([f"{labels.SCENARIO}={scenario}"] if scenario else [])
-    found: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     listings: list[tuple[str, list[Any]]] = [
         ("container", client.containers.list(all=True, filters={"label": selector})),
         ("network", client.networks.list(filters={"label": selector})),
         ("volume", client.volumes.list(filters={"label": selector})),
     ]
+    runs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    marks: dict[str, dict[str, str]] = {}
     for kind, things in listings:
         for thing in things:
             own = labels_of(thing)
-            if own.get(labels.HOST) != host:
-                continue
-            kept = own.get(labels.KEPT) == "true"
-            if (kept and not include_kept) or (only_kept and not kept):
-                continue
-            found[own[labels.RUN]].append((kind, thing))
+            runs[own[labels.RUN]].append((kind, thing))
+            marks.setdefault(own[labels.RUN], own)
     swept = Swept()
-    for run_id, things in found.items():
-        if is_live(run_id):
+    for run_id, things in runs.items():
+        why = _kept_because(marks[run_id], include_kept, only_kept, everyone)
+        if why is not None:
+            if why:
+                swept.left[why] = swept.left.get(why, 0) + len(things)
             continue
         for kind, thing in sorted(things, key=lambda pair: _ORDER[pair[0]]):
             _remove(kind, thing, swept)
     return swept
+
+
+def _kept_because(
+    marks: dict[str, str], include_kept: bool, only_kept: bool, everyone: bool
+) -> str | None:
+    """Why a run's objects stay (None: they go; "": not asked about, say nothing)."""
+    kept = marks.get(labels.KEPT) == "true"
+    if (kept and not include_kept) or (only_kept and not kept):
+        return ""
+    owner = marks.get(labels.OWNER)
+    state = liveness(owner)
+    mine = kept and owner == _this_owner_label()  # this process left it up, and takes it down
+    if state is Liveness.ALIVE and not mine:
+        return LIVE
+    if kept and marks.get(labels.USER) != this_user() and not everyone:
+        return OTHER_USERS
+    if state is Liveness.UNKNOWN and not kept and not everyone:
+        return UNCHECKABLE
+    return None
+
+
+def _this_owner_label() -> str | None:
+    me = this_process()
+    return None if me is None else me.label()
 
 
 _ORDER = {"container": 0, "network": 1, "volume": 2}

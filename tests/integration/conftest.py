@@ -23,7 +23,8 @@ from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import headstart, labels
 from poc_runner.sandbox.lifecycle import BASE_IMAGE
-from poc_runner.sandbox.reaper import is_live, labels_of
+from poc_runner.sandbox.owner import Liveness, liveness
+from poc_runner.sandbox.reaper import labels_of
 from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
@@ -45,7 +46,9 @@ def client() -> docker.DockerClient:
 def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     yield
     leftovers = [  # a run still going belongs to another process (a benchmark, say)
-        thing for thing in labelled(client) if not is_live(labels_of(thing)[labels.RUN])
+        thing
+        for thing in labelled(client)
+        if liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
     ]
     for thing in leftovers:  # clean up so one failure does not spoil later sessions
         if isinstance(thing, Container):

@@ -21,7 +21,7 @@ from poc_runner.sandbox import headstart
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.holder import PAUSE_IMAGE
-from poc_runner.sandbox.reaper import is_live, sweep
+from poc_runner.sandbox.reaper import sweep
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, labelled, run_folder
 
@@ -95,7 +95,6 @@ def test_an_invalid_file_removes_what_its_head_start_made(
         assert len(labelled(client, head.run_id)) == 2, "the network and the client's holder"
         runner(tmp_path, head_starts).run_all([path])
     assert labelled(client, head.run_id) == []
-    assert not is_live(head.run_id)
 
 
 def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
@@ -109,7 +108,6 @@ def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
     assert result.verdict == "pass", result.error
     assert result.run_id != wrong.run_id
     assert labelled(client, wrong.run_id) == []
-    assert not is_live(wrong.run_id)
 
 
 def test_the_pause_image_is_made_on_first_use(

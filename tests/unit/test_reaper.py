@@ -1,159 +1,141 @@
-"""`RunLock` and `is_live`: a run is alive exactly while some process holds its flock."""
+"""Owners and the sweep's rules: a run's objects are removed only when the process that owns
+them has provably ended, whatever user, home or state folder either side has."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import textwrap
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from poc_runner.sandbox.reaper import RunLock, is_live, state_dir
-
-HOLDER = textwrap.dedent(
-    """
-    import sys
-    from poc_runner.sandbox.reaper import RunLock
-
-    with RunLock(sys.argv[1]):
-        print("locked", flush=True)
-        sys.stdin.read()  # hold until the parent closes our stdin (or kills us)
-    print("released", flush=True)
-    """
-)
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
+from poc_runner.sandbox.reaper import LIVE, OTHER_USERS, UNCHECKABLE, _kept_because, state_dir
 
 
-@pytest.fixture(autouse=True)
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("POC_STATE_DIR", str(tmp_path))
-    return tmp_path
+def me() -> Owner:
+    owner = this_process()
+    assert owner is not None, "this test runs on Linux"
+    return owner
 
 
-@pytest.fixture
-def holder(state: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the lock of run `child-run`."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, "child-run"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "POC_STATE_DIR": str(state)},
-    )
-    assert process.stdout is not None
+def ended_child() -> Owner:
+    """The owner label of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    owner = replace(me(), pid=child.pid, started=0)
+    child.wait()
+    return owner
+
+
+def test_this_process_is_alive() -> None:
+    assert liveness(me().label()) is Liveness.ALIVE
+
+
+def test_a_process_that_ended_is_gone() -> None:
+    assert liveness(ended_child().label()) is Liveness.GONE
+
+
+def test_a_reused_process_id_is_not_the_owner() -> None:
+    """Same id, another start time: the owner ended and the id went to someone else."""
+    assert liveness(replace(me(), started=me().started + 1).label()) is Liveness.GONE
+
+
+def test_an_unreaped_child_is_gone() -> None:
+    """A process that ended but was not reaped yet (a zombie) still has its id: gone all the
+    same."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        assert process.stdout.readline() == "locked\n"
-        yield process
+        with open(f"/proc/{child.pid}/stat") as stat:  # noqa: PTH123 - a zombie keeps it
+            started = int(stat.read().rsplit(")", 1)[1].split()[19])
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        owner = Owner(me().boot, me().pid_namespace, child.pid, started)
+        assert liveness(owner.label()) is Liveness.GONE
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+        child.wait()
 
 
-def lock_file(run_id: str) -> Path:
-    return state_dir() / "locks" / f"{run_id}.lock"
+def _started(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:  # noqa: PTH123
+        return int(stat.read().rsplit(")", 1)[1].split()[19])
 
 
-def test_state_dir_follows_poc_state_dir(state: Path) -> None:
-    assert state_dir() == state
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"boot": "another-boot-or-machine"},
+        {"pid_namespace": 1},  # a process in another container on this kernel
+    ],
+)
+def test_an_owner_that_cannot_be_checked_from_here_is_unknown(other: dict[str, object]) -> None:
+    owner = replace(ended_child(), **other)  # type: ignore[arg-type]
+    assert liveness(owner.label()) is Liveness.UNKNOWN
+
+
+@pytest.mark.parametrize("text", [None, "", "garbage", "a/b/c/d", "boot/1/2"])
+def test_an_unreadable_owner_label_is_unknown(text: str | None) -> None:
+    assert liveness(text) is Liveness.UNKNOWN
+
+
+def marks(owner: Owner, *, kept: bool = False, user: str | None = None) -> dict[str, str]:
+    found = {labels.RUN: "r1", labels.OWNER: owner.label(), labels.USER: user or this_user()}
+    return {**found, labels.KEPT: "true"} if kept else found
+
+
+def kept_because(found: dict[str, str], **options: bool) -> str | None:
+    settings = {"include_kept": False, "only_kept": False, "everyone": False, **options}
+    return _kept_because(found, **settings)
+
+
+def test_a_live_run_is_never_swept_even_with_all() -> None:
+    assert kept_because(marks(me()), include_kept=True, everyone=True) == LIVE
+
+
+def test_a_dead_run_is_swept() -> None:
+    assert kept_because(marks(ended_child())) is None
+
+
+def test_an_uncheckable_run_is_left_unless_all() -> None:
+    elsewhere = replace(ended_child(), boot="elsewhere")
+    assert kept_because(marks(elsewhere), include_kept=True) == UNCHECKABLE
+    assert kept_because(marks(elsewhere), include_kept=True, everyone=True) is None
+
+
+def test_a_kept_sandbox_waits_for_its_own_users_clean() -> None:
+    sandbox = marks(ended_child(), kept=True)
+    assert kept_because(sandbox) == ""  # a run's sweep does not even consider it
+    assert kept_because(sandbox, include_kept=True) is None
+
+
+def test_another_users_kept_sandbox_is_left_unless_all() -> None:
+    theirs = marks(ended_child(), kept=True, user="ana@elsewhere")
+    assert kept_because(theirs, include_kept=True) == OTHER_USERS
+    assert kept_because(theirs, include_kept=True, only_kept=True) == OTHER_USERS  # poc down
+    assert kept_because(theirs, include_kept=True, everyone=True) is None
+
+
+def test_a_kept_sandbox_still_being_brought_up_is_live() -> None:
+    bringing_up = marks(replace(me(), pid=os.getppid(), started=_started(os.getppid())), kept=True)
+    assert kept_because(bringing_up, include_kept=True) == LIVE
+
+
+def test_the_process_that_left_a_sandbox_up_may_take_it_down() -> None:
+    assert kept_because(marks(me(), kept=True), include_kept=True, only_kept=True) is None
+
+
+def test_state_dir_follows_poc_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("POC_STATE_DIR", str(tmp_path))
+    assert state_dir() == tmp_path
 
 
 def test_state_dir_falls_back_to_xdg_then_home(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("POC_STATE_DIR")
+    monkeypatch.delenv("POC_STATE_DIR", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
     assert state_dir() == tmp_path / "xdg" / "poc-runner"
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert state_dir() == tmp_path / "home" / ".local" / "state" / "poc-runner"
-
-
-def test_an_unknown_run_is_dead() -> None:
-    assert not is_live("never-ran")
-
-
-def test_live_while_held_dead_after_release() -> None:
-    with RunLock("r1") as lock:
-        assert lock.path == lock_file("r1")
-        assert lock.path.exists()
-        assert is_live("r1")
-        assert is_live("r1")  # asking does not disturb the holder
-    assert not is_live("r1")
-    assert not lock_file("r1").exists()
-
-
-def test_runs_are_told_apart() -> None:
-    with RunLock("r1"):
-        assert is_live("r1")
-        assert not is_live("r2")
-        with RunLock("r2"):
-            assert is_live("r2")
-        assert not is_live("r2")
-        assert is_live("r1")
-
-
-def test_the_state_folder_is_created() -> None:
-    assert not (state_dir() / "locks").exists()
-    with RunLock("r1"):
-        assert (state_dir() / "locks").is_dir()
-
-
-def test_a_lock_can_be_taken_again_after_release() -> None:
-    with RunLock("r1"):
-        pass
-    with RunLock("r1"):
-        assert is_live("r1")
-    assert not is_live("r1")
-
-
-def test_a_leftover_lock_file_nobody_holds_is_dead_and_removed() -> None:
-    lock_file("stale").parent.mkdir(parents=True)
-    lock_file("stale").write_bytes(b"")
-    assert not is_live("stale")
-    assert not lock_file("stale").exists()
-
-
-def test_live_while_another_process_holds_it(holder: subprocess.Popen[str]) -> None:
-    assert is_live("child-run")
-    assert holder.poll() is None
-
-
-def test_dead_after_the_other_process_releases_it(holder: subprocess.Popen[str]) -> None:
-    assert is_live("child-run")
-    out, _ = holder.communicate("", timeout=10)  # closes stdin: the child leaves its `with`
-    assert out == "released\n"
-    assert holder.returncode == 0
-    assert not is_live("child-run")
-
-
-def test_dead_after_the_holder_is_killed(holder: subprocess.Popen[str]) -> None:
-    assert is_live("child-run")
-    holder.send_signal(signal.SIGKILL)
-    holder.wait(timeout=10)
-    assert holder.returncode == -signal.SIGKILL
-    assert lock_file("child-run").exists()  # SIGKILL leaves the file, but not the lock
-    assert not is_live("child-run")
-    assert not lock_file("child-run").exists()  # the dead run's lock is tidied away
-
-
-def test_asking_from_another_process_sees_our_lock(state: Path) -> None:
-    ask = "import sys; from poc_runner.sandbox.reaper import is_live; print(is_live(sys.argv[1]))"
-    env = {**os.environ, "POC_STATE_DIR": str(state)}
-
-    def asked(run_id: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-c", ask, run_id],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-
-    with RunLock("ours"):
-        assert asked("ours") == "True"
-    assert asked("ours") == "False"

@@ -1,0 +1,140 @@
+"""Liveness no state folder can fool: a run's objects are removed only when the process that
+owns them has provably ended. Another state folder or HOME, another user's kept sandbox, or an
+owner on another machine sharing the engine never lets a sweep or `poc clean` take what may be
+live."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import docker
+import pytest
+
+from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.owner import this_process
+
+from .conftest import BASE, POC, ScenarioFactory, labelled, poc
+from .test_lifecycle import HANGING, run_ids, wait_for_step
+
+
+def elsewhere(tmp_path: Path, name: str) -> dict[str, str]:
+    """The environment of someone with a state folder and HOME of their own."""
+    home = tmp_path / f"home-{name}"
+    return {**os.environ, "POC_STATE_DIR": str(home / "state"), "HOME": str(home)}
+
+
+def test_a_live_run_survives_clean_and_sweeps_from_another_state_folder(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    process = subprocess.Popen(
+        [*POC, "run", str(scenario(HANGING, name="alive")), "--out", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=elsewhere(tmp_path, "runner"),
+    )
+    try:
+        wait_for_step(process)
+        (run_id,) = run_ids(client, "alive")
+        before = len(labelled(client, run_id))
+        cleaned = poc("clean", env=elsewhere(tmp_path, "cleaner"))
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert "left 2 object(s) of live runs" in cleaned.stdout, cleaned.stdout
+        quick = scenario(f"services: {{app: {{image: {BASE}}}}}\n", name="sweeper")
+        swept = poc(
+            "run", str(quick), "--out", str(tmp_path / "runs"), env=elsewhere(tmp_path, "x")
+        )
+        assert swept.returncode == 0, swept.stdout + swept.stderr  # its sweep ran too
+        assert len(labelled(client, run_id)) == before
+        (container,) = client.containers.list(filters={"label": f"{label.RUN}={run_id}"})
+        assert container.status == "running"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130
+    assert labelled(client, run_id) == []
+
+
+def test_a_killed_run_is_swept_by_anyone_whatever_their_state_folder(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    process = subprocess.Popen(
+        [*POC, "run", str(scenario(HANGING, name="killed-elsewhere")), "--out", str(tmp_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=elsewhere(tmp_path, "runner"),
+    )
+    wait_for_step(process)
+    (run_id,) = run_ids(client, "killed-elsewhere")
+    process.kill()
+    process.wait()
+    assert labelled(client, run_id), "SIGKILL skips teardown, so objects remain"
+    cleaned = poc("clean", env=elsewhere(tmp_path, "cleaner"))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert labelled(client, run_id) == []
+
+
+@pytest.fixture
+def planted(client: docker.DockerClient) -> Iterator[dict[str, str]]:
+    """The labels of a run made by someone else; `planted` containers get them, and are
+    removed after the test whatever happened."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    me = this_process()
+    assert me is not None
+    dead = replace(me, pid=ended.pid, started=0)
+    marks = {
+        label.RUN: "20260101T000000Z-0wner5",
+        label.SCENARIO: "planted",
+        label.HOST: os.uname().nodename,
+        label.OWNER: dead.label(),
+        label.USER: "ana@elsewhere",
+    }
+    yield marks
+    for container in client.containers.list(
+        all=True, filters={"label": f"{label.RUN}={marks[label.RUN]}"}
+    ):
+        container.remove(force=True)
+
+
+def plant(client: docker.DockerClient, marks: dict[str, str]) -> str:
+    container = client.containers.create(BASE, ["true"], labels=marks, network_disabled=True)
+    return str(container.id)
+
+
+def exists(client: docker.DockerClient, container_id: str) -> bool:
+    try:
+        client.containers.get(container_id)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def test_another_users_kept_sandbox_is_left_unless_all(
+    client: docker.DockerClient, planted: dict[str, str]
+) -> None:
+    theirs = plant(client, {**planted, label.KEPT: "true"})
+    cleaned = poc("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert exists(client, theirs)
+    assert "left 1 object(s) of other users' sandboxes" in cleaned.stdout
+    assert poc("clean", "--all").returncode == 0
+    assert not exists(client, theirs)
+
+
+def test_a_run_owned_on_another_machine_is_left_unless_all(
+    client: docker.DockerClient, planted: dict[str, str]
+) -> None:
+    """A shared remote engine: an owner on another machine cannot be checked from here."""
+    other = replace(this_process(), boot="a-boot-of-another-machine")  # type: ignore[type-var]
+    theirs = plant(client, {**planted, label.OWNER: other.label()})
+    cleaned = poc("clean")
+    assert exists(client, theirs)
+    assert "cannot be checked from here" in cleaned.stdout
+    assert poc("clean", "--all").returncode == 0
+    assert not exists(client, theirs)
