@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from poc_runner import __version__
-from poc_runner.errors import ExitCode, PocError
+from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
 
@@ -41,8 +41,12 @@ class _Poc(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
+            known = world_failure(exc)  # the engine, the disk, permissions: not a bug
             if os.environ.get("POC_DEBUG"):
                 raise
+            if known is not None:
+                click.echo(SECRETS.mask(f"error: {known}"), err=True)
+                ctx.exit(known.exit_code)
             click.echo(
                 SECRETS.mask(f"internal error: {type(exc).__name__}: {exc}\n")
                 + "This is a bug in poc-runner; set POC_DEBUG=1 to see the traceback and report"

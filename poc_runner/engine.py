@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import SandboxError, reason
 
 if TYPE_CHECKING:
     import docker
@@ -30,17 +30,17 @@ def connect(timeout: float = 120) -> docker.DockerClient:
     except docker.errors.DockerException as exc:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise SandboxError(
-            f"no Docker engine answers at {where} ({_reason(exc)}). {ENGINE_HELP}"
+            f"no Docker engine answers at {where} ({reason(exc)}). {ENGINE_HELP}"
         ) from None
     return client
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "No such file or directory", "Permission denied"):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:120] if text else type(exc).__name__
+def answers(client: docker.DockerClient) -> bool:
+    """Whether the engine answers a ping right now."""
+    try:
+        return bool(client.ping())
+    except Exception:  # whatever the reason, it does not answer
+        return False
 
 
 @dataclass(frozen=True)

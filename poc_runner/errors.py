@@ -6,6 +6,7 @@ they live here once and every command maps its outcome through them.
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 
 
@@ -39,3 +40,58 @@ class Interrupted(PocError):
     """The run was stopped by Ctrl-C or SIGTERM; the sandbox was torn down on the way out."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class EngineLost(SandboxError):
+    """The Docker engine stopped answering: the world outside failed, not poc-runner."""
+
+
+class CannotWrite(PocError):
+    """A file poc-runner writes could not be written (a full disk, a read-only folder)."""
+
+
+def world_failure(exc: BaseException) -> PocError | None:
+    """A failure of the world outside poc-runner (the Docker engine, the disk, permissions) as
+    an error in the words of the person at the keyboard; None for anything else, which is a
+    bug. Only modules already loaded are consulted: an error of a library never imported
+    cannot have happened."""
+    if isinstance(exc, PocError):
+        return exc
+    if engine_lost(exc):
+        return EngineLost(f"the Docker engine stopped answering ({reason(exc)})")
+    docker = sys.modules.get("docker")
+    if docker is not None and isinstance(exc, docker.errors.DockerException):
+        return SandboxError(f"the Docker engine reported an error: {exc}")
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return CannotWrite(f"could not use{where}: {exc.strerror or exc}")
+    return None
+
+
+def engine_lost(exc: BaseException) -> bool:
+    """Whether an error means the engine went away (it died, or its connection dropped). A
+    run talks to no other socket, so a dropped connection is the engine's."""
+    requests = sys.modules.get("requests")
+    urllib3 = sys.modules.get("urllib3")
+    lost: tuple[type[BaseException], ...] = (ConnectionError,)
+    if requests is not None:
+        lost += (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+    if urllib3 is not None:
+        lost += (urllib3.exceptions.ProtocolError,)
+    return isinstance(exc, lost)
+
+
+def reason(exc: BaseException) -> str:
+    """The gist of a connection error's long text: `connection refused`, say."""
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "No such file or directory",
+        "Permission denied",
+        "Connection aborted",
+        "Broken pipe",
+    ):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:120] if text else type(exc).__name__

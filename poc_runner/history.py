@@ -221,9 +221,23 @@ def list_runs(
     file = path or history_path()
     if not file.exists():
         return []
-    with _connect(file) as db:
+    with _reading(file) as db:
         rows = db.execute(_LISTED, {"scenario": scenario, "limit": limit}).fetchall()
-    return [_run_row(row) for row in rows]
+        return [_run_row(row) for row in rows]
+
+
+@contextmanager
+def _reading(file: Path) -> Iterator[sqlite3.Connection]:
+    """A connection for reading; a file that is not a readable history (corrupt, another
+    kind of file, unreadable) is said in one sentence, not a traceback."""
+    try:
+        with _connect(file) as db:
+            yield db
+    except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
+        raise InvalidInput(
+            f"the run history {file} cannot be read ({exc}); move it aside (the next `poc run`"
+            f" starts a new one) or set {ENV_VAR} to another file"
+        ) from None
 
 
 def get_run(run_id: str, path: Path | None = None) -> RunRow:
@@ -231,7 +245,7 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
     file = path or history_path()
     if not file.exists():
         raise InvalidInput(f"no run history yet at {file}: `poc run` records every run there")
-    with _connect(file) as db:
+    with _reading(file) as db:
         found = db.execute(
             "SELECT *, NULL AS previous_score FROM runs WHERE run_id = ? OR run_id LIKE ?"
             " ESCAPE '\\' ORDER BY run_id = ? DESC LIMIT 2",
@@ -246,17 +260,17 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
         criteria = db.execute(
             "SELECT * FROM criteria WHERE run_id = ? ORDER BY position", (run.run_id,)
         ).fetchall()
-    run.criteria = [
-        CriterionRow(
-            row["id"],
-            row["title"],
-            bool(row["passed"]),
-            bool(row["must"]),
-            json.loads(row["measured"]),
-            json.loads(row["expected"]),
-        )
-        for row in criteria
-    ]
+        run.criteria = [
+            CriterionRow(
+                row["id"],
+                row["title"],
+                bool(row["passed"]),
+                bool(row["must"]),
+                json.loads(row["measured"]),
+                json.loads(row["expected"]),
+            )
+            for row in criteria
+        ]
     return run
 
 

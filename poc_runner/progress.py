@@ -2,6 +2,8 @@
 
 Both show the same events: services building, starting, healthy; steps running (with elapsed
 time, ticking in a terminal) and how they ended. Output goes to stderr; stdout is for results.
+When the reader goes away (`poc run 2>&1 | head`), the display falls silent: the run itself
+goes on and ends as it would have.
 """
 
 from __future__ import annotations
@@ -30,12 +32,22 @@ class Progress:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self._lock = threading.Lock()
+        self._silent = False
 
     def update(self, scope: str, subject: str, status: str, *, active: bool = False) -> None:
         with self._lock:
             stamp = time.strftime("%H:%M:%S")
-            self.stream.write(SECRETS.mask(f"{stamp} {scope}  {subject}: {status}\n"))
+            self._write(SECRETS.mask(f"{stamp} {scope}  {subject}: {status}\n"))
+
+    def _write(self, text: str) -> None:
+        """Write, unless the reader has gone (a closed pipe, a full disk): then stay quiet."""
+        if self._silent:
+            return
+        try:
+            self.stream.write(text)
             self.stream.flush()
+        except OSError:
+            self._silent = True
 
     def close(self) -> None:
         """Nothing to tidy for plain lines."""
@@ -70,8 +82,7 @@ class LiveProgress(Progress):
             clock = f" {now - line.since:5.1f}s" if line.active else ""
             mark = "…" if line.active else "•"
             out.append(SECRETS.mask(f"\x1b[2K {mark} {scope}  {subject}: {line.status}{clock}\n"))
-        self.stream.write("".join(out))
-        self.stream.flush()
+        self._write("".join(out))
         self._drawn = len(self._lines)
 
     def close(self) -> None:

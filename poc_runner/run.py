@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -29,8 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 from poc_runner import __version__
 from poc_runner.diagnostics import render
-from poc_runner.engine import EngineInfo, connect
-from poc_runner.errors import ExitCode, Interrupted, InvalidInput, PocError, SandboxError
+from poc_runner.engine import EngineInfo, answers, connect
+from poc_runner.errors import (
+    CannotWrite,
+    EngineLost,
+    ExitCode,
+    Interrupted,
+    InvalidInput,
+    SandboxError,
+    reason,
+    world_failure,
+)
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
@@ -99,6 +109,7 @@ class Runner:
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
         scenarios = [(path, load(path, self.options.variables)) for path in paths]
+        writable(self.options.out)
         heads = list(self.head_starts.values())
         self._client = heads[0].client if heads else connect()  # a head start has connected
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
@@ -189,12 +200,19 @@ class Runner:
         return announce
 
     def _failure(self, exc: Exception) -> str:
-        """What a run's error says: the sandbox's own words, or the engine's."""
+        """What a run's error says: the sandbox's own words, the engine's or the disk's; only
+        an error of poc-runner itself is called a bug."""
         if self.interrupted.is_set():
             return "interrupted"
-        if isinstance(exc, PocError):
-            return str(exc)
-        return f"the Docker engine reported an error: {exc}"
+        known = world_failure(exc)
+        if isinstance(known, EngineLost):
+            return f"the Docker engine stopped during the run ({reason(exc)})"
+        if known is not None:
+            return str(known)
+        return (
+            f"poc-runner failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug in"
+            " poc-runner, not in the product: please report it with this run's folder"
+        )
 
     def _teardown(self, run: _Run, sandbox: Sandbox, work: _Work) -> _Work:
         """Logs saved, the sandbox removed (unless kept); meanwhile, the criteria that need no
@@ -211,7 +229,7 @@ class Runner:
             finally:
                 problems = removing.result()
         if problems:
-            note = "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
+            note = _removal_note(problems, sandbox)
             work.error = f"{work.error}; {note}" if work.error else note
         return work
 
@@ -291,6 +309,15 @@ class _Work:
     error: str | None = None
 
 
+def _removal_note(problems: list[str], sandbox: Sandbox) -> str:
+    if not answers(sandbox.client):
+        return (
+            "the engine did not answer at teardown: what was still up is removed by the next"
+            " `poc run` or `poc clean` once it answers again"
+        )
+    return "could not remove: " + "; ".join(problems) + " (run `poc clean`)"
+
+
 def judge(
     run: _Run, steps: list[StepResult], sandbox: Sandbox | None = None
 ) -> list[CriterionResult]:
@@ -326,13 +353,34 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
 
 
 def publish(result: RunResult, folder: Path) -> None:
-    """result.json, the reports, and the history."""
+    """result.json, the reports, and the history (a history that cannot be written is only
+    a warning: the run's own files are its record)."""
     from poc_runner.history import record_run
     from poc_runner.report import write_reports
 
-    result.write(folder)
-    write_reports(folder, result)
+    try:
+        result.write(folder)
+        write_reports(folder, result)
+    except OSError as exc:
+        raise CannotWrite(
+            f"the results of {result.scenario} (verdict {result.verdict}) could not be written"
+            f" to {folder}: {exc.strerror or exc}; the sandbox was removed, nothing is left"
+            " running"
+        ) from None
     record_run(result, folder)
+
+
+def writable(out: Path) -> None:
+    """Refuse an --out folder results cannot be written to, before anything starts."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise InvalidInput(
+            f"results cannot be written to --out {out}: {exc.strerror or exc}; choose another"
+            " folder with --out"
+        ) from None
 
 
 def _fingerprint(scenario: Scenario, sandbox: Sandbox, engine: EngineInfo | None) -> dict[str, Any]:

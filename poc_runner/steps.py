@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import SandboxError, world_failure
 from poc_runner.model.scenario import Step
 from poc_runner.sandbox.artifacts import collect
 from poc_runner.sandbox.capture import Capture
@@ -82,17 +82,21 @@ def _run_one(
     container = sandbox.containers[step.service]
     stdout, stderr = Capture(folder / f"{step.name}.out"), Capture(folder / f"{step.name}.err")
     try:
-        outcome = execute(
-            container,
-            command_argv(step.run),
-            timeout=limit,
-            environment=step.environment,
-            workdir=step.workdir,
-            stdout=stdout,
-            stderr=stderr,
-        )
-    except docker.errors.APIError:
-        sandbox.ensure_running(step.service)  # a stopped service: verdict `error`, with logs
+        try:
+            outcome = execute(
+                container,
+                command_argv(step.run),
+                timeout=limit,
+                environment=step.environment,
+                workdir=step.workdir,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        except docker.errors.APIError:
+            sandbox.ensure_running(step.service)  # a stopped service: verdict `error`, with logs
+            raise
+    except Exception as exc:  # on record in result.json, whatever ended the step
+        result.error = f"did not finish: {world_failure(exc) or exc}"
         raise
     result.ran = True
     result.started = time.monotonic() - outcome.duration_s

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from poc_runner.errors import engine_lost, reason
+
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
@@ -24,6 +26,10 @@ def remove_quietly(what: str, remove: Callable[[], object]) -> str | None:
         pass
     except docker.errors.DockerException as exc:
         return f"{what}: {exc}"
+    except Exception as exc:
+        if not engine_lost(exc):
+            raise
+        return f"{what}: the Docker engine did not answer ({reason(exc)})"
     return None
 
 

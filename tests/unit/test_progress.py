@@ -202,3 +202,18 @@ class TestLiveProgress:
         live.close()
         assert not live._ticker.is_alive()
         assert stream.getvalue() == ""
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("kind", [Progress, LiveProgress])
+def test_a_reader_that_left_silences_the_display_not_the_run(kind: type[Progress]) -> None:
+    """`poc run 2>&1 | head`: once the pipe is closed, updates are dropped, never raised into
+    the run (where they were taken for an error of the engine)."""
+    shown = kind(_ClosedPipe())
+    shown.update("invoice-dedupe", "step detect", "running", active=True)
+    shown.update("invoice-dedupe", "step detect", "ok")
+    shown.close()
