@@ -161,6 +161,7 @@ _USERS_OF_SECRETS = (
     "poc_runner.history",
     "poc_runner.cli",
     "poc_runner.checks.artifacts",
+    "poc_runner.checks.steps",
     "poc_runner.sandbox.archive",
 )
 

@@ -151,6 +151,7 @@ def test_capture_masks_what_it_writes_and_keeps(tmp_path, monkeypatch) -> None: 
     kept.close()
     assert (tmp_path / "out").read_bytes() == f"password={MASK}\ndone\n".encode()
     assert kept.text() == f"password={MASK}\ndone\n"
+    assert kept.seen == {"hunter2-pass"}
 
 
 def test_result_json_masks_secrets_json_would_escape_and_survives_surrogates(
