@@ -35,11 +35,16 @@ class StepResult:
     stdout: str = ""
     stderr: str = ""
     output_bytes: dict[str, int] = field(default_factory=dict)
+    secrets_seen: dict[str, set[str]] = field(default_factory=dict, repr=False)  # see Capture
     artifacts: dict[str, bool] = field(default_factory=dict)  # container path -> copied
 
     def output(self, stream: str) -> str:
         """What the step wrote to `stream` (stdout or stderr), as kept (see `capture`)."""
         return self.stdout if stream == "stdout" else self.stderr
+
+    def seen(self, stream: str) -> set[str]:
+        """The secret forms masked in `stream`: the output no longer shows them (see `capture`)."""
+        return self.secrets_seen.get(stream, set())
 
     @property
     def passed(self) -> bool:
@@ -104,6 +109,7 @@ def _run_one(
     result.duration_s = round(outcome.duration_s, 3)
     result.stdout, result.stderr = stdout.text(), stderr.text()
     result.output_bytes = {"stdout": stdout.total, "stderr": stderr.total}
+    result.secrets_seen = {"stdout": stdout.seen, "stderr": stderr.seen}
     if outcome.timed_out and limit < step.timeout:
         result.error = "stopped: the run reached its sandbox.timeout"
     for path in step.artifacts:

@@ -12,11 +12,14 @@ import posixpath
 from pathlib import Path
 
 from poc_runner.checks.evidence import Evidence
+from poc_runner.masking import SECRETS
 
 
 def local_path(evidence: Evidence, artifact: str) -> Path:
-    """Where `artifact` (a container path) was copied to in the run folder."""
-    return evidence.run_folder / "artifacts" / posixpath.normpath(artifact).lstrip("/")
+    """Where `artifact` (a container path) was copied to in the run folder, secrets in its
+    name masked as the copy masked them (see `archive.extract`)."""
+    relative = posixpath.normpath(artifact).lstrip("/")
+    return evidence.run_folder / "artifacts" / SECRETS.mask(relative)
 
 
 def collected_by(evidence: Evidence, artifact: str) -> str | None:

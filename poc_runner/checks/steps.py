@@ -1,9 +1,15 @@
-"""Checks on what a step did: its exit code, its output, its wall time."""
+"""Checks on what a step did: its exit code, its output, its wall time.
+
+Step output is masked as it is captured, so `contains` and `not_contains` texts holding a
+secret are judged on masked text plus the secret forms the capture saw (`_holds`); what a
+judgement shows is masked too.
+"""
 
 from __future__ import annotations
 
 from poc_runner.checks.compare import Incomparable, compare
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
+from poc_runner.masking import SECRETS
 from poc_runner.model.checks import DurationCheck, ExitCodeCheck, OutputCheck
 from poc_runner.units import parse_duration
 
@@ -43,7 +49,7 @@ def judge_duration(check: DurationCheck, evidence: Evidence) -> Judgement:
 
 def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
     expected = {
-        key: value
+        key: SECRETS.mask(value)
         for key, value in (
             ("contains", check.contains),
             ("not_contains", check.not_contains),
@@ -54,16 +60,16 @@ def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
     step = evidence.step(check.step)
     if step is None:
         return never_ran(check.step, expected)
-    text = step.output(check.stream)
+    text, seen = step.output(check.stream), step.seen(check.stream)
     failures = [f"is incomplete: the step timed out after {step.duration_s:.1f} s"] * step.timed_out
-    if check.contains is not None and check.contains not in text:
-        failures.append(f"does not contain {check.contains!r}")
-    if check.not_contains is not None and check.not_contains in text:
-        failures.append(f"contains {check.not_contains!r}")
+    if check.contains is not None and not _holds(text, seen, check.contains):
+        failures.append(f"does not contain {expected['contains']!r}")
+    if check.not_contains is not None and _holds(text, seen, check.not_contains):
+        failures.append(f"contains {expected['not_contains']!r}")
     if check.matches is not None:
         try:
             if not compare(text, "matches", check.matches):
-                failures.append(f"does not match {check.matches!r}")
+                failures.append(f"does not match {expected['matches']!r}")
         except Incomparable as exc:
             failures.append(f"could not be searched: {exc}")
     where = f"{check.stream} of step {check.step!r}"
@@ -73,3 +79,11 @@ def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
         expected,
         f"{where} " + ("; ".join(failures) if failures else "satisfies every condition"),
     )
+
+
+def _holds(text: str, seen: set[str], wanted: str) -> bool:
+    """Whether the output, masked as `text` with the secret forms `seen` masked in it, held
+    `wanted`: its masked form is in the text and every secret form in it was printed. A `***`
+    stands for any form, so `token=${S}` also holds where `token=` preceded another secret and
+    S was printed elsewhere in the stream: the price of never keeping the output unmasked."""
+    return SECRETS.mask(wanted) in text and SECRETS.found(wanted) <= seen

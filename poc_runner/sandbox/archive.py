@@ -3,7 +3,8 @@
 In: we build every archive ourselves from regular files opened with O_NOFOLLOW, so a symlink
 swapped in after validation cannot redirect the copy; members are owned by root, read-only.
 Out: artifacts come from a container the product controls, so every member's name and type is
-checked and the total size capped before anything is written under the run folder.
+checked and the total size capped before anything is written under the run folder, and secrets
+are masked in names as in contents.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -117,9 +118,9 @@ def folder_digest(digests: dict[str, str], prefix: str) -> str:
 
 def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
     """Write a container's archive under `into`: regular files and folders only, no name that
-    leaves `into`, at most `limit` bytes in all. Returns the files written."""
+    leaves `into`, at most `limit` bytes in all, secrets masked. Returns the files written."""
     reader = _ChunkReader(iter(chunks))
-    written: list[Path] = []
+    written: dict[Path, None] = {}  # ordered, and quick to ask whether a name is taken
     total = 0
     root = into.resolve()
     with tarfile.open(fileobj=reader, mode="r|") as tar:
@@ -133,8 +134,10 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
             total += member.size
             if total > limit:
                 raise SandboxError(
-                    f"artifacts exceed the {size_text(limit)} cap while copying {member.name}"
+                    f"artifacts exceed the {size_text(limit)} cap while copying"
+                    f" {SECRETS.mask(member.name)}"
                 )
+            target = _unused(target, written)
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
             if source is None:
@@ -144,8 +147,8 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
                 while chunk := source.read(_CHUNK):
                     out.write(masker.feed(chunk))
                 out.write(masker.flush())
-            written.append(target)
-    return written
+            written[target] = None
+    return list(written)
 
 
 def size_text(size: int) -> str:
@@ -157,13 +160,26 @@ def size_text(size: int) -> str:
 
 
 def _safe_target(root: Path, name: str) -> Path:
-    relative = PurePosixPath(name)
+    """Where member `name` lands: masked as a whole path, so a secret (or its base64, which may
+    hold a `/`) is masked in every folder and file name it reaches."""
+    relative, shown = PurePosixPath(name), SECRETS.mask(name)
     if relative.is_absolute() or ".." in relative.parts:
-        raise SandboxError(f"an artifact archive names {name!r}, which leaves the run folder")
-    target = (root / relative).resolve()
+        raise SandboxError(f"an artifact archive names {shown!r}, which leaves the run folder")
+    target = (root / SECRETS.mask(str(relative))).resolve()
     if target != root and root not in target.parents:
-        raise SandboxError(f"an artifact archive names {name!r}, which leaves the run folder")
+        raise SandboxError(f"an artifact archive names {shown!r}, which leaves the run folder")
     return target
+
+
+def _unused(target: Path, taken: Container[Path]) -> Path:
+    """`target`, or when a member was already written there (two names that mask alike, as
+    `<secret>.txt` and `***.txt`), the first free `<stem>-2<suffix>`, `-3`, ...: no member
+    silently overwrites another."""
+    candidate, number = target, 1
+    while candidate in taken:
+        number += 1
+        candidate = target.with_name(f"{target.stem}-{number}{target.suffix}")
+    return candidate
 
 
 class _ChunkReader(io.RawIOBase):

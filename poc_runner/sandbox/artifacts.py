@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
+from poc_runner.masking import SECRETS
 from poc_runner.sandbox.archive import extract, size_text
 from poc_runner.sandbox.capture import Capture
 from poc_runner.sandbox.execute import execute
@@ -49,9 +50,10 @@ class _Spool(Capture):
 
 
 def collect(container: Container, path: str, run_folder: Path, limit: int = ARTIFACT_LIMIT) -> bool:
-    """Copy `path` (file or folder) to `run_folder/artifacts/<path>`; False when it is absent."""
+    """Copy `path` (file or folder) to `run_folder/artifacts/<path>`, secrets in the path
+    masked; False when it is absent."""
     parent, name = posixpath.split(posixpath.normpath(path))
-    into = run_folder / "artifacts" / parent.lstrip("/")
+    into = run_folder / "artifacts" / SECRETS.mask(parent.lstrip("/"))
     into.mkdir(parents=True, exist_ok=True)
     spool, errors = _Spool(limit), Capture()
     with spool.file:

@@ -3,7 +3,8 @@
 The head is written to disk as it arrives; once it is full only a fixed-size tail is kept in
 memory, and at the end a line says how much was cut between the two. Memory stays under
 head + tail per stream however much the step writes. Secrets are masked on the way in
-(see `masking`), so neither the file nor the text checks read ever holds one.
+(see `masking`), so neither the file nor the text checks read ever holds one; which secret
+forms were masked is kept (`seen`) for the checks that look for a secret.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class Capture:
             self._tail += chunk
             if len(self._tail) > 2 * self._tail_limit:
                 del self._tail[: len(self._tail) - self._tail_limit]
+
+    @property
+    def seen(self) -> set[str]:
+        """The secret forms masked in the stream so far, as the product wrote them."""
+        return self._masker.seen
 
     @property
     def cut(self) -> int:

@@ -160,6 +160,9 @@ _USERS_OF_SECRETS = (
     "poc_runner.report.common",
     "poc_runner.history",
     "poc_runner.cli",
+    "poc_runner.checks.artifacts",
+    "poc_runner.checks.steps",
+    "poc_runner.sandbox.archive",
 )
 
 

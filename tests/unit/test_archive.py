@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import builtins
 import hashlib
 import io
@@ -15,6 +16,7 @@ import pytest
 from poc_runner.errors import SandboxError
 from poc_runner.sandbox import archive
 from poc_runner.sandbox.archive import FILE_MODE, FOLDER_MODE, extract, folder_digest, pack
+from tests.unit.sample_results import SECRET, register_secret
 
 
 def sha256(data: bytes) -> str:
@@ -368,6 +370,50 @@ class TestExtract:
         data = tar_bytes(("big.bin", body))
         extract(odd_chunks(data, (65_537, 1, 999_999)), tmp_path, limit=len(body))
         assert (tmp_path / "big.bin").read_bytes() == body
+
+    def test_secrets_are_masked_in_every_folder_and_file_name(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        secret = "to?ke?n1?-x"
+        register_secret(monkeypatch, secret)
+        encoded = base64.b64encode(secret.encode()).decode().rstrip("=")
+        assert encoded.count("/") == 3  # the base64 spans four names; it is masked all the same
+        data = tar_bytes(
+            (f"out/{secret}", None),
+            (f"out/{secret}/{secret}.txt", f"key {secret}".encode()),
+            (f"out/{encoded}.b64", b"x"),
+        )
+        written = extract(odd_chunks(data), tmp_path, limit=100)
+        root = tmp_path.resolve()
+        assert written == [root / "out/***/***.txt", root / "out/***.b64"]
+        assert (tmp_path / "out/***/***.txt").read_bytes() == b"key ***"
+        found = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+        assert found == ["out", "out/***", "out/***.b64", "out/***/***.txt"]
+
+    def test_members_whose_masked_names_collide_are_numbered_not_overwritten(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        register_secret(monkeypatch).add("other-secret-value")
+        data = tar_bytes(
+            (f"{SECRET}.txt", b"first"),
+            ("***.txt", b"second"),
+            ("other-secret-value.txt", b"third"),
+            ("***-2.txt", b"fourth"),
+        )
+        written = extract(odd_chunks(data), tmp_path, limit=100)
+        names = ["***.txt", "***-2.txt", "***-3.txt", "***-2-2.txt"]
+        assert written == [tmp_path.resolve() / name for name in names]
+        contents = [(tmp_path / name).read_bytes() for name in names]
+        assert contents == [b"first", b"second", b"third", b"fourth"]
+
+    def test_a_refused_name_is_masked_in_the_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        register_secret(monkeypatch)
+        with pytest.raises(SandboxError) as refused:
+            extract(odd_chunks(tar_bytes((f"../{SECRET}", b"x"))), tmp_path, limit=100)
+        assert SECRET not in str(refused.value)
+        assert "'../***'" in str(refused.value)
 
     def test_round_trip_with_pack(self, tree: Path, tmp_path: Path) -> None:
         packed = pack([(tree, "data")])

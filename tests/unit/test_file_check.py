@@ -13,6 +13,7 @@ from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.file_check import judge_file
 from poc_runner.model.checks import Check, FileCheck
 from poc_runner.steps import StepResult
+from tests.unit.sample_results import SECRET, register_secret
 
 CONTENT = b'{"flagged": [7, 9]}\n'
 SHA = hashlib.sha256(CONTENT).hexdigest()
@@ -84,6 +85,13 @@ class TestExists:
         judged = judge_file(check(), Evidence({}, tmp_path / "run", tmp_path))
         assert not judged.passed
         assert "never collected" in judged.evidence
+
+    def test_an_artifact_named_after_a_secret_is_read_where_its_copy_masked_the_name(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        register_secret(monkeypatch)
+        proof = evidence(tmp_path, {"/out/***.json": CONTENT})
+        assert judge_file(check(artifact=f"/out/{SECRET}.json"), proof).passed
 
 
 class TestExistsFalse:

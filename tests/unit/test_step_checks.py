@@ -12,6 +12,7 @@ from poc_runner.checks.evidence import EXCERPT, Evidence
 from poc_runner.checks.steps import judge_duration, judge_exit_code, judge_output
 from poc_runner.model.checks import DurationCheck, ExitCodeCheck, OutputCheck
 from poc_runner.steps import StepResult
+from tests.unit.sample_results import SECRET, register_secret
 
 
 def ran(
@@ -21,6 +22,7 @@ def ran(
     timed_out: bool = False,
     stdout: str = "",
     stderr: str = "",
+    secrets_seen: dict[str, set[str]] | None = None,
 ) -> StepResult:
     return StepResult(
         "detect",
@@ -31,6 +33,7 @@ def ran(
         ran=True,
         stdout=stdout,
         stderr=stderr,
+        secrets_seen=secrets_seen or {},
     )
 
 
@@ -229,6 +232,67 @@ class TestOutput:
         assert not judge_output(output(contains="done"), evidence(step, tmp_path)).passed
         assert judge_output(output(not_contains="Traceback"), evidence(step, tmp_path)).passed
         assert judge_output(output(matches="^$"), evidence(step, tmp_path)).passed
+
+
+class TestOutputHoldingASecret:
+    """Output is masked as it is captured: a text holding a secret is judged on the masked text
+    and on which secret forms the capture masked, and the judgement shows only the mask."""
+
+    @pytest.fixture(autouse=True)
+    def _secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        register_secret(monkeypatch).add("another-secret-42")
+
+    def printed(self, seen: set[str], stdout: str = "login ok, token=***\n") -> StepResult:
+        return ran(stdout=stdout, secrets_seen={"stdout": seen})
+
+    def test_contains_a_secret_the_step_printed_passes(self, tmp_path: Path) -> None:
+        check = output(contains=f"token={SECRET}")
+        judged = judge_output(check, evidence(self.printed({SECRET}), tmp_path))
+        assert judged.passed
+        assert judged.expected == {"contains": "token=***"}
+        assert judged.measured == "login ok, token=***"
+
+    def test_contains_a_secret_fails_when_another_form_of_it_was_printed(
+        self, tmp_path: Path
+    ) -> None:
+        check = output(contains=f"token={SECRET}")
+        judged = judge_output(check, evidence(self.printed({SECRET.encode().hex()}), tmp_path))
+        assert not judged.passed
+        assert judged.evidence == "stdout of step 'detect' does not contain 'token=***'"
+
+    def test_contains_a_secret_fails_when_another_secret_was_printed(self, tmp_path: Path) -> None:
+        check = output(contains=f"token={SECRET}")
+        judged = judge_output(check, evidence(self.printed({"another-secret-42"}), tmp_path))
+        assert not judged.passed
+
+    def test_contains_a_secret_fails_when_the_text_around_it_differs(self, tmp_path: Path) -> None:
+        check = output(contains=f"key={SECRET}")
+        assert not judge_output(check, evidence(self.printed({SECRET}), tmp_path)).passed
+
+    def test_a_mask_the_step_printed_itself_is_not_the_secret(self, tmp_path: Path) -> None:
+        check = output(contains=f"token={SECRET}")
+        assert not judge_output(check, evidence(self.printed(set()), tmp_path)).passed
+
+    def test_the_secret_seen_on_one_stream_does_not_count_for_the_other(
+        self, tmp_path: Path
+    ) -> None:
+        check = output(stream="stderr", contains=SECRET)
+        step = ran(stdout="***", stderr="***", secrets_seen={"stdout": {SECRET}})
+        assert not judge_output(check, evidence(step, tmp_path)).passed
+
+    def test_not_contains_a_secret_fails_when_the_step_printed_it(self, tmp_path: Path) -> None:
+        check = output(not_contains=SECRET)
+        judged = judge_output(check, evidence(self.printed({SECRET}), tmp_path))
+        assert not judged.passed
+        assert judged.expected == {"not_contains": "***"}
+        assert judged.evidence == "stdout of step 'detect' contains '***'"
+        assert judge_output(check, evidence(self.printed(set(), "login ok"), tmp_path)).passed
+
+    def test_a_secret_in_a_regex_is_masked_in_the_judgement(self, tmp_path: Path) -> None:
+        check = output(matches=f"token={SECRET}$")
+        judged = judge_output(check, evidence(self.printed({SECRET}), tmp_path))
+        assert judged.expected == {"matches": "token=***$"}
+        assert SECRET not in judged.evidence
 
 
 def test_judge_dispatches_on_the_check_type(tmp_path: Path) -> None:
