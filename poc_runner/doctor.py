@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Literal
 from poc_runner.engine import ENGINE_HELP, EngineInfo, connect
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.images import local_image_id
-from poc_runner.sandbox.lifecycle import BASE_IMAGE
 from poc_runner.sandbox.reaper import state_dir
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ disposable, so nothing waits out Docker's 10 s stop grace.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +20,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from poc_runner.errors import SandboxError
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
-from poc_runner.model.services import Resources, Service
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.hardening import confinement, published_ports
 from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
+from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.images import ensure_image
 from poc_runner.sandbox.network import Kind, create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
 
     from poc_runner.sandbox.headstart import HeadStart
 
-BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
-PROBE_RESOURCES = Resources(memory=128 * 1024**2, cpus=0.5, pids=64)
 Report = Callable[[str, str], None]  # (service, what is happening)
 T = TypeVar("T")
 
@@ -214,33 +211,22 @@ class Sandbox:
             return self._probe or self._create_probe()
 
     def _create_probe(self) -> Container:
-        import docker
-
-        image = probe_image()
-        network = self.networks[0].name
-        options = confinement(Service(image=image, resources=PROBE_RESOURCES))
-        try:
-            container = self._adopt(
-                self.client.containers.create(
-                    image,
-                    name=f"{self.prefix}_probe",  # '_': a service may be called "probe"
-                    command=["sleep", "infinity"],
-                    entrypoint=[],
-                    labels={**self.labels, label.SERVICE: "(probe)"},
-                    network=network,
-                    **options,
-                    **resolver(self.scenario.sandbox.network),
-                ),
-                remove_container,
-            )
-            self._probe = container  # recorded before it starts, so teardown removes it
-            container.start()
-        except docker.errors.ImageNotFound:
-            raise SandboxError(
-                f"checks that reach services over the network run from the image {image}, which"
-                " is not on this machine: run `make base-image`, or set POC_PROBE_IMAGE to any"
-                " image with python3"
-            ) from None
+        container = self._adopt(
+            create_helper(
+                self.client,
+                "checks that reach services over the network",
+                ["sleep", "infinity"],
+                name=f"{self.prefix}_probe",  # '_': a service may be called "probe"
+                labels={**self.labels, label.SERVICE: "(probe)"},
+                network=self.networks[0].name,
+                init=True,
+                **confined(memory="128m", pids=64),
+                **resolver(self.scenario.sandbox.network),
+            ),
+            remove_container,
+        )
+        self._probe = container  # recorded before it starts, so teardown removes it
+        container.start()
         return container
 
     def save_logs(self, folder: Path) -> None:
@@ -333,7 +319,3 @@ def _save_log(container: Container, path: Path) -> None:
             log.write(masker.flush())
     except Exception as exc:  # a missing log must not hide the run's real outcome
         path.write_text(f"[poc-runner: logs unavailable: {exc}]\n")
-
-
-def probe_image() -> str:
-    return os.environ.get("POC_PROBE_IMAGE", BASE_IMAGE)

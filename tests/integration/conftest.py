@@ -22,7 +22,7 @@ from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import headstart, labels
-from poc_runner.sandbox.lifecycle import BASE_IMAGE
+from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import labels_of
 from poc_runner.schema import result_schema_json

@@ -1,0 +1,60 @@
+"""poc-runner's own helper containers: the image they run and how they are confined.
+
+Helpers do what must happen inside the sandbox but is not the product's work: the probe from
+which `http` checks are sent, the stopper that ends a timed-out step's processes, the forwarder
+that publishes `poc up`'s ports. They run from one small image with python3 (the local base
+image, or POC_HELPER_IMAGE), carry the run's labels, so teardown and the sweep find them, and
+are confined as tightly as their job allows.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from poc_runner.errors import SandboxError
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
+
+
+def helper_image() -> str:
+    return os.environ.get("POC_HELPER_IMAGE") or BASE_IMAGE
+
+
+def confined(
+    *, capabilities: tuple[str, ...] = (), memory: str = "64m", pids: int = 32
+) -> dict[str, Any]:
+    """Keyword arguments of `containers.create` for a helper: no capabilities but those named,
+    no new privileges, a read-only root, small limits, no logs kept, the host's proxy never
+    copied in."""
+    return {
+        "cap_drop": ["ALL"],
+        "cap_add": list(capabilities),
+        "security_opt": ["no-new-privileges:true"],
+        "read_only": True,
+        "mem_limit": memory,
+        "memswap_limit": memory,
+        "pids_limit": pids,
+        "log_config": {"Type": "none", "Config": {}},
+        "use_config_proxy": False,
+    }
+
+
+def create_helper(
+    client: docker.DockerClient, what: str, command: list[str], **options: Any
+) -> Container:
+    """Create a helper container from the helper image; a clear error when it is missing."""
+    import docker
+
+    image = helper_image()
+    try:
+        return client.containers.create(image, command, entrypoint=[], **options)
+    except docker.errors.ImageNotFound:
+        raise SandboxError(
+            f"{what} runs from the image {image}, which is not on this machine: run"
+            " `make base-image`, or set POC_HELPER_IMAGE to any image with python3"
+        ) from None
