@@ -1,31 +1,26 @@
 """Run one command inside a running container, with a time limit that really ends it.
 
 `exec` has no timeout of its own, and giving up on the client side leaves the process running
-(docker-py 2651). At the deadline the exec's whole process tree is frozen (SIGSTOP, so a fork
-bomb cannot outrun the count and orphans cannot slip away to PID 1) and then killed. That needs
-the engine on this machine, the usual case; with a remote engine the container is killed
-instead, and the caller reports it.
+(docker-py 2651). So each command carries a marker in its environment, and at the deadline
+every process holding it, or descending from one that does, is frozen and killed through the
+engine (see stopper.py), also those that left the command's process tree.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poc_runner.sandbox.capture import Capture
+from poc_runner.sandbox.stopper import new_marker, stop_marked
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
 _DRAIN_SECONDS = 5.0  # after the kill, how long the output stream may take to end
-_FREEZE_ROUNDS = 50
 
 
 @dataclass
@@ -54,8 +49,9 @@ def execute(
 ) -> Outcome:
     """Run `argv`; output goes to the given captures (in-memory, bounded, when none given)."""
     api = container.client.api
+    marker, token = new_marker()
     exec_id = api.exec_create(
-        container.id, argv, environment=dict(environment or {}), workdir=workdir
+        container.id, argv, environment={**(environment or {}), marker: token}, workdir=workdir
     )["Id"]
     out, err = stdout or Capture(), stderr or Capture()
     finished = threading.Event()
@@ -78,7 +74,7 @@ def execute(
     reader.start()
     timed_out = not finished.wait(timeout)
     if timed_out:
-        _kill_tree(container, api.exec_inspect(exec_id).get("Pid") or 0)
+        stop_marked(container, token)
         finished.wait(_DRAIN_SECONDS)
     duration = time.monotonic() - started
     out.close()
@@ -87,54 +83,3 @@ def execute(
         raise failure[0]
     exit_code = api.exec_inspect(exec_id).get("ExitCode")
     return Outcome(None if timed_out else exit_code, timed_out, duration, out, err)
-
-
-def _kill_tree(container: Container, pid: int) -> None:
-    if pid <= 0:
-        return
-    if not Path(f"/proc/{pid}").exists():
-        container.kill()  # a remote engine: its processes are not ours to signal
-        return
-    tree = _freeze(pid)
-    for member in tree:
-        _signal(member, signal.SIGKILL)
-
-
-def _freeze(root: int) -> set[int]:
-    """Stop every process under `root`, repeating until no new one appears."""
-    frozen: set[int] = set()
-    for _ in range(_FREEZE_ROUNDS):
-        tree = _descendants(root) | {root}
-        fresh = tree - frozen
-        if not fresh:
-            break
-        for member in fresh:
-            _signal(member, signal.SIGSTOP)
-        frozen |= fresh
-    return frozen
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as stat:  # noqa: PTH123
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: set[int] = set()
-    pending = [root]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            if child not in found:
-                found.add(child)
-                pending.append(child)
-    return found
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)

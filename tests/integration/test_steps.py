@@ -32,9 +32,12 @@ print(json.dumps([cmd for cmd in found if "sleep 100" in cmd]))
 """
 
 
-def test_a_hanging_step_is_killed_at_its_timeout_with_its_children(
+def test_a_hanging_step_is_killed_at_its_timeout_with_every_process_it_started(
     scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path
 ) -> None:
+    """Also those that left its process tree: `(cmd &)`, `setsid -f`, a double fork, whose
+    parent becomes the container's init; and one that cleared its environment but stayed a
+    child. None of them lives on into the next step."""
     path = scenario(
         with_app(
             """\
@@ -42,7 +45,10 @@ def test_a_hanging_step_is_killed_at_its_timeout_with_its_children(
         steps:
           - name: hang
             service: app
-            run: "setsid sleep 1001 & sleep 1000 & sleep 1002"
+            run: >-
+              setsid sleep 1001 & sleep 1000 & (sleep 1003 &) ; setsid -f sleep 1004 ;
+              env -i /bin/sleep 1005 & python3 -c "import os; os.fork() or os.setsid() or os.fork() or os.execvp('sleep', ['sleep', '1006'])" ;
+              sleep 1002
             timeout: 2s
             continue_on_error: true
           - {name: after, service: app, run: [python3, /probe/leftovers.py]}
