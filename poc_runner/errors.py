@@ -36,6 +36,11 @@ class SandboxError(PocError):
     exit_code = ExitCode.SANDBOX_ERROR
 
 
+class ServiceStopped(SandboxError):
+    """A service is not running. During start-up the sandbox failed (verdict `error`); once the
+    services are up, the product stopped, and what needs the service fails, saying why."""
+
+
 class Interrupted(PocError):
     """The run was stopped by Ctrl-C or SIGTERM; the sandbox was torn down on the way out."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -75,6 +76,39 @@ class StepRecord:
     artifacts: dict[str, bool]
 
 
+class IncidentKind(StrEnum):
+    EXITED = "exited"  # the product stopped: what needs it fails
+    OUT_OF_MEMORY = "out_of_memory"  # the sandbox's memory limit killed it: verdict error
+    DISK_LIMIT = "disk_limit"  # it wrote more than resources.disk: stopped, verdict error
+
+
+_INCIDENT_WORDS = {
+    IncidentKind.EXITED: "stopped",
+    IncidentKind.OUT_OF_MEMORY: "killed: out of memory",
+    IncidentKind.DISK_LIMIT: "stopped: over its disk limit",
+}
+
+
+@dataclass
+class Incident:
+    """Something that happened to a service after it was up (sandbox/watch.py)."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    service: str
+    kind: IncidentKind
+    at_s: float  # seconds from the start of the run
+    exit_code: int | None
+    message: str
+    logs: list[str]  # its last log lines
+
+    @property
+    def status(self) -> str:
+        """In a few words, as the progress display, the summary and the timeline say it."""
+        code = f" (exit code {self.exit_code})" if self.kind is IncidentKind.EXITED else ""
+        return f"{_INCIDENT_WORDS[self.kind]}{code} at {self.at_s:.1f} s"
+
+
 @dataclass
 class TimelineEntry:
     """When something happened, in seconds from the start of the run (for the report's chart)."""
@@ -105,6 +139,7 @@ class RunResult:
     criteria: list[CriterionResult] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     schema_version: Literal["1.0"] = SCHEMA_VERSION
 

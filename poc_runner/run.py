@@ -183,10 +183,12 @@ class Runner:
                 sandbox.up()
             if self.interrupted.is_set():
                 raise Interrupted("interrupted")
+            sandbox.watch(run.started)
             with run.phases("steps"):
                 run_steps(sandbox, run.scenario.steps, run.folder, self._announce(run), work.steps)
             if _judged_in_sandbox(run.scenario):
                 work.criteria = judge(run, work.steps, sandbox)
+                sandbox.checkpoint()
         except Exception as exc:
             work.error = self._failure(exc)
         return work
@@ -289,7 +291,8 @@ class _Run:
     run_id: str
     folder: Path
     started_at: str
-    origin: float = field(default_factory=time.monotonic)
+    origin: float = field(default_factory=time.monotonic)  # for the timeline
+    started: float = field(default_factory=time.time)  # the same moment, for the engine's times
     phases: _Phases = field(default_factory=_Phases)
 
     @classmethod
@@ -347,7 +350,10 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
         job=_job(scenario),
         criteria=criteria,
         steps=[_record(step) for step in work.steps],
-        timeline=build_timeline(run.origin, run.phases, sandbox.ready_at, work.steps),
+        timeline=build_timeline(
+            run.origin, run.phases, sandbox.ready_at, work.steps, sandbox.incidents
+        ),
+        incidents=sandbox.incidents,
         environment=_fingerprint(scenario, sandbox, engine),
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poc_runner.errors import SandboxError, world_failure
+from poc_runner.errors import SandboxError, ServiceStopped, world_failure
 from poc_runner.model.scenario import Step
 from poc_runner.sandbox.artifacts import collect
 from poc_runner.sandbox.capture import Capture
@@ -75,6 +75,7 @@ def run_steps(
         announce(step.name, "running")
         _run_one(sandbox, step, result, folder, run_folder, min(step.timeout, remaining))
         announce(step.name, _summary(result))
+        sandbox.checkpoint()  # a service out of memory or over its disk: the run ends here
         if not result.passed and not step.continue_on_error:
             break
 
@@ -98,8 +99,11 @@ def _run_one(
                 stderr=stderr,
             )
         except docker.errors.APIError:
-            sandbox.ensure_running(step.service)  # a stopped service: verdict `error`, with logs
+            sandbox.ensure_running(step.service)  # why it could not run, if it stopped
             raise
+    except ServiceStopped as exc:  # the product stopped: this step fails, saying why
+        result.error = f"could not run: {exc}"
+        return
     except Exception as exc:  # on record in result.json, whatever ended the step
         result.error = f"did not finish: {world_failure(exc) or exc}"
         raise
@@ -117,6 +121,8 @@ def _run_one(
 
 
 def _summary(result: StepResult) -> str:
+    if not result.ran:
+        return result.error or "did not run"
     if result.timed_out:
         return f"timed out after {result.duration_s:.1f} s"
     verdict = "ok" if result.passed else f"failed (exit {result.exit_code})"

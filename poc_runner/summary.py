@@ -18,6 +18,7 @@ def summarize(result: RunResult, folder: str) -> str:
     ]
     if result.error:
         lines.append(f"  sandbox error: {result.error}")
+    lines += [f"  service {i.service} {i.status}" for i in result.incidents]
     for stakeholder, criteria in _by_stakeholder(result.criteria).items():
         lines.append(f"  {stakeholder}")
         for criterion in criteria:

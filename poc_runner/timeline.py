@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from poc_runner.result import TimelineEntry
+from poc_runner.result import Incident, TimelineEntry
 from poc_runner.steps import StepResult
 
 
@@ -13,8 +13,10 @@ def build_timeline(
     phases: Mapping[str, tuple[float, float]],
     services: Mapping[str, tuple[float, float]],
     steps: list[StepResult],
+    incidents: Sequence[Incident] = (),
 ) -> list[TimelineEntry]:
-    """Entries in seconds since `origin` (a time.monotonic() reading), in order of start."""
+    """Entries in seconds since `origin` (a time.monotonic() reading), in order of start;
+    an incident (a service that stopped) is a moment, already timed from the start."""
     entries = [
         TimelineEntry("phase", name, _since(origin, start), _since(origin, end), "done")
         for name, (start, end) in phases.items()
@@ -34,6 +36,7 @@ def build_timeline(
         for step in steps
         if step.ran
     ]
+    entries += [TimelineEntry("service", i.service, i.at_s, i.at_s, i.status) for i in incidents]
     return sorted(entries, key=lambda entry: (entry.start_s, entry.kind != "phase"))
 
 

@@ -54,3 +54,11 @@ def parse_memory(value: object) -> int:
     if not math.isfinite(size) or size < 0:
         raise ValueError(f"{value!r} is not a memory size")
     return int(size)
+
+
+def size_text(size: int) -> str:
+    """Bytes as a person reads them: 512 MiB, 40 KiB, 300 bytes."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"

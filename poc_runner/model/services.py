@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator,
 from poc_runner.model.types import (
     Command,
     ContainerPath,
+    Disk,
     Duration,
     EnvMap,
     Memory,
@@ -89,10 +90,14 @@ class DependsOn(Strict):
     condition: Literal["service_started", "service_healthy"] = "service_started"
 
 
+DEFAULT_DISK = 10 * 1024**3
+
+
 class Resources(Strict):
     memory: Memory = 1024**3
     cpus: Annotated[float, Field(gt=0, le=256)] = 1.0
     pids: Annotated[int, Field(ge=16, le=65536)] = 512
+    disk: Disk = DEFAULT_DISK  # what the service may write to its own file system
 
 
 def _port(value: str) -> str:

@@ -206,6 +206,16 @@ def _memory(value: Any) -> int:
     return size
 
 
+def _disk(value: Any) -> int:
+    try:
+        size = units.parse_memory(value)
+    except ValueError as exc:
+        raise error("disk", str(exc).replace("memory size", "size")) from None
+    if size < 1024 * 1024:
+        raise error("disk", f"{show(value)} is too little; a disk limit is at least 1m")
+    return size
+
+
 def _number_or_text(number: str, pattern: str, description: str) -> WithJsonSchema:
     """How editors see a unit field: a bare number, or text with its unit."""
     return WithJsonSchema(
@@ -227,6 +237,12 @@ Memory = Annotated[
     int,
     BeforeValidator(_memory),
     _number_or_text("integer", units.MEMORY_PATTERN, "bytes, or a size like 512m, 2g"),
+]
+
+Disk = Annotated[
+    int,
+    BeforeValidator(_disk),
+    _number_or_text("integer", units.MEMORY_PATTERN, "bytes, or a size like 500m, 10g"),
 ]
 
 

@@ -71,7 +71,8 @@ def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
     parts = [_head(result), _job(result)]
     parts += [_stakeholder(group) for group in by_stakeholder(result)]
-    parts += [_error(result), _failing(result.criteria), _environment(result)]
+    parts += [_error(result), _incidents(result), _failing(result.criteria)]
+    parts.append(_environment(result))
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
@@ -140,6 +141,17 @@ def _error(result: RunResult) -> str:
     return (
         "## ⚠️ Sandbox error\n\nThe test environment failed, so this is not a verdict on the"
         f" product; repeat the run.\n\n{fenced(result.error)}"
+    )
+
+
+def _incidents(result: RunResult) -> str:
+    """Services that stopped after they were up: why, and their last words."""
+    if not result.incidents:
+        return ""
+    return "## What happened to the services\n\n" + "\n\n".join(
+        f"- **{text(incident.service)}**: {text(incident.message)}"
+        + (f"\n\n{fenced(chr(10).join(incident.logs))}" if incident.logs else "")
+        for incident in result.incidents
     )
 
 

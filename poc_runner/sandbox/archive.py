@@ -22,6 +22,7 @@ from typing import IO
 
 from poc_runner.errors import SandboxError
 from poc_runner.masking import SECRETS
+from poc_runner.units import size_text
 
 _CHUNK = 1024 * 1024
 FILE_MODE = 0o444
@@ -149,14 +150,6 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
                 out.write(masker.flush())
             written[target] = None
     return list(written)
-
-
-def size_text(size: int) -> str:
-    """Bytes as a person reads them: 512 MiB, 40 KiB, 300 bytes."""
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:g} {unit}"
-    return f"{size} bytes"
 
 
 def _safe_target(root: Path, name: str) -> Path:

@@ -16,9 +16,10 @@ from typing import IO, TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.masking import SECRETS
-from poc_runner.sandbox.archive import extract, size_text
+from poc_runner.sandbox.archive import extract
 from poc_runner.sandbox.capture import Capture
 from poc_runner.sandbox.execute import execute
+from poc_runner.units import size_text
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

@@ -87,12 +87,18 @@ def _exited_message(container: Container, service: str, lines: int = 20) -> str:
     )
 
 
-def last_logs(container: Container, lines: int) -> str:
+def tail(container: Container, lines: int) -> list[str]:
+    """The service's last log lines (none when the engine cannot give them)."""
     try:
-        text = container.logs(tail=lines).decode("utf-8", errors="replace").rstrip()
+        text = str(container.logs(tail=lines).decode("utf-8", errors="replace")).rstrip()
     except Exception:  # the logs are a courtesy in an error message, never a second error
-        return ""
-    if not text:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def last_logs(container: Container, lines: int) -> str:
+    found = tail(container, lines)
+    if not found:
         return "; it wrote no log output"
-    body = "\n".join(f"  | {line}" for line in text.splitlines()[-lines:])
+    body = "\n".join(f"  | {line}" for line in found)
     return f"; its last log lines:\n{body}"

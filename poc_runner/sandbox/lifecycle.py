@@ -17,9 +17,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import SandboxError, ServiceStopped
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
+from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
 from poc_runner.sandbox.execute import Outcome, execute
@@ -30,6 +31,7 @@ from poc_runner.sandbox.images import ensure_image
 from poc_runner.sandbox.network import Kind, create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import start_in_order
+from poc_runner.sandbox.watch import Watch
 
 if TYPE_CHECKING:
     import docker
@@ -59,6 +61,7 @@ class Sandbox:
     data_sha256: dict[str, str] = field(default_factory=dict)
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
+    watching: Watch | None = None  # once the services are up (`watch`)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -180,10 +183,44 @@ class Sandbox:
         self.report(name, f"healthy after {waited:.1f} s")
 
     def ensure_running(self, name: str, container: Container | None = None) -> Container:
-        """The service's container, or an error with its last logs if it has stopped."""
+        """The service's container, or ServiceStopped saying why: with its last logs during
+        start-up; once watched, what the watch found (it exited, ran out of memory, ...)."""
         container = container or self.containers[name]
-        raise_if_stopped(container, name)
+        if self.watching is None:
+            raise_if_stopped(container, name)
+            return container
+        self.watching.check()
+        incident = self.watching.about(name)
+        if incident is not None:
+            raise ServiceStopped(incident.message)
         return container
+
+    def watch(self, started: float) -> None:
+        """From now on (the services are up), watch them: deaths and disk use (watch.py)."""
+        resources = {name: self.scenario.services[name].resources for name in self.containers}
+        limits = {name: (given.memory, given.disk) for name, given in resources.items()}
+        self.watching = Watch(
+            self.client,
+            self.run_id,
+            dict(self.containers),
+            limits,
+            started,
+            report=lambda incident: self.report(incident.service, incident.status),
+        ).start()
+
+    def checkpoint(self) -> None:
+        """Between steps: a fault the watch found (out of memory, over the disk limit) ends
+        the run here, as a sandbox error."""
+        if self.watching is None:
+            return
+        self.watching.check()
+        fault = self.watching.fault
+        if fault is not None:
+            raise SandboxError(fault.message)
+
+    @property
+    def incidents(self) -> list[Incident]:
+        return list(self.watching.incidents) if self.watching else []
 
     def exec(
         self,
@@ -247,6 +284,8 @@ class Sandbox:
     def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
+        if self.watching is not None:  # removals are not deaths
+            self.watching.stop()
         holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
             network, holders = self.head.made()

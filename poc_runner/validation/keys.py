@@ -88,7 +88,7 @@ REFUSED_SERVICE_KEYS: dict[str, tuple[str, str]] = {
     "mem_limit": ("unsupported", "write memory limits as `resources: {memory: 512m}`"),
     "cpus": ("unsupported", "write CPU limits as `resources: {cpus: 1.0}`"),
     "pids_limit": ("unsupported", "write process limits as `resources: {pids: 256}`"),
-    "deploy": ("unsupported", "write limits as `resources: {memory, cpus, pids}`"),
+    "deploy": ("unsupported", "write limits as `resources: {memory, cpus, pids, disk}`"),
     "secrets": ("unsupported", "list secrets at the top level of the scenario, under `secrets`"),
 }
 
