@@ -41,6 +41,12 @@ class ServiceStopped(SandboxError):
     services are up, the product stopped, and what needs the service fails, saying why."""
 
 
+class ArtifactRefused(PocError):
+    """An artifact the product wrote cannot be copied as it is (too big, too many files, a
+    malformed or unsafe archive): it is not copied, and the criteria on it fail, saying why.
+    The product's doing, never the sandbox's."""
+
+
 class Interrupted(PocError):
     """The run was stopped by Ctrl-C or SIGTERM; the sandbox was torn down on the way out."""
 

@@ -74,6 +74,7 @@ class StepRecord:
     error: str | None
     output_bytes: dict[str, int]
     artifacts: dict[str, bool]
+    artifact_errors: dict[str, str] = field(default_factory=dict)  # why one was not copied
 
 
 class IncidentKind(StrEnum):

@@ -437,6 +437,7 @@ def _record(step: StepResult) -> StepRecord:
         step.error,
         step.output_bytes,
         step.artifacts,
+        step.artifact_errors,
     )
 
 

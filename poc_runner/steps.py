@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poc_runner.errors import SandboxError, ServiceStopped, world_failure
+from poc_runner.errors import ArtifactRefused, SandboxError, ServiceStopped, world_failure
 from poc_runner.model.scenario import Step
 from poc_runner.sandbox.artifacts import collect
 from poc_runner.sandbox.capture import Capture
@@ -37,6 +37,7 @@ class StepResult:
     output_bytes: dict[str, int] = field(default_factory=dict)
     secrets_seen: dict[str, set[str]] = field(default_factory=dict, repr=False)  # see Capture
     artifacts: dict[str, bool] = field(default_factory=dict)  # container path -> copied
+    artifact_errors: dict[str, str] = field(default_factory=dict)  # why one was not copied
 
     def output(self, stream: str) -> str:
         """What the step wrote to `stream` (stdout or stderr), as kept (see `capture`)."""
@@ -117,7 +118,11 @@ def _run_one(
     if outcome.timed_out and limit < step.timeout:
         result.error = "stopped: the run reached its sandbox.timeout"
     for path in step.artifacts:
-        result.artifacts[path] = collect(container, path, run_folder)
+        try:
+            result.artifacts[path] = collect(container, path, run_folder)
+        except ArtifactRefused as exc:  # the product's doing: the criteria on it fail
+            result.artifacts[path] = False
+            result.artifact_errors[path] = str(exc)
 
 
 def _summary(result: StepResult) -> str:

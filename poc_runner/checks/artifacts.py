@@ -35,6 +35,10 @@ def absence(evidence: Evidence, artifact: str) -> str:
     step = collected_by(evidence, artifact)
     if step is None:
         return f"artifact {artifact} was never collected: no step that collects it ran"
+    refused = evidence.steps[step].artifact_errors
+    reason = next((why for path, why in refused.items() if _within(artifact, path)), None)
+    if reason is not None:
+        return reason
     return f"artifact {artifact} was not produced: step {step!r} ran but did not write it"
 
 

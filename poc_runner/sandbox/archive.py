@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import ArtifactRefused, SandboxError
 from poc_runner.masking import SECRETS
 from poc_runner.units import size_text
 
@@ -117,13 +117,27 @@ def folder_digest(digests: dict[str, str], prefix: str) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
+def extract(chunks: Iterable[bytes], into: Path, limit: int, files: int) -> list[Path]:
     """Write a container's archive under `into`: regular files and folders only, no name that
-    leaves `into`, at most `limit` bytes in all, secrets masked. Returns the files written."""
-    reader = _ChunkReader(iter(chunks))
+    leaves `into`, at most `limit` bytes and `files` files in all, secrets masked. Returns the
+    files written; an archive that breaks a rule is refused, and what it wrote removed."""
     written: dict[Path, None] = {}  # ordered, and quick to ask whether a name is taken
+    before = set(into.rglob("*"))
+    try:
+        _extract(_ChunkReader(iter(chunks)), into.resolve(), limit, files, written)
+    except tarfile.TarError as exc:
+        _remove_new(into, before)
+        raise ArtifactRefused(f"its archive is malformed ({exc})") from None
+    except ArtifactRefused:
+        _remove_new(into, before)
+        raise
+    return list(written)
+
+
+def _extract(
+    reader: io.RawIOBase, root: Path, limit: int, files: int, written: dict[Path, None]
+) -> None:
     total = 0
-    root = into.resolve()
     with tarfile.open(fileobj=reader, mode="r|") as tar:
         for member in tar:
             target = _safe_target(root, member.name)
@@ -134,22 +148,30 @@ def extract(chunks: Iterable[bytes], into: Path, limit: int) -> list[Path]:
                 continue  # links, devices and pipes from the container are never written
             total += member.size
             if total > limit:
-                raise SandboxError(
-                    f"artifacts exceed the {size_text(limit)} cap while copying"
-                    f" {SECRETS.mask(member.name)}"
-                )
+                raise ArtifactRefused(f"it is over the {size_text(limit)} cap")
+            if len(written) >= files:
+                raise ArtifactRefused(f"it holds more than the cap of {files:,} files")
             target = _unused(target, written)
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
             if source is None:
                 continue
             masker = SECRETS.stream()
+            written[target] = None
             with open(target, "wb") as out:  # noqa: PTH123 - streamed, not read whole
                 while chunk := source.read(_CHUNK):
                     out.write(masker.feed(chunk))
                 out.write(masker.flush())
-            written[target] = None
-    return list(written)
+
+
+def _remove_new(into: Path, before: set[Path]) -> None:
+    """A refused artifact is not half there: what the extraction added under `into` goes,
+    deepest first."""
+    for path in sorted(set(into.rglob("*")) - before, key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _safe_target(root: Path, name: str) -> Path:
@@ -157,10 +179,10 @@ def _safe_target(root: Path, name: str) -> Path:
     hold a `/`) is masked in every folder and file name it reaches."""
     relative, shown = PurePosixPath(name), SECRETS.mask(name)
     if relative.is_absolute() or ".." in relative.parts:
-        raise SandboxError(f"an artifact archive names {shown!r}, which leaves the run folder")
+        raise ArtifactRefused(f"its archive names {shown!r}, which leaves the run folder")
     target = (root / SECRETS.mask(str(relative))).resolve()
     if target != root and root not in target.parents:
-        raise SandboxError(f"an artifact archive names {shown!r}, which leaves the run folder")
+        raise ArtifactRefused(f"its archive names {shown!r}, which leaves the run folder")
     return target
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import ArtifactRefused
 from poc_runner.masking import SECRETS
 from poc_runner.sandbox.archive import extract
 from poc_runner.sandbox.capture import Capture
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 ARTIFACT_LIMIT = 512 * 1024**2
+ARTIFACT_FILES = 10_000  # per artifact: a folder of a million tiny files is no evidence
 _TIMEOUT = 120.0
 _NOT_RUNNABLE = (126, 127)
 
@@ -50,12 +51,26 @@ class _Spool(Capture):
             yield chunk
 
 
-def collect(container: Container, path: str, run_folder: Path, limit: int = ARTIFACT_LIMIT) -> bool:
+def collect(
+    container: Container,
+    path: str,
+    run_folder: Path,
+    limit: int = ARTIFACT_LIMIT,
+    files: int = ARTIFACT_FILES,
+) -> bool:
     """Copy `path` (file or folder) to `run_folder/artifacts/<path>`, secrets in the path
-    masked; False when it is absent."""
+    masked; False when it is absent. ArtifactRefused, naming the artifact and why, when what
+    the product wrote cannot be copied as it is (nothing of it is left in the run folder)."""
     parent, name = posixpath.split(posixpath.normpath(path))
     into = run_folder / "artifacts" / SECRETS.mask(parent.lstrip("/"))
     into.mkdir(parents=True, exist_ok=True)
+    try:
+        return _copy(container, parent, name, into, limit, files)
+    except ArtifactRefused as exc:
+        raise ArtifactRefused(f"artifact {SECRETS.mask(path)} was not copied: {exc}") from None
+
+
+def _copy(container: Container, parent: str, name: str, into: Path, limit: int, files: int) -> bool:
     spool, errors = _Spool(limit), Capture()
     with spool.file:
         outcome = execute(
@@ -66,25 +81,27 @@ def collect(container: Container, path: str, run_folder: Path, limit: int = ARTI
             stderr=errors,
         )
         if outcome.exit_code in _NOT_RUNNABLE:
-            return _collect_through_engine(container, path, into, limit)
+            return _copy_through_engine(container, posixpath.join(parent, name), into, limit, files)
+        if outcome.timed_out:
+            raise ArtifactRefused(f"reading it took over {_TIMEOUT:g} s")
         if outcome.exit_code != 0:
             if "No such file" in errors.text() or "Cannot stat" in errors.text():
                 return False
-            raise SandboxError(
-                f"could not copy artifact {path}: {errors.text().strip()[:300] or 'tar failed'}"
-            )
+            raise ArtifactRefused(errors.text().strip()[:300] or "the service's tar failed")
         if spool.total > limit:
-            raise SandboxError(f"artifact {path} is over the {size_text(limit)} cap")
-        extract(spool.chunks(), into, limit)
+            raise ArtifactRefused(f"it is over the {size_text(limit)} cap")
+        extract(spool.chunks(), into, limit, files)
     return True
 
 
-def _collect_through_engine(container: Container, path: str, into: Path, limit: int) -> bool:
+def _copy_through_engine(
+    container: Container, path: str, into: Path, limit: int, files: int
+) -> bool:
     import docker
 
     try:
         chunks, _stat = container.get_archive(path)
     except docker.errors.NotFound:
         return False
-    extract(chunks, into, limit)
+    extract(chunks, into, limit, files)
     return True

@@ -119,6 +119,46 @@ def test_step_env_workdir_and_artifacts_from_tmpfs(
     }
 
 
+def test_artifacts_the_product_spoils_fail_their_criteria_not_the_sandbox(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path
+) -> None:
+    """A product whose `tar` answers garbage, and a folder of more files than the cap: neither
+    is copied (nothing of them lands in the run folder), the criteria on them fail saying why,
+    and the verdict is the product's: fail, not a sandbox error."""
+    path = scenario(
+        with_app(
+            """\
+        steps:
+          - name: many
+            service: app
+            run: [python3, -c, "import os; os.makedirs('/out/many'); [open(f'/out/many/{i}', 'w').close() for i in range(10_001)]"]
+            artifacts: [/out/many]
+          - name: garbage
+            service: app
+            run: "mkdir -p /usr/local/bin && printf '#!/bin/sh\\nhead -c 3000 /dev/urandom\\n' > /usr/local/bin/tar && chmod +x /usr/local/bin/tar && echo '{}' > /out/r.json"
+            artifacts: [/out/r.json]
+        acceptance:
+          criteria:
+            - {id: many, check: {type: file, artifact: /out/many}}
+            - {id: report, check: {type: json, artifact: /out/r.json, path: $.ok, op: ==, value: 1}}
+        """
+        )
+    )
+    result = run(path)
+    assert result.verdict == "fail", result.error
+    assert result.error is None
+    many, garbage = result.steps
+    assert many.artifact_errors["/out/many"] == (
+        "artifact /out/many was not copied: it holds more than the cap of 10,000 files"
+    )
+    assert "malformed" in garbage.artifact_errors["/out/r.json"]
+    assert [c.evidence for c in result.criteria] == [
+        many.artifact_errors["/out/many"],
+        garbage.artifact_errors["/out/r.json"],
+    ]
+    assert not (run_folder(tmp_path, result) / "artifacts" / "out" / "many").exists()
+
+
 def test_huge_output_keeps_runner_memory_and_files_bounded(
     scenario: ScenarioFactory, tmp_path: Path
 ) -> None:

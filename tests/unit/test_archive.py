@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import ArtifactRefused, SandboxError
 from poc_runner.sandbox import archive
 from poc_runner.sandbox.archive import FILE_MODE, FOLDER_MODE, extract, folder_digest, pack
 from tests.unit.sample_results import SECRET, register_secret
@@ -292,7 +292,7 @@ class TestExtract:
         )
         into = tmp_path / "artifacts"
         into.mkdir()
-        written = extract(odd_chunks(data), into, limit=10**6)
+        written = extract(odd_chunks(data), into, limit=10**6, files=100)
         assert (into / "out" / "flagged.json").read_bytes() == b'{"recall": 0.97}'
         assert (into / "out" / "tables" / "flagged.csv").read_bytes() == b"id\n1\n" * 1000
         assert (into / "out" / "empty").is_dir()
@@ -300,11 +300,11 @@ class TestExtract:
         assert written == [root / "out" / "flagged.json", root / "out" / "tables" / "flagged.csv"]
 
     def test_a_single_chunk_works_too(self, tmp_path: Path) -> None:
-        extract([tar_bytes(("a.txt", b"a"))], tmp_path, limit=100)
+        extract([tar_bytes(("a.txt", b"a"))], tmp_path, limit=100, files=100)
         assert (tmp_path / "a.txt").read_bytes() == b"a"
 
     def test_an_empty_archive_writes_nothing(self, tmp_path: Path) -> None:
-        assert extract(odd_chunks(tar_bytes()), tmp_path, limit=100) == []
+        assert extract(odd_chunks(tar_bytes()), tmp_path, limit=100, files=100) == []
         assert list(tmp_path.iterdir()) == []
 
     @pytest.mark.parametrize(
@@ -313,8 +313,8 @@ class TestExtract:
     def test_names_that_leave_the_folder_are_refused(self, tmp_path: Path, name: str) -> None:
         into = tmp_path / "run" / "artifacts"
         into.mkdir(parents=True)
-        with pytest.raises(SandboxError, match="leaves the run folder"):
-            extract(odd_chunks(tar_bytes((name, b"pwned"))), into, limit=100)
+        with pytest.raises(ArtifactRefused, match="leaves the run folder"):
+            extract(odd_chunks(tar_bytes((name, b"pwned"))), into, limit=100, files=100)
         assert not (tmp_path / "evil").exists()
         assert not (tmp_path / "run" / "evil").exists()
 
@@ -324,7 +324,7 @@ class TestExtract:
             ("out/dir-link", "->.."),
             ("out/real.txt", b"real"),
         )
-        written = extract(odd_chunks(data), tmp_path, limit=100)
+        written = extract(odd_chunks(data), tmp_path, limit=100, files=100)
         assert not (tmp_path / "out" / "link").exists()
         assert not (tmp_path / "out" / "link").is_symlink()
         assert not (tmp_path / "out" / "dir-link").is_symlink()
@@ -336,8 +336,8 @@ class TestExtract:
         into = tmp_path / "into"
         into.mkdir()
         (into / "out").symlink_to(outside, target_is_directory=True)
-        with pytest.raises(SandboxError, match="leaves the run folder"):
-            extract(odd_chunks(tar_bytes(("out/x.txt", b"x"))), into, limit=100)
+        with pytest.raises(ArtifactRefused, match="leaves the run folder"):
+            extract(odd_chunks(tar_bytes(("out/x.txt", b"x"))), into, limit=100, files=100)
         assert list(outside.iterdir()) == []
 
     def test_hard_links_and_devices_are_skipped(self, tmp_path: Path) -> None:
@@ -351,24 +351,39 @@ class TestExtract:
             device.type, device.devmajor, device.devminor = tarfile.BLKTYPE, 8, 0
             for member in (link, fifo, device):
                 tar.addfile(member)
-        assert extract(odd_chunks(buffer.getvalue()), tmp_path, limit=100) == []
+        assert extract(odd_chunks(buffer.getvalue()), tmp_path, limit=100, files=100) == []
         assert list(tmp_path.iterdir()) == []
 
     def test_the_size_cap_is_enforced(self, tmp_path: Path) -> None:
         data = tar_bytes(("a.bin", b"a" * 600), ("b.bin", b"b" * 600))
-        with pytest.raises(SandboxError, match=r"cap while copying b\.bin"):
-            extract(odd_chunks(data), tmp_path, limit=1000)
-        assert (tmp_path / "a.bin").read_bytes() == b"a" * 600
+        with pytest.raises(ArtifactRefused, match=r"over the 1000 bytes cap"):
+            extract(odd_chunks(data), tmp_path, limit=1000, files=100)
+        assert not (tmp_path / "a.bin").exists()  # a refused artifact is not half there
         assert not (tmp_path / "b.bin").exists()  # refused before a byte of it is written
+
+    def test_the_file_count_cap_is_enforced(self, tmp_path: Path) -> None:
+        """A folder of very many tiny files is refused whole, however few bytes it holds."""
+        data = tar_bytes(*((f"out/{i}.txt", b"x") for i in range(11)))
+        with pytest.raises(ArtifactRefused, match="more than the cap of 10 files"):
+            extract(odd_chunks(data), tmp_path, limit=10**6, files=10)
+        assert not list(tmp_path.rglob("*.txt"))
+
+    def test_a_malformed_archive_is_refused_as_the_products(self, tmp_path: Path) -> None:
+        data = tar_bytes(("a.bin", b"a" * 600))
+        broken = data[:512] + b"\x00garbage" * 20
+        with pytest.raises(ArtifactRefused, match="malformed"):
+            extract(odd_chunks(broken), tmp_path, limit=10**6, files=100)
+        with pytest.raises(ArtifactRefused, match="malformed"):
+            extract(odd_chunks(b"this is no tar at all" * 40), tmp_path, limit=10**6, files=100)
 
     def test_exactly_at_the_cap_is_allowed(self, tmp_path: Path) -> None:
         data = tar_bytes(("a.bin", b"a" * 600), ("b.bin", b"b" * 400))
-        assert len(extract(odd_chunks(data), tmp_path, limit=1000)) == 2
+        assert len(extract(odd_chunks(data), tmp_path, limit=1000, files=100)) == 2
 
     def test_a_big_file_streams_through(self, tmp_path: Path) -> None:
         body = os.urandom(2 * 1024 * 1024 + 5)
         data = tar_bytes(("big.bin", body))
-        extract(odd_chunks(data, (65_537, 1, 999_999)), tmp_path, limit=len(body))
+        extract(odd_chunks(data, (65_537, 1, 999_999)), tmp_path, limit=len(body), files=100)
         assert (tmp_path / "big.bin").read_bytes() == body
 
     def test_secrets_are_masked_in_every_folder_and_file_name(
@@ -383,7 +398,7 @@ class TestExtract:
             (f"out/{secret}/{secret}.txt", f"key {secret}".encode()),
             (f"out/{encoded}.b64", b"x"),
         )
-        written = extract(odd_chunks(data), tmp_path, limit=100)
+        written = extract(odd_chunks(data), tmp_path, limit=100, files=100)
         root = tmp_path.resolve()
         assert written == [root / "out/***/***.txt", root / "out/***.b64"]
         assert (tmp_path / "out/***/***.txt").read_bytes() == b"key ***"
@@ -400,7 +415,7 @@ class TestExtract:
             ("other-secret-value.txt", b"third"),
             ("***-2.txt", b"fourth"),
         )
-        written = extract(odd_chunks(data), tmp_path, limit=100)
+        written = extract(odd_chunks(data), tmp_path, limit=100, files=100)
         names = ["***.txt", "***-2.txt", "***-3.txt", "***-2-2.txt"]
         assert written == [tmp_path.resolve() / name for name in names]
         contents = [(tmp_path / name).read_bytes() for name in names]
@@ -410,8 +425,8 @@ class TestExtract:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         register_secret(monkeypatch)
-        with pytest.raises(SandboxError) as refused:
-            extract(odd_chunks(tar_bytes((f"../{SECRET}", b"x"))), tmp_path, limit=100)
+        with pytest.raises(ArtifactRefused) as refused:
+            extract(odd_chunks(tar_bytes((f"../{SECRET}", b"x"))), tmp_path, limit=100, files=100)
         assert SECRET not in str(refused.value)
         assert "'../***'" in str(refused.value)
 
@@ -421,7 +436,7 @@ class TestExtract:
             chunks = iter(lambda: packed.archive.read(777), b"")
             into = tmp_path / "copy"
             into.mkdir()
-            extract(chunks, into, limit=10**6)
+            extract(chunks, into, limit=10**6, files=100)
         assert (into / "data" / "a.csv").read_bytes() == (tree / "a.csv").read_bytes()
         assert (into / "data" / "sub" / "b.csv").read_bytes() == b"x" * 3000
         assert (into / "data" / "sub" / "empty").is_dir()
