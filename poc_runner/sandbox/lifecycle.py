@@ -31,6 +31,7 @@ from poc_runner.sandbox.images import ensure_image
 from poc_runner.sandbox.network import Kind, create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import start_in_order
+from poc_runner.sandbox.streams import Streams
 from poc_runner.sandbox.watch import Watch
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Sandbox:
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     watching: Watch | None = None  # once the services are up (`watch`)
+    streams: Streams = field(default_factory=Streams)  # builds and pulls in progress
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -284,6 +286,7 @@ class Sandbox:
     def _remove_everything(self) -> list[str]:
         with self._guard:
             self._closed = True
+        self.streams.cut_all()  # builds and pulls in progress end now, not when they are done
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
         holders: list[Container] = []
@@ -328,7 +331,10 @@ class _Provisioning:
 
     def prepare(self, name: str) -> None:
         sandbox = self.sandbox
-        image = ensure_image(sandbox.client, sandbox.scenario, name, sandbox.folder, sandbox.report)
+        with sandbox.streams.open(sandbox.client):  # a teardown cuts a build short
+            image = ensure_image(
+                sandbox.client, sandbox.scenario, name, sandbox.folder, sandbox.report
+            )
         sandbox.image_ids[name] = image
         data = self._filling(image)
         self.network.result()
