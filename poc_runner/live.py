@@ -1,7 +1,8 @@
 """Exploring a scenario's stack by hand: `poc up`, `poc shell`, `poc down`.
 
 `poc up` starts the services (no steps) and leaves them running, labelled as kept, with their
-declared `ports` published on 127.0.0.1 only. `poc shell` opens a shell in one of them through
+declared `ports` published on 127.0.0.1 only, through forwarders (sandbox/forwarder.py): the
+services stay on the run's isolated network. `poc shell` opens a shell in one of them through
 the docker CLI (an interactive terminal is its job), and `poc down` removes the sandbox.
 """
 
@@ -61,17 +62,7 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
     except BaseException:
         sandbox.down()
         raise
-    return Started(scenario, run_id, {n: _endpoints(c) for n, c in sandbox.containers.items()})
-
-
-def _endpoints(container: Container) -> list[str]:
-    container.reload()
-    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
-    return [
-        f"{binding['HostIp']}:{binding['HostPort']} -> {inside}"
-        for inside, bindings in sorted(ports.items())
-        for binding in bindings or []
-    ]
+    return Started(scenario, run_id, {name: sandbox.endpoints(name) for name in sandbox.containers})
 
 
 def shell(path: Path, service: str) -> NoReturn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poc_runner.model.services import PORT, Service
+from poc_runner.model.services import Service
 
 # Docker's default set minus what a sandbox does not need (NET_RAW: spoofing and raw sockets,
 # MKNOD, SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE, FSETID, NET_BIND_SERVICE unless asked for).
@@ -54,15 +54,3 @@ def confinement(service: Service) -> dict[str, Any]:
 
 def _tmpfs_paths(service: Service) -> list[str]:
     return [service.tmpfs] if isinstance(service.tmpfs, str) else list(service.tmpfs)
-
-
-def published_ports(service: Service) -> dict[str, tuple[str, int | None]]:
-    """`ports` as Docker's port bindings, on 127.0.0.1 only (used by `poc up`, never by runs)."""
-    bindings: dict[str, tuple[str, int | None]] = {}
-    for port in service.ports:
-        match = PORT.fullmatch(port)
-        assert match is not None  # validated with the same pattern
-        protocol = port.partition("/")[2] or "tcp"
-        host = match["host"]
-        bindings[f"{match['container']}/{protocol}"] = ("127.0.0.1", int(host) if host else None)
-    return bindings

@@ -18,17 +18,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from poc_runner.errors import SandboxError, ServiceStopped
+from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
 from poc_runner.sandbox.execute import Outcome, execute
-from poc_runner.sandbox.hardening import confinement, published_ports
+from poc_runner.sandbox.forwarder import (
+    create_forwarder,
+    create_publishing_network,
+    endpoints,
+    forwards,
+    start_forwarder,
+)
+from poc_runner.sandbox.hardening import confinement
 from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.images import ensure_image
-from poc_runner.sandbox.network import Kind, create_network, placement, resolver
+from poc_runner.sandbox.network import create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import start_in_order
 from poc_runner.sandbox.streams import Streams
@@ -52,10 +60,11 @@ class Sandbox:
     folder: Path
     run_id: str
     kept: bool = False
-    publish: bool = False
+    publish: bool = False  # `poc up`: publish the declared ports (publish_ports)
     report: Report = lambda _service, _status: None
     head: HeadStart | None = None  # the network and holders made while the file was validated
     containers: dict[str, Container] = field(default_factory=dict)
+    forwarders: dict[str, Container] = field(default_factory=dict)  # service -> its forwarder
     networks: list[Network] = field(default_factory=list)
     volumes: list[DataVolume] = field(default_factory=list)
     image_ids: dict[str, str] = field(default_factory=dict)
@@ -102,18 +111,51 @@ class Sandbox:
             provisioning.data_filled()
         for name, container in self.containers.items():
             self.ensure_running(name, container)
+        if self.publish:
+            self.publish_ports()
 
     def _create_networks(self) -> None:
         made = self.head.network_made() if self.head is not None else None
         if made is not None:
             self.networks.append(self._adopt(made, lambda n: n.remove()))
             return
-        kinds: list[tuple[str, Kind]] = [("net", self.scenario.sandbox.network)]
-        if self.publish and any(s.ports for s in self.scenario.services.values()):
-            kinds.append(("ports", "published"))
-        for suffix, kind in kinds:
-            network = create_network(self.client, f"{self.prefix}-{suffix}", kind, self.labels)
-            self.networks.append(self._adopt(network, lambda n: n.remove()))
+        kind = self.scenario.sandbox.network
+        network = create_network(self.client, f"{self.prefix}-net", kind, self.labels)
+        self.networks.append(self._adopt(network, lambda n: n.remove()))
+
+    def publish_ports(self) -> None:
+        """Publish every declared port on 127.0.0.1, through a forwarder per service
+        (forwarder.py); the services themselves stay on the run's network alone. `up` calls
+        it once every service is up (healthy, where it has a healthcheck), so an endpoint
+        shown leads to a service that is ready, and a failed start-up publishes nothing."""
+        published = [name for name, service in self.scenario.services.items() if service.ports]
+        if not published:
+            return
+        bridge = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
+        self.networks.append(self._adopt(bridge, lambda n: n.remove()))
+        with ThreadPoolExecutor(max_workers=len(published), thread_name_prefix="ports") as pool:
+            started = [pool.submit(self._forward, name, str(bridge.name)) for name in published]
+            wait_all(started)
+        for future in started:
+            future.result()
+
+    def _forward(self, name: str, publishing: str) -> None:
+        forwarder = create_forwarder(
+            self.client,
+            name,
+            forwards(self.scenario.services[name].ports),
+            publishing=publishing,
+            name=f"{self.prefix}_ports-{name}",
+            labels={**self.labels, label.SERVICE: f"(ports-{name})"},
+        )
+        self.forwarders[name] = self._adopt(forwarder, remove_container)  # before it starts
+        start_forwarder(forwarder, self.networks[0], name)
+
+    def endpoints(self, name: str) -> list[str]:
+        """Where the host reaches a service's published ports (none without a forwarder)."""
+        forwarder = self.forwarders.get(name)
+        ports = self.scenario.services[name].ports
+        return [] if forwarder is None else endpoints(forwarder, forwards(ports))
 
     def _fill_data(self, image: str) -> None:
         digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
@@ -148,11 +190,7 @@ class Sandbox:
         if (holder := self._holder(name)) is not None:
             return {"network_mode": f"container:{holder.id}"}
         network, kind = str(self.networks[0].name), self.scenario.sandbox.network
-        place = placement(self.client, network, name, kind)
-        service = self.scenario.services[name]
-        if self.publish and service.ports:
-            place["ports"] = published_ports(service)
-        return place
+        return placement(self.client, network, name, kind)
 
     def _holder(self, name: str) -> Container | None:
         """The service's holder from the head start (waiting until it runs), if it has one;
@@ -166,8 +204,6 @@ class Sandbox:
         self.report(name, "starting")
         self.ready_at[name] = (time.monotonic(), time.monotonic())
         try:
-            if len(self.networks) > 1 and self.scenario.services[name].ports:  # `poc up`
-                self.networks[1].connect(container)
             container.start()
         except docker.errors.APIError as exc:
             raise SandboxError(
@@ -294,7 +330,8 @@ class Sandbox:
             network, holders = self.head.made()
             if network is not None and network not in self.networks:
                 self.networks.append(network)
-        containers = [*self.containers.values(), *holders, *([self._probe] if self._probe else [])]
+        probe = [self._probe] if self._probe else []
+        containers = [*self.containers.values(), *self.forwarders.values(), *holders, *probe]
         self._probe = None
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
@@ -305,6 +342,7 @@ class Sandbox:
             removals += self._volume_removals(self.volumes)
             problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
+        self.forwarders.clear()
         self.networks.clear()
         self.volumes = []
         return [problem for problem in problems if problem]

@@ -6,8 +6,8 @@ host through the gateway address (moby/moby 47356); without an address on the ho
 no gateway to reach, while the engine's embedded DNS still resolves service names. `egress`
 is an ordinary bridge with a route out, and must be asked for.
 
-`poc up` adds a second bridge for services with `ports` only, so the host can reach them on
-127.0.0.1: it masquerades nothing, so the services get no route to the internet through it.
+A service is on this network only, `poc up` included: its ports are published by a forwarder
+(forwarder.py), never by connecting the service to a bridge the host can reach.
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ if TYPE_CHECKING:
     from docker.models.networks import Network
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
-MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
-HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
 
 # With no route out, the engine's embedded DNS still spends 10 s failing on every outside name
 # (it tries to forward the query); a product that looks up a licence server at start-up would
 # hang. Service names are answered at once, so a 1 s, single-attempt lookup loses nothing.
 ISOLATED_DNS_OPTIONS = ["timeout:1", "attempts:1"]
 
-Kind = Literal["isolated", "egress", "published"]
+Kind = Literal["isolated", "egress"]
 _SETTINGS: dict[str, tuple[bool, dict[str, str]]] = {  # kind -> (internal, driver options)
     "isolated": (True, {INHIBIT_IPV4: "true"}),
     "egress": (False, {}),
-    "published": (False, {MASQUERADE: "false", HOST_BINDING: "127.0.0.1"}),
 }
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -127,3 +130,35 @@ WEB_SERVICE = (
     " python3, -c, \"import urllib.request as u; u.urlopen('http://localhost:8080/')\"],"
     " interval: 1s}}"
 )
+
+
+@pytest.fixture
+def host_listener() -> Iterator[int]:
+    """A TCP listener on every address of this host, answering anyone who connects."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                server.accept()[0].close()
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def host_addresses() -> list[str]:
+    """Every IPv4 address of this host except loopback (the docker bridges included)."""
+    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
+    found = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", listing.stdout)
+    return [address for address in found if not address.startswith("127.")]

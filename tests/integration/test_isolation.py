@@ -7,19 +7,13 @@ traffic anywhere else, not even as a control."""
 from __future__ import annotations
 
 import json
-import re
-import socket
-import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from poc_runner.result import RunResult
 
-from .conftest import BASE, WEB_SERVICE, ScenarioFactory, run_folder
+from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, run_folder
 
 PROBE = """\
 import json, os, socket
@@ -39,38 +33,6 @@ with open("/etc/resolv.conf") as conf:
     found["nameservers"] = [line.split()[1] for line in conf if line.startswith("nameserver")]
 print(json.dumps(found))
 """
-
-
-@pytest.fixture
-def host_listener() -> Iterator[int]:
-    """A TCP listener on every address of this host, answering anyone who connects."""
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("0.0.0.0", 0))
-    server.listen(16)
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                server.accept()[0].close()
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
-
-
-def host_addresses() -> list[str]:
-    """Every IPv4 address of this host except loopback (the docker bridges included)."""
-    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
-    found = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", listing.stdout)
-    return [address for address in found if not address.startswith("127.")]
 
 
 def probe_scenario(scenario: ScenarioFactory, network: str, port: int, name: str) -> Path:

@@ -1,6 +1,7 @@
 """Teardown always happens: on interruption (exit 130), after SIGKILL (`poc clean`), when a
 service fails to come up (exit 3, with its logs); concurrent runs stay apart; `poc up`
-publishes ports on 127.0.0.1 only and hardens every container."""
+publishes ports on 127.0.0.1 only, through a confined forwarder, and hardens every container
+(test_ports.py proves the service itself gets no route out)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -215,14 +217,18 @@ def test_up_publishes_on_localhost_hardens_and_down_removes(
     started = poc("up", str(path))
     try:
         assert started.returncode == 0, started.stderr
-        (web,) = client.containers.list(filters={"label": f"{label.SCENARIO}=explore"})
-        binding = web.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]
-        assert binding["HostIp"] == "127.0.0.1"
-        assert f"127.0.0.1:{binding['HostPort']}" in started.stdout
-        body = fetch(f"http://127.0.0.1:{binding['HostPort']}/index.html")
+        explore = f"{label.SCENARIO}=explore"
+        (web,) = client.containers.list(filters={"label": [explore, f"{label.SERVICE}=web"]})
+        run_id = web.labels[label.RUN]
+        forwarder = client.containers.get(f"{label.name_prefix(run_id)}_ports-web")
+        (binding,) = forwarder.attrs["NetworkSettings"]["Ports"].values()
+        assert [b["HostIp"] for b in binding] == ["127.0.0.1"]
+        assert f"127.0.0.1:{binding[0]['HostPort']} -> 8080/tcp" in started.stdout
+        body = fetch(f"http://127.0.0.1:{binding[0]['HostPort']}/index.html")
         assert body == "hello from the sandbox\n"
         assert_hardened(web.attrs["HostConfig"])
-        run_id = web.labels[label.RUN]
+        assert not web.attrs["HostConfig"]["PortBindings"]  # the service publishes nothing
+        assert_forwarder_confined(forwarder.attrs)
         for thing in labelled(client, run_id):
             assert (
                 thing.attrs.get("Labels", thing.attrs.get("Config", {}).get("Labels"))[
@@ -263,6 +269,23 @@ def assert_hardened(host: dict[str, object]) -> None:
     assert host["RestartPolicy"] == {"Name": "", "MaximumRetryCount": 0} or host["RestartPolicy"][
         "Name"
     ] in ("", "no")
-    ports = host["PortBindings"]
+    ports = host["PortBindings"] or {}
     assert isinstance(ports, dict)
     assert all(b["HostIp"] == "127.0.0.1" for bindings in ports.values() for b in bindings)
+
+
+def assert_forwarder_confined(attrs: dict[str, Any]) -> None:
+    """The forwarder (sandbox/forwarder.py): nobody, no capability at all, a read-only root,
+    32 MiB and 4 pids, no host path, IP forwarding off, and ports on 127.0.0.1 only."""
+    host = attrs["HostConfig"]
+    assert attrs["Config"]["User"] == "65534:65534"
+    assert host["Privileged"] is False
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["ReadonlyRootfs"] is True
+    assert host["Memory"] == 32 * 1024**2 == host["MemorySwap"]
+    assert host["PidsLimit"] == 4
+    assert not host["Binds"] and not attrs["Mounts"]
+    assert host["Sysctls"] == {"net.ipv4.ip_forward": "0"}
+    bindings = [b for found in host["PortBindings"].values() for b in found]
+    assert bindings and all(b["HostIp"] == "127.0.0.1" for b in bindings)

@@ -1,11 +1,10 @@
-"""How every service container is confined (`confinement`) and published (`published_ports`)."""
+"""How every service container is confined (`confinement`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from poc_runner.model import Service
 from poc_runner.sandbox.hardening import (
@@ -14,7 +13,6 @@ from poc_runner.sandbox.hardening import (
     OPEN_FILES,
     SECURITY_OPTIONS,
     confinement,
-    published_ports,
 )
 
 
@@ -136,47 +134,3 @@ class TestConfinement:
 
         accepted = {*RUN_HOST_CONFIG_KWARGS, "use_config_proxy"}
         assert set(confinement(service())) <= accepted
-
-
-class TestPublishedPorts:
-    @pytest.mark.parametrize(
-        ("port", "binding"),
-        [
-            ("8080", {"8080/tcp": ("127.0.0.1", None)}),
-            ("9000:8080", {"8080/tcp": ("127.0.0.1", 9000)}),
-            ("127.0.0.1:9000:8080", {"8080/tcp": ("127.0.0.1", 9000)}),
-            ("127.0.0.1::8080", {"8080/tcp": ("127.0.0.1", None)}),
-            (":8080", {"8080/tcp": ("127.0.0.1", None)}),
-            ("53/udp", {"53/udp": ("127.0.0.1", None)}),
-            ("5353:53/udp", {"53/udp": ("127.0.0.1", 5353)}),
-            ("8080/tcp", {"8080/tcp": ("127.0.0.1", None)}),
-            ("127.0.0.1:9443:443/tcp", {"443/tcp": ("127.0.0.1", 9443)}),
-        ],
-    )
-    def test_every_form_is_bound_on_loopback(
-        self, port: str, binding: dict[str, tuple[str, int | None]]
-    ) -> None:
-        assert published_ports(service(ports=[port])) == binding
-
-    def test_several_ports(self) -> None:
-        bindings = published_ports(service(ports=["8080", "9000:9001", "53/udp"]))
-        assert bindings == {
-            "8080/tcp": ("127.0.0.1", None),
-            "9001/tcp": ("127.0.0.1", 9000),
-            "53/udp": ("127.0.0.1", None),
-        }
-        assert {host for host, _ in bindings.values()} == {"127.0.0.1"}
-
-    def test_no_ports(self) -> None:
-        assert published_ports(service()) == {}
-
-    def test_another_address_never_gets_this_far(self) -> None:
-        with pytest.raises(ValidationError, match=r"127\.0\.0\.1 only"):
-            service(ports=["0.0.0.0:8080:8080"])
-
-    def test_every_port_the_model_accepts_can_be_published(self) -> None:
-        try:
-            accepted = service(ports=["127.0.0.1:8080"])
-        except ValidationError:
-            return  # refusing the form is a fix too
-        assert published_ports(accepted) == {"8080/tcp": ("127.0.0.1", None)}
