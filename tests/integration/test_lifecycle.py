@@ -5,6 +5,7 @@ publishes ports on 127.0.0.1 only, through a confined forwarder, and hardens eve
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import time
@@ -70,40 +71,46 @@ def test_sigterm_during_an_image_build_stops_the_build_at_once(
 ) -> None:
     """The run does not wait for a long `RUN` to end: the build's stream is cut, the engine
     stops the build (its container goes too), and the run ends 130 with its result written."""
+    token = secrets.token_hex(4)
     path = scenario(
         """\
         services: {app: {build: app, command: [sleep, infinity]}}
         steps: [{name: never, service: app, run: "true"}]
         """,
         name="slow-build",
-        files={"app/Dockerfile": f"FROM {BASE}\nRUN echo building-{tmp_path.name} && sleep 617\n"},
+        files={"app/Dockerfile": f"FROM {BASE}\nRUN echo building-{token} && sleep 617\n"},
     )
     process = start_run(path, tmp_path)
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "building image" in line:
-            break
-    building: list[object] = []
-    for _ in range(100):  # until the build's RUN container exists: the build is under way
-        building = [
-            c
-            for c in client.containers.list(all=True)
-            if "sleep 617" in " ".join(c.attrs["Config"]["Cmd"] or [])
-        ]
-        if building:
-            break
-        time.sleep(0.1)
-    assert building, "the build never started its RUN step"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 130  # the RUN step alone would take 617 s
+    try:
+        building = wait_for_build_container(client, process, token)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130  # the RUN step alone would take 617 s
+    finally:
+        process.kill()
     result = next((tmp_path / "runs" / "slow-build").glob("*/result.json")).read_text()
     assert '"error": "interrupted"' in result
-    for _ in range(100):  # the engine removes the build's container once it notices
-        if not any(client.containers.list(all=True, filters={"id": c.id}) for c in building):  # type: ignore[attr-defined]
+    for _ in range(300):  # the engine removes the build's container once it notices
+        if not client.containers.list(all=True, filters={"id": building}):
             break
         time.sleep(0.1)
     else:
         pytest.fail("the build's RUN container was left behind")
+
+
+def wait_for_build_container(
+    client: docker.DockerClient, process: subprocess.Popen[str], token: str
+) -> str:
+    """The id of the container the build runs its `RUN` step in, once it exists."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "building image" in line:
+            break
+    for _ in range(300):
+        for container in client.containers.list(all=True):
+            if f"building-{token}" in " ".join(container.attrs["Config"]["Cmd"] or []):
+                return str(container.id)
+        time.sleep(0.1)
+    pytest.fail("the build never started its RUN step")
 
 
 def test_after_sigkill_poc_clean_removes_what_the_run_left(
