@@ -219,9 +219,11 @@ def run(
     meanwhile to save time, is removed), then builds or finds the images, starts the services
     with no route out (not the internet, the LAN or this host), copies the data in read-only,
     runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
-    Ctrl-C or SIGTERM. Each run writes result.json, report.html, report.md, junit.xml, steps/,
-    logs/ and artifacts/ under OUT, and is recorded in the run history. Exits 0 when every
-    verdict is pass, 1 on a fail, 3 on a sandbox error.
+    Ctrl-C or SIGTERM. While the steps run the services are watched: one that stops is on
+    record, one killed for memory or over its disk limit is a sandbox error. Each run writes
+    result.json, report.html, report.md, junit.xml, steps/, logs/ and artifacts/ under OUT,
+    and is recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on
+    a sandbox error.
     """
     from poc_runner.sandbox import headstart
 

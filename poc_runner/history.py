@@ -3,7 +3,7 @@ can see a scenario's trend and what changed between two runs without keeping run
 
 Where: `$POC_HISTORY` if set (a file path), else `<state dir>/history.sqlite`, the state dir
 being `$POC_STATE_DIR`, else `$XDG_STATE_HOME/poc-runner`, else
-`~/.local/state/poc-runner` (the same place as the run locks). The schema is created on first
+`~/.local/state/poc-runner`. The schema is created on first
 use. `poc run --parallel` records from several threads and several `poc` processes may run at
 once, so each write opens its own connection, the database is in WAL mode (readers never block
 the writer) and a busy timeout makes a writer wait for another instead of failing.
