@@ -188,7 +188,7 @@ class Runner:
                 run_steps(sandbox, run.scenario.steps, run.folder, self._announce(run), work.steps)
             if _judged_in_sandbox(run.scenario):
                 work.criteria = judge(run, work.steps, sandbox)
-                sandbox.checkpoint()
+                sandbox.checkpoint(read=True)
         except Exception as exc:
             work.error = self._failure(exc)
         return work

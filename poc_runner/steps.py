@@ -79,6 +79,7 @@ def run_steps(
         sandbox.checkpoint()  # a service out of memory or over its disk: the run ends here
         if not result.passed and not step.continue_on_error:
             break
+    sandbox.checkpoint(read=True)
 
 
 def _run_one(

@@ -3,7 +3,7 @@
 Once the services are up nothing else would notice one that dies: a run passed while its
 service had been killed for lack of memory, and its timeline said "ready". So a watch asks
 the engine about the run's service containers about once a second, and at every boundary
-between steps (`check`). A service that exits is an incident on record: the product stopped,
+of the steps (`check`). A service that exits is an incident on record: the product stopped,
 and the steps and checks that need it fail, saying so. A service killed for running out of
 memory, or stopped here for writing more than its `resources.disk` to its own file system,
 is a fault: the sandbox's limits, not the product, decided the outcome, so the run's verdict
@@ -68,10 +68,9 @@ class Watch:
         return self
 
     def stop(self) -> None:
-        """No more readings (before teardown, whose removals would read as deaths)."""
+        """No more readings, and a reading under way records nothing (before teardown, whose
+        removals would read as deaths). Not waited for: teardown goes on at once."""
         self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
 
     @property
     def fault(self) -> Incident | None:
@@ -98,6 +97,8 @@ class Watch:
             all=True, filters={"label": f"{labels.RUN}={self._run_id}"}, size=sizes
         )
         with self._lock:
+            if self._stop.is_set():
+                return
             for entry in listing:
                 name = self._services.get(entry["Id"])
                 if name is None or name in self._seen:
