@@ -4,11 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from poc_runner.sandbox.lifecycle import Sandbox
+    from poc_runner.model import Scenario
+    from poc_runner.sandbox.execute import Outcome
     from poc_runner.steps import StepResult
+
+
+class SandboxAccess(Protocol):
+    """What checks need of a live sandbox, and all they get: the seam another backend (a
+    remote engine, a Kubernetes cluster) fills. Both ways of running a command are cut short
+    at the run's `sandbox.timeout`, and raise ServiceStopped when the service is not running."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+
+    def exec(
+        self,
+        service: str,
+        argv: list[str],
+        timeout: float,
+        environment: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Run `argv` in a service's container."""
+        ...
+
+    def probe(self, argv: list[str], timeout: float) -> Outcome:
+        """Run `argv` from inside the sandbox's network (not in any service)."""
+        ...
+
 
 EXCERPT = 200
 
@@ -18,7 +43,7 @@ class Evidence:
     steps: dict[str, StepResult]
     run_folder: Path
     scenario_folder: Path
-    sandbox: Sandbox | None = None
+    sandbox: SandboxAccess | None = None
 
     def step(self, name: str) -> StepResult | None:
         """The step's result, or None when it never ran (an earlier step failed)."""

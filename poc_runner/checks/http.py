@@ -30,7 +30,6 @@ from poc_runner.checks.compare import Incomparable, compare
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing
 from poc_runner.model.checks import HttpCheck, JsonProbe
 from poc_runner.model.types import show
-from poc_runner.sandbox.execute import execute
 
 BODY_LIMIT = 64 * 1024  # bytes of the body read and judged
 _GRACE = 5.0  # seconds the probe may take beyond the request's own timeout (python3 start-up)
@@ -133,8 +132,7 @@ def _ask(evidence: Evidence, check: HttpCheck) -> Answer | str:
         f"{sandboxed.TIMEOUT:g}",
         str(BODY_LIMIT),
     ]
-    limit = evidence.sandbox.time_left(sandboxed.TIMEOUT + _GRACE)
-    outcome = execute(evidence.sandbox.probe(), argv, timeout=limit)
+    outcome = evidence.sandbox.probe(argv, sandboxed.TIMEOUT + _GRACE)
     if outcome.timed_out:
         return f"no answer within {sandboxed.TIMEOUT:g} s, so the request was stopped"
     lines = outcome.stdout.text().strip().splitlines()

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.checks.evidence import Judgement, missing
-from poc_runner.errors import SandboxError
+from poc_runner.errors import ServiceStopped
 
 if TYPE_CHECKING:
+    from poc_runner.checks.evidence import SandboxAccess
     from poc_runner.sandbox.execute import Outcome
-    from poc_runner.sandbox.lifecycle import Sandbox
 
 TIMEOUT = 60.0  # seconds per check; read at call time, so tests can shorten it
 NOT_RUNNING = "not judged: the sandbox was not running"
@@ -31,7 +31,7 @@ def timed_out(what: str, expected: Any = None) -> Judgement:
 
 
 def run_in(
-    sandbox: Sandbox,
+    sandbox: SandboxAccess,
     service: str,
     argv: list[str],
     expected: Any = None,
@@ -45,7 +45,7 @@ def run_in(
         return missing(f"{service!r} is not a service of this scenario", expected)
     try:
         return sandbox.exec(service, argv, TIMEOUT, environment)
-    except SandboxError as exc:  # the product's service stopped: the check fails, with why
+    except ServiceStopped as exc:  # the product's service stopped: the check fails, with why
         return missing(f"could not run in service {service!r}: {exc}", expected)
 
 

@@ -32,7 +32,7 @@ from poc_runner.model.checks import SqlCheck
 from poc_runner.model.types import as_number, show
 
 if TYPE_CHECKING:
-    from poc_runner.sandbox.lifecycle import Sandbox
+    from poc_runner.checks.evidence import SandboxAccess
 
 CLIENTS = ("psql", "mariadb", "mysql", "sqlite3")
 FIELD, RECORD = "\x1f", "\x1e"  # ASCII unit and record separators: never in ordinary data
@@ -44,7 +44,7 @@ _FIND = (
 _MYSQL_ESCAPES = re.compile(r"\\([0nt\\])")
 _UNESCAPE = {"0": "\0", "n": "\n", "t": "\t"}
 _INTEGER = re.compile(r"[-+]?[0-9]+")
-_found: weakref.WeakKeyDictionary[Sandbox, dict[str, str]] = weakref.WeakKeyDictionary()
+_found: weakref.WeakKeyDictionary[SandboxAccess, dict[str, str]] = weakref.WeakKeyDictionary()
 _found_lock = threading.Lock()
 
 
@@ -86,7 +86,7 @@ def _compare(check: SqlCheck, measured: Any, where: str) -> Judgement:
     return Judgement(passed, measured, expected, seen)
 
 
-def _client(sandbox: Sandbox, service: str) -> str:
+def _client(sandbox: SandboxAccess, service: str) -> str:
     with _found_lock:
         known = _found.setdefault(sandbox, {}).get(service)
     if known is not None:

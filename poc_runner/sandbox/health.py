@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from poc_runner.errors import SandboxError
+from poc_runner.errors import SandboxError, ServiceStopped
 from poc_runner.model.services import Healthcheck
 from poc_runner.sandbox.execute import Outcome, command_argv, execute
 
@@ -72,10 +72,10 @@ def _check(
 
 
 def raise_if_stopped(container: Container, service: str, logs: int = 20) -> None:
-    """SandboxError with the service's exit code and last log lines if it is not running."""
+    """ServiceStopped with the service's exit code and last log lines if it is not running."""
     container.reload()
     if container.status != "running":
-        raise SandboxError(_exited_message(container, service, logs))
+        raise ServiceStopped(_exited_message(container, service, logs))
 
 
 def _exited_message(container: Container, service: str, lines: int = 20) -> str:

@@ -282,11 +282,12 @@ class Sandbox:
         """`limit`, cut short so nothing runs past the run's `sandbox.timeout`."""
         return max(min(limit, self.remaining()), 0.1)
 
-    def probe(self) -> Container:
-        """A small container on the run's network from which checks reach services (`http`
-        checks are sent from inside the sandbox, never from the host). Made on first use."""
+    def probe(self, argv: list[str], timeout: float) -> Outcome:
+        """Run a command from inside the run's network, in a small helper container made on
+        first use: `http` checks are sent from there, never from the host."""
         with self._probe_lock:
-            return self._probe or self._create_probe()
+            container = self._probe or self._create_probe()
+        return execute(container, argv, timeout=self.time_left(timeout))
 
     def _create_probe(self) -> Container:
         container = self._adopt(

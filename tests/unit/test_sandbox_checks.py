@@ -27,7 +27,7 @@ from poc_runner.checks.command import judge_command
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.http import judge_http
 from poc_runner.checks.sql import FIELD, NULL, RECORD, judge_sql
-from poc_runner.errors import SandboxError
+from poc_runner.errors import ServiceStopped
 from poc_runner.model.checks import CommandCheck, HttpCheck, SqlCheck
 from poc_runner.model.services import Service
 from poc_runner.sandbox.capture import Capture
@@ -54,12 +54,19 @@ Reply = Outcome | Exception | Callable[[list[str]], Outcome]
 
 
 class FakeSandbox:
-    """`exec`, `probe` and `time_left` as the real Sandbox has them; replies come in order."""
+    """The checks' seam (checks.evidence.SandboxAccess) with replies given: `exec` replies come
+    in order, `probe` answers with `probed`."""
 
-    def __init__(self, replies: list[Reply], **environments: dict[str, str]) -> None:
+    def __init__(
+        self,
+        replies: list[Reply],
+        probed: Callable[[list[str], float], Outcome] | None = None,
+        **environments: dict[str, str],
+    ) -> None:
         services = {name: Service(image="x", environment=env) for name, env in environments.items()}
         self.scenario = SimpleNamespace(services=services or {"db": Service(image="x")})
         self.replies = list(replies)
+        self.probed = probed
         self.calls: list[tuple[str, list[str], float, dict[str, str] | None]] = []
 
     def exec(
@@ -75,11 +82,9 @@ class FakeSandbox:
             raise reply
         return reply(argv) if callable(reply) else reply
 
-    def probe(self) -> str:
-        return "probe-container"
-
-    def time_left(self, limit: float) -> float:
-        return limit
+    def probe(self, argv: list[str], timeout: float) -> Outcome:
+        assert self.probed is not None, "this test sends no http check"
+        return self.probed(argv, timeout)
 
 
 def evidence(sandbox: FakeSandbox | None, tmp_path: Path) -> Evidence:
@@ -265,7 +270,7 @@ class TestSql:
         assert [argv[0] for _, argv, _, _ in sandbox.calls] == ["/bin/sh", "psql", "psql"]
 
     def test_a_stopped_service_fails_the_check_with_why(self, tmp_path: Path) -> None:
-        sandbox = FakeSandbox([SandboxError("service 'db' stopped (exit code 137)")])
+        sandbox = FakeSandbox([ServiceStopped("service 'db' stopped (exit code 137)")])
         judged = judge_sql(sql(), evidence(sandbox, tmp_path))
         assert not judged.passed
         assert "service 'db' stopped (exit code 137)" in judged.evidence
@@ -322,7 +327,7 @@ class TestCommand:
         )
 
     def test_a_stopped_service(self, tmp_path: Path) -> None:
-        sandbox = FakeSandbox([SandboxError("service 'app' stopped (exit code 1)")], app={})
+        sandbox = FakeSandbox([ServiceStopped("service 'app' stopped (exit code 1)")], app={})
         judged = judge_command(command(), evidence(sandbox, tmp_path))
         assert not judged.passed
         assert judged.evidence == (
@@ -371,8 +376,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """judge_http against service `api`, with the probe's output given."""
 
     def check(probe: Callable[..., Outcome], **fields: Any) -> Any:
-        monkeypatch.setattr(http_check, "execute", probe)
-        return judge_http(http(**fields), evidence(FakeSandbox([], api={}), tmp_path))
+        return judge_http(http(**fields), evidence(FakeSandbox([], probe, api={}), tmp_path))
 
     return check
 
@@ -542,19 +546,16 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
 
-    def run_here(_container: object, argv: list[str], *, timeout: float) -> Outcome:
+    def run_here(argv: list[str], timeout: float) -> Outcome:
         done = subprocess.run(
             [sys.executable, *argv[1:]], capture_output=True, text=True, timeout=timeout
         )
         return outcome(done.returncode, done.stdout, done.stderr)
 
-    monkeypatch.setattr(http_check, "execute", run_here)
-
     def check(path: str, port: int | None = None, **fields: Any) -> Any:
         url = f"http://localhost:{port or server.server_address[1]}{path}"
-        return judge_http(
-            http(url=url, **fields), evidence(FakeSandbox([], localhost={}), tmp_path)
-        )
+        here = FakeSandbox([], run_here, localhost={})
+        return judge_http(http(url=url, **fields), evidence(here, tmp_path))
 
     yield check
     server.shutdown()
