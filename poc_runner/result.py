@@ -13,10 +13,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from poc_runner.atomic import write_atomic
 from poc_runner.masking import SECRETS
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
-Verdict = Literal["pass", "fail", "error"]
+
+
+class Verdict(StrEnum):
+    """A run's outcome (spec, "acceptance"): pass and fail judge the product, error the sandbox."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+    @property
+    def word(self) -> str:
+        """As every report and the terminal write it: PASS, FAIL, ERROR."""
+        return self.value.upper()
+
+
 # In the published schema every key is required: result.json always writes them all.
 _ALL_KEYS_WRITTEN = ConfigDict(json_schema_serialization_defaults_required=True)
 
@@ -131,7 +146,7 @@ class RunResult:
     run_id: str
     started_at: str
     finished_at: str = ""
-    verdict: Verdict = "error"
+    verdict: Verdict = Verdict.ERROR
     score: Annotated[float, Field(ge=0, le=100)] = 0.0
     pass_score: Annotated[float, Field(ge=0, le=100)] = 100.0
     error: str | None = None
@@ -150,12 +165,7 @@ class RunResult:
         return json.dumps(_safe(ordered), indent=2, ensure_ascii=False) + "\n"
 
     def write(self, folder: Path) -> Path:
-        """Written to a temporary name and renamed, so a reader never sees half a file."""
-        target = folder / "result.json"
-        partial = folder / ".result.json.partial"
-        partial.write_text(self.to_json(), encoding="utf-8")
-        partial.replace(target)
-        return target
+        return write_atomic(folder / "result.json", self.to_json())
 
 
 def _safe(value: Any) -> Any:

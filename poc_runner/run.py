@@ -45,7 +45,7 @@ from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_al
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress
-from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord
+from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord, Verdict
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
@@ -265,9 +265,9 @@ class Runner:
 
 def exit_code(results: list[RunResult]) -> ExitCode:
     verdicts = {r.verdict for r in results}
-    if "error" in verdicts:
+    if Verdict.ERROR in verdicts:
         return ExitCode.SANDBOX_ERROR
-    return ExitCode.FAILED if "fail" in verdicts else ExitCode.PASSED
+    return ExitCode.FAILED if Verdict.FAIL in verdicts else ExitCode.PASSED
 
 
 class _Phases(dict[str, tuple[float, float]]):
@@ -342,7 +342,7 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
         run.run_id,
         run.started_at,
         finished_at=_now(),
-        verdict="error" if work.error else verdict(criteria, scenario.acceptance.pass_score),
+        verdict=Verdict.ERROR if work.error else verdict(criteria, scenario.acceptance.pass_score),
         score=score(criteria),
         pass_score=scenario.acceptance.pass_score,
         error=work.error,

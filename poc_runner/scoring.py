@@ -20,7 +20,7 @@ def score(criteria: list[CriterionResult]) -> float:
 
 def verdict(criteria: list[CriterionResult], pass_score: float) -> Verdict:
     musts_passed = all(c.passed for c in criteria if c.must)
-    return "pass" if musts_passed and score(criteria) >= pass_score else "fail"
+    return Verdict.PASS if musts_passed and score(criteria) >= pass_score else Verdict.FAIL
 
 
 def improvement(baseline: object, measured: object, op: str, is_duration: bool) -> float | None:

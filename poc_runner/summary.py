@@ -1,50 +1,50 @@
 """The end-of-run summary in the terminal: verdict and score first, then each stakeholder's
-criteria with what was measured against what was expected."""
+criteria with what was measured against what was expected. Values, numbers, improvements and
+groups read as they do in the reports (report/common.py): one way to say each."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from poc_runner.report.common import (
+    CRITERION_WORD,
+    NOT_STATED,
+    by_stakeholder,
+    improvement_text,
+    number,
+    shorten,
+    show,
+)
 from poc_runner.result import CriterionResult, RunResult
 
-_MARK = {True: "PASS", False: "FAIL"}
-_WIDTH = 38
+_WIDTH = 38  # characters of a measured or expected value, so a criterion stays on one line
 
 
 def summarize(result: RunResult, folder: str) -> str:
     lines = [
-        f"{result.scenario}: {result.verdict.upper()}  score {result.score:g}"
-        f" (needs {result.pass_score:g})",
+        f"{result.scenario}: {result.verdict.word}  score {number(result.score)}"
+        f" (needs {number(result.pass_score)})",
     ]
     if result.error:
         lines.append(f"  sandbox error: {result.error}")
     lines += [f"  service {i.service} {i.status}" for i in result.incidents]
-    for stakeholder, criteria in _by_stakeholder(result.criteria).items():
-        lines.append(f"  {stakeholder}")
-        for criterion in criteria:
-            must = " (must)" if criterion.must else ""
-            lines.append(
-                f"    {_MARK[criterion.passed]}  {criterion.id}{must}: measured"
-                f" {_show(criterion.measured)}, expected {_show(criterion.expected)}"
-                + (
-                    f", {criterion.improvement:g}x the current solution"
-                    if criterion.improvement
-                    else ""
-                )
-            )
+    for group in by_stakeholder(result):
+        if group.criteria:
+            lines.append(f"  {group.role}")
+            lines += [f"    {_line(criterion)}" for criterion in group.criteria]
     lines.append(f"  results: {folder}")
     lines.append(f"  report:  {folder}/report.html")
     return "\n".join(lines)
 
 
-def _by_stakeholder(criteria: list[CriterionResult]) -> dict[str, list[CriterionResult]]:
-    grouped: dict[str, list[CriterionResult]] = {}
-    for criterion in criteria:
-        for stakeholder in criterion.stakeholders or ["(no stakeholder)"]:
-            grouped.setdefault(stakeholder, []).append(criterion)
-    return grouped
+def _line(criterion: CriterionResult) -> str:
+    must = " (must)" if criterion.must else ""
+    measured = _cell(show(criterion.measured, criterion.check))
+    expected = _cell(show(criterion.expected, criterion.check, NOT_STATED))
+    better = improvement_text(criterion.improvement)
+    return (
+        f"{CRITERION_WORD[criterion.passed]}  {criterion.id}{must}: measured {measured},"
+        f" expected {expected}" + (f", {better}" if better else "")
+    )
 
 
-def _show(value: Any) -> str:
-    text = "-" if value is None else " ".join(str(value).split())  # one line per criterion
-    return text if len(text) <= _WIDTH else text[: _WIDTH - 3] + "..."
+def _cell(text: str) -> str:
+    return shorten(" ".join(text.split()), _WIDTH)  # one line per criterion

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
+from poc_runner.atomic import write_atomic
 from poc_runner.masking import SECRETS
 from poc_runner.report.html import render_html
 from poc_runner.report.junit import render_junit
@@ -44,13 +45,6 @@ def write_reports(folder: Path, result: RunResult) -> list[Path]:
     for fmt, name in FILES.items():
         written.append(write_atomic(folder / name, render(result, fmt)))
     return written
-
-
-def write_atomic(target: Path, text: str) -> Path:
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
-    return target
 
 
 __all__ = ["FILES", "FORMATS", "Format", "render", "write_atomic", "write_reports"]

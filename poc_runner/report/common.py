@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from poc_runner.masking import SECRETS
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.result import CriterionResult, RunResult, Verdict
 
 NOT_MEASURED = "not measured"
 NOT_STATED = "-"  # an expected value a check did not state (it was not evaluated)
@@ -27,12 +27,12 @@ NO_STAKEHOLDER = "Other criteria"
 # carriage return; DEL and C1 controls; lone surrogates; the two non-characters U+FFFE/U+FFFF.
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
-VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 VERDICT_HEADLINE = {
-    "pass": "It did the job",
-    "fail": "Not there yet",
-    "error": "No verdict: the test environment failed",
+    Verdict.PASS: "It did the job",
+    Verdict.FAIL: "Not there yet",
+    Verdict.ERROR: "No verdict: the test environment failed",
 }
+CRITERION_WORD = {True: "PASS", False: "FAIL"}  # a criterion met or not, in the terminal
 
 
 def clean(value: object) -> str:
@@ -124,7 +124,7 @@ def summary_line(result: RunResult) -> str:
     counted = f"{met} of {total} criteria met"
     if result.verdict == "error":
         return f"The sandbox failed, so the product was not fairly judged ({counted} so far)."
-    if result.verdict == "pass":
+    if result.verdict is Verdict.PASS:
         return f"{counted}; score {number(result.score)} reaches {number(result.pass_score)}" + (
             " and every must-have is met." if any(c.must for c in result.criteria) else "."
         )

@@ -21,7 +21,6 @@ from poc_runner import __version__
 from poc_runner.report.common import (
     NOT_STATED,
     VERDICT_HEADLINE,
-    VERDICT_WORD,
     Group,
     by_stakeholder,
     clean,
@@ -177,7 +176,7 @@ def render_html(result: RunResult) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{e(VERDICT_WORD[result.verdict])}: {e(title)}</title>\n"
+        f"<title>{e(result.verdict.word)}: {e(title)}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n"
         f"<script>{_PRINT_SCRIPT}</script>\n</body>\n</html>\n"
     )
@@ -191,7 +190,7 @@ def _hero(result: RunResult) -> str:
 <h1>{e(result.title or result.scenario)}</h1>
 <section class="hero v-{e(result.verdict)}" aria-label="Verdict">
 <div class="hero-main">
-<div class="verdict">{e(VERDICT_WORD[result.verdict])}</div>
+<div class="verdict">{e(result.verdict.word)}</div>
 <p class="headline">{e(VERDICT_HEADLINE[result.verdict])}</p>
 <p class="why">{e(summary_line(result))}</p>
 </div>

@@ -26,7 +26,7 @@ from poc_runner.report.common import (
     show,
     summary_line,
 )
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.result import CriterionResult, RunResult, Verdict
 
 _MESSAGE_LIMIT = 500  # attribute values are shown on one line by most CI systems
 
@@ -104,7 +104,7 @@ def _case(result: RunResult, criterion: CriterionResult) -> ET.Element:
     )
     if criterion.passed:
         return case
-    judged = result.verdict != "error"
+    judged = result.verdict is not Verdict.ERROR
     outcome = ET.SubElement(case, "failure" if judged else "error")
     prefix = "" if judged else "not judged, the sandbox failed: "
     outcome.attrib |= {

@@ -17,7 +17,6 @@ from poc_runner.report.common import (
     NOT_MEASURED,
     NOT_STATED,
     VERDICT_HEADLINE,
-    VERDICT_WORD,
     Group,
     by_stakeholder,
     clean,
@@ -80,8 +79,8 @@ def _head(result: RunResult) -> str:
     title = result.title or result.scenario
     prospect = f" · for {text(result.job.prospect)}" if result.job.prospect else ""
     return (
-        f"# {_ICON[result.verdict]} {VERDICT_WORD[result.verdict]}: {text(title)}\n\n"
-        f"**Verdict: {VERDICT_WORD[result.verdict]}** ({VERDICT_HEADLINE[result.verdict]}) · "
+        f"# {_ICON[result.verdict]} {result.verdict.word}: {text(title)}\n\n"
+        f"**Verdict: {result.verdict.word}** ({VERDICT_HEADLINE[result.verdict]}) · "
         f"**Score: {number(result.score)} / 100** (needs {number(result.pass_score)})"
         f"{prospect}\n\n{text(summary_line(result))}\n\n"
         f"Scenario {code(result.scenario)}, run {code(result.run_id)}, started"

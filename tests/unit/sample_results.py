@@ -16,6 +16,7 @@ from poc_runner.result import (
     Stakeholder,
     StepRecord,
     TimelineEntry,
+    Verdict,
 )
 
 SECRET = "s3cr3t-Vendor-Token-9f2"
@@ -48,7 +49,7 @@ def passing() -> RunResult:
         run_id="20261123T005103Z-aaaaaa",
         started_at="2026-11-23T00:51:03.677Z",
         finished_at="2026-11-23T00:51:05.977Z",
-        verdict="pass",
+        verdict=Verdict.PASS,
         score=100.0,
         pass_score=80.0,
         title="Catch duplicate invoices before the payment run",
@@ -102,7 +103,7 @@ def failing() -> RunResult:
     result.run_id = "20261124T005103Z-bbbbbb"
     result.started_at = "2026-11-24T00:51:03.677Z"
     result.finished_at = "2026-11-24T00:51:05.977Z"
-    result.verdict = "fail"
+    result.verdict = Verdict.FAIL
     result.score = 25.0
     result.criteria[0] = criterion(
         "recall",
@@ -120,7 +121,7 @@ def errored() -> RunResult:
     result.run_id = "20261125T005103Z-cccccc"
     result.started_at = "2026-11-25T00:51:03.677Z"
     result.finished_at = "2026-11-25T00:51:04.100Z"
-    result.verdict = "error"
+    result.verdict = Verdict.ERROR
     result.error = "service 'db' exited with code 1 before it was healthy"
     return result
 
