@@ -7,15 +7,19 @@ dependencies, files, acceptance). Every command that takes a scenario goes throu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from poc_runner.diagnostics import Diagnostic, count_errors
 from poc_runner.discovery import discover
 from poc_runner.interpolation import interpolate, scalar_text
-from poc_runner.loader import LoadError, parse, read_text
+from poc_runner.loader import START, LoadError, Mark, parse, read_text
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.validation.acceptance import check_acceptance
@@ -56,31 +60,76 @@ def validate_file(
     return Validated(path, _validate_into(findings, path, variables or {}, secrets), findings)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What `poc validate` reports of one file: its diagnostics and whether it is valid, and
+    its scenario's name and where it is written (to tell two files of one name apart)."""
+
+    path: Path
+    diagnostics: list[Diagnostic]
+    ok: bool
+    name: str | None = None
+    name_at: Mark = START
+
+
 def validate_paths(
     arguments: Sequence[str], variables: Mapping[str, str] | None = None
-) -> list[Validated]:
-    """Validate every scenario the arguments name; a path that names none is itself a finding."""
+) -> list[Checked]:
+    """Validate every scenario the arguments name; a path that names none is itself a finding.
+    Many files are validated on every core at once (the work is Python's, one core each)."""
     found = discover(list(arguments))
-    results: list[Validated] = []
+    results: list[Checked] = []
     for argument, message in found.problems:
         findings = Findings(argument)
         findings.file_error(message, "file")
-        results.append(Validated(Path(argument), None, findings))
+        results.append(Checked(Path(argument), findings.diagnostics, ok=False))
     owners: dict[str, Path] = {}
-    for path in found.files:
-        result = validate_file(path, variables)
-        scenario = result.scenario
-        if scenario is not None:
-            first = owners.setdefault(scenario.name, path)
-            if first != path:
-                result.findings.error(
-                    ("name",),
-                    f"scenario name {scenario.name!r} is also used by {first}; each scenario"
-                    " needs its own name so their runs and history stay apart",
-                    "duplicate-name",
-                )
-        results.append(result)
+    for checked in _check_all(found.files, dict(variables or {})):
+        if checked.name is not None:
+            first = owners.setdefault(checked.name, checked.path)
+            if first != checked.path:
+                checked = _named_twice(checked, first)
+        results.append(checked)
     return results
+
+
+_PARALLEL_FROM = 16  # files: below this, starting workers costs more than it saves
+
+
+def _check_all(files: list[Path], variables: dict[str, str]) -> Iterator[Checked]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) < _PARALLEL_FROM or workers < 2 or sys.platform != "linux":
+        yield from (_check(path, variables) for path in files)
+        return
+    # fork: the workers start with every module already imported (spawn would import again)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        chunk = max(len(files) // (workers * 4), 1)
+        yield from pool.imap(partial(_check, variables=variables), files, chunksize=chunk)
+
+
+def _check(path: Path, variables: dict[str, str]) -> Checked:
+    result = validate_file(path, variables)
+    scenario = result.scenario
+    if scenario is None:
+        return Checked(path, result.diagnostics, result.ok)
+    name_at = result.findings.source_map.value_at(("name",))
+    return Checked(path, result.diagnostics, result.ok, scenario.name, name_at)
+
+
+def _named_twice(checked: Checked, first: Path) -> Checked:
+    findings = Findings(str(checked.path))
+    findings.add(
+        checked.name_at,
+        ("name",),
+        f"scenario name {checked.name!r} is also used by {first}; each scenario needs its own"
+        " name so their runs and history stay apart",
+        "duplicate-name",
+    )
+    diagnostics = sorted(
+        [*checked.diagnostics, *findings.diagnostics], key=lambda d: (d.line, d.column)
+    )
+    return Checked(checked.path, diagnostics, False, checked.name, checked.name_at)
 
 
 def _validate_into(

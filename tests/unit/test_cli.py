@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from poc_runner import validation
 from poc_runner.cli import cli
 from poc_runner.errors import ExitCode
 from poc_runner.result import CriterionResult, RunResult, StepRecord
@@ -91,6 +92,27 @@ class TestValidate:
             f"{second}:2:7: error: scenario name 'invoice-dedupe' is also used by {first}"
             in result.stdout
         )
+
+    def test_many_files_validated_on_every_core_say_what_one_at_a_time_says(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Enough files to be validated by worker processes: the same findings, in the same
+        order, a duplicate name and a broken file among them."""
+        for index in range(20):
+            write_scenario(tmp_path / f"s{index:02}", VALID.replace("invoice-dedupe", f"s{index}"))
+        write_scenario(tmp_path / "s07", VALID.replace("invoice-dedupe", "s3"))
+        write_scenario(tmp_path / "s11", VALID.replace("image: postgres", "imgae: postgres"))
+        parallel = poc("validate", "--format", "json", str(tmp_path))
+        monkeypatch.setattr(validation, "_PARALLEL_FROM", 10**6)
+        sequential = poc("validate", "--format", "json", str(tmp_path))
+        assert parallel.stdout == sequential.stdout
+        assert (
+            parallel.stderr
+            == sequential.stderr
+            == "20 files checked: 18 valid, 2 errors, 0 warnings\n"
+        )
+        rules = [d["rule"] for d in json.loads(parallel.stdout)]
+        assert "duplicate-name" in rules and "unknown-key" in rules
 
     def test_missing_path_and_empty_folder_are_errors(self, tmp_path: Path) -> None:
         result = poc("validate", str(tmp_path / "nope"), str(tmp_path))
