@@ -57,6 +57,7 @@ class Watch:
         self._services = {container.id: name for name, container in services.items()}
         self._containers = services
         self._limits, self._started, self._report = limits, started, report
+        self._began = self._since_start(None)  # the services were up: the steps begin
         self.incidents: list[Incident] = []
         self._seen: set[str] = set()
         self._lock = threading.Lock()
@@ -74,8 +75,12 @@ class Watch:
 
     @property
     def fault(self) -> Incident | None:
-        """The first incident that makes the verdict `error`, if any."""
-        return next((i for i in self.incidents if i.kind is not IncidentKind.EXITED), None)
+        """The first incident that makes the verdict `error`, if any: a limit of the sandbox
+        decided, or a service had stopped before the steps began (it never came up for them)."""
+        return next((i for i in self.incidents if self._decides(i)), None)
+
+    def _decides(self, incident: Incident) -> bool:
+        return incident.kind is not IncidentKind.EXITED or incident.at_s <= self._began
 
     def about(self, service: str) -> Incident | None:
         return next((i for i in self.incidents if i.service == service), None)
@@ -129,6 +134,8 @@ class Watch:
             kind = IncidentKind.OUT_OF_MEMORY
         else:
             message = f"service {name!r} stopped at {at:.1f} s (exit code {code})"
+            if at <= self._began:
+                message += ", as the sandbox was being brought up, before any step"
             kind = IncidentKind.EXITED
         return Incident(name, kind, at, code, message, tail(container, _LOG_LINES))
 

@@ -173,12 +173,19 @@ def test_a_service_that_never_becomes_healthy_is_a_sandbox_error_with_its_logs(
     assert "disk quota exceeded" in done.stdout
 
 
-def test_a_service_that_exits_is_a_sandbox_error(
+def test_a_service_that_exits_while_it_is_brought_up_is_a_sandbox_error(
     scenario: ScenarioFactory, run: Callable[..., RunResult]
 ) -> None:
+    """It exits while its healthcheck is awaited: the sandbox never came up. (One with no
+    healthcheck that exits at once may be found only once the steps began: then it is on record
+    as an incident, and it is still a sandbox error when it died before the first step.)"""
     path = scenario(
         f"""\
-        services: {{app: {{image: {BASE}, command: [sh, -c, "echo config missing; exit 2"]}}}}
+        services:
+          app:
+            image: {BASE}
+            command: [sh, -c, "echo config missing; sleep 0.3; exit 2"]
+            healthcheck: {{test: [CMD, "false"], interval: 1s, retries: 30}}
         steps: [{{name: never, service: app, run: "true"}}]
         """
     )
