@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 from poc_runner.engine import connect
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
-from poc_runner.progress import Progress
+from poc_runner.progress import Progress, services_of
 from poc_runner.run import load
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
@@ -53,9 +53,7 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
         run_id,
         kept=True,
         publish=True,
-        report=lambda service, status: progress.update(
-            scenario.name, f"service {service}", status, active=status.endswith("ing")
-        ),
+        report=services_of(progress, scenario.name),
     )
     try:
         sandbox.up()

@@ -44,7 +44,7 @@ from poc_runner.errors import (
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
-from poc_runner.progress import Progress
+from poc_runner.progress import Progress, services_of
 from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord, Verdict
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
@@ -160,7 +160,6 @@ class Runner:
 
     def _sandbox(self, run: _Run, head: HeadStart | None) -> Sandbox:
         assert self._client is not None
-        name = run.scenario.name
         return Sandbox(
             self._client,
             run.scenario,
@@ -168,9 +167,7 @@ class Runner:
             run.run_id,
             kept=self.options.keep,
             head=head,
-            report=lambda service, status: self.progress.update(
-                name, f"service {service}", status, active=status.endswith("ing")
-            ),
+            report=services_of(self.progress, run.scenario.name),
             deadline=time.monotonic() + run.scenario.sandbox.timeout,
         )
 

@@ -216,7 +216,8 @@ class Sandbox:
         check = self.scenario.services[name].healthcheck
         assert check is not None
         self.report(name, "waiting to be healthy")
-        waited = wait_healthy(self.containers[name], name, check)
+        report = partial(self.report, name)
+        waited = wait_healthy(self.containers[name], name, check, report)
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         self.report(name, f"healthy after {waited:.1f} s")
 
