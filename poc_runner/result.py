@@ -76,6 +76,27 @@ class CriterionResult:
     improvement: float | None = None
 
 
+class StepOutcome(StrEnum):
+    """How a step ended, said the same way on screen, in the timeline and in every report."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    NOT_RUN = "did not run"
+
+    @classmethod
+    def of(cls, ran: bool, timed_out: bool, exit_code: int | None) -> StepOutcome:
+        if not ran:
+            return cls.NOT_RUN
+        if timed_out:
+            return cls.TIMED_OUT
+        return cls.PASSED if exit_code == 0 else cls.FAILED
+
+    def words(self, exit_code: int | None) -> str:
+        """`failed (exit 1)`; the others as they are."""
+        return f"failed (exit {exit_code})" if self is StepOutcome.FAILED else self.value
+
+
 @dataclass
 class StepRecord:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
@@ -90,6 +111,11 @@ class StepRecord:
     output_bytes: dict[str, int]
     artifacts: dict[str, bool]
     artifact_errors: dict[str, str] = field(default_factory=dict)  # why one was not copied
+    last_lines: list[str] = field(default_factory=list)  # what a failed step said last
+
+    @property
+    def outcome(self) -> StepOutcome:
+        return StepOutcome.of(self.ran, self.timed_out, self.exit_code)
 
 
 class IncidentKind(StrEnum):

@@ -435,6 +435,7 @@ def _record(step: StepResult) -> StepRecord:
         step.output_bytes,
         step.artifacts,
         step.artifact_errors,
+        step.last_lines,
     )
 
 

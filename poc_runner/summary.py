@@ -13,7 +13,7 @@ from poc_runner.report.common import (
     shorten,
     show,
 )
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.result import CriterionResult, RunResult, StepRecord
 
 _WIDTH = 38  # characters of a measured or expected value, so a criterion stays on one line
 
@@ -26,6 +26,7 @@ def summarize(result: RunResult, folder: str) -> str:
     if result.error:
         lines.append(f"  sandbox error: {result.error}")
     lines += [f"  service {i.service} {i.status}" for i in result.incidents]
+    lines += [line for step in result.steps for line in _failed(step)]
     for group in by_stakeholder(result):
         if group.criteria:
             lines.append(f"  {group.role}")
@@ -33,6 +34,14 @@ def summarize(result: RunResult, folder: str) -> str:
     lines.append(f"  results: {folder}")
     lines.append(f"  report:  {folder}/report.html")
     return "\n".join(lines)
+
+
+def _failed(step: StepRecord) -> list[str]:
+    """A step that failed, and what it said last: the reason is on screen, not in a file."""
+    if not step.last_lines:
+        return []
+    how = step.outcome.words(step.exit_code)
+    return [f"  step {step.name} {how}:", *(f"    | {line}" for line in step.last_lines)]
 
 
 def _line(criterion: CriterionResult) -> str:

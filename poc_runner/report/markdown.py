@@ -70,7 +70,7 @@ def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
     parts = [_head(result), _job(result)]
     parts += [_stakeholder(group) for group in by_stakeholder(result)]
-    parts += [_error(result), _incidents(result), _failing(result.criteria)]
+    parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result.criteria)]
     parts.append(_environment(result))
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -151,6 +151,18 @@ def _incidents(result: RunResult) -> str:
         f"- **{text(incident.service)}**: {text(incident.message)}"
         + (f"\n\n{fenced(chr(10).join(incident.logs))}" if incident.logs else "")
         for incident in result.incidents
+    )
+
+
+def _failed_steps(result: RunResult) -> str:
+    """Steps that failed, and what each said last."""
+    failed = [step for step in result.steps if step.last_lines]
+    if not failed:
+        return ""
+    return "## Steps that failed\n\n" + "\n\n".join(
+        f"- **{text(step.name)}** {text(step.outcome.words(step.exit_code))}"
+        f"\n\n{fenced(chr(10).join(step.last_lines))}"
+        for step in failed
     )
 
 
