@@ -196,7 +196,19 @@ def _one_scenario(path: str) -> Path:
     help="Root folder for results: OUT/<scenario>/<UTC time>-<id>/.",
 )
 @_VAR_OPTION
-@click.option("--keep", is_flag=True, help="Leave the sandbox up afterwards (remove: poc down).")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the sandbox up afterwards, its ports published on 127.0.0.1 as `poc up` does"
+    " (remove: poc down).",
+)
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Run the steps and judge the criteria on the sandbox `poc up` or `--keep` left up,"
+    " in seconds: only changed data is copied again, and the sandbox stays up. Results are"
+    " marked as a reuse: a reused sandbox is not a clean one.",
+)
 @click.option(
     "--parallel",
     type=click.IntRange(min=1),
@@ -211,6 +223,7 @@ def run(
     out: Path,
     variables: dict[str, str],
     keep: bool,
+    reuse: bool,
     parallel: int,
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
@@ -228,23 +241,38 @@ def run(
     from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
+    if keep and reuse:
+        from poc_runner.errors import InvalidInput
+
+        raise InvalidInput("--reuse leaves the sandbox up already; give --keep or --reuse")
     # the engine sets up the first runs while the imports below load the scenario models
-    with headstart.head_starts(files[:parallel], keep=keep) as head_starts:
+    fresh = [] if reuse else files[:parallel]  # a reused sandbox has its network
+    with headstart.head_starts(fresh, keep=keep) as head_starts:
         from poc_runner.progress import for_terminal
         from poc_runner.run import Runner, RunOptions, exit_code
         from poc_runner.summary import summarize
 
         progress = for_terminal()
         try:
-            options = RunOptions(out, variables, keep, parallel)
-            results = Runner(options, progress, head_starts).run_all(files)
+            options = RunOptions(out, variables, keep, parallel, reuse)
+            runner = Runner(options, progress, head_starts)
+            results = runner.run_all(files)
         finally:
             progress.close()
-    for result in results:
+    for path, result in zip(files, results, strict=True):
         click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
-    if keep:
-        click.echo("The sandboxes are still up: `poc shell PATH SERVICE`, then `poc down PATH`.")
+        if result.run_id in runner.endpoints:
+            _still_up(path, f"{result.scenario} is still up:", runner.endpoints[result.run_id])
     ctx.exit(exit_code(results))
+
+
+def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
+    """Where a sandbox left up answers, and the exact commands to use it and remove it."""
+    click.echo(heading)
+    for service, reach in endpoints.items():
+        click.echo(f"  {service}: {', '.join(reach) if reach else 'no published ports'}")
+    click.echo(f"  Again: poc run --reuse {path}    Shell: poc shell {path} SERVICE")
+    click.echo(f"  Stop:  poc down {path}")
 
 
 @cli.command()
@@ -267,11 +295,7 @@ def up(path: str, variables: dict[str, str]) -> None:
             started = start(scenario_file, variables, progress)
     finally:
         progress.close()
-    click.echo(f"{started.scenario.name} is up (run {started.run_id}).")
-    for service, endpoints in started.endpoints.items():
-        reach = ", ".join(endpoints) if endpoints else "no published ports"
-        click.echo(f"  {service}: {reach}")
-    click.echo(f"Shell: poc shell {path} SERVICE    Stop: poc down {path}")
+    _still_up(path, f"{started.scenario.name} is up (run {started.run_id}):", started.endpoints)
 
 
 @cli.command()
@@ -401,7 +425,7 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
     if compare:
         click.echo(format_comparison(get_run(compare[0]), get_run(compare[1])))
     else:
-        click.echo(format_runs(list_runs(name, limit)))
+        click.echo(format_runs(list_runs(name, limit), name))
 
 
 @cli.command()

@@ -26,11 +26,11 @@ from typing import Any
 
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
-from poc_runner.result import RunResult
+from poc_runner.result import RunResult, Verdict
 
 ENV_VAR = "POC_HISTORY"
 _BUSY_TIMEOUT_S = 30.0
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
@@ -98,11 +98,24 @@ def _use_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+# What each version adds to the one before; a file of an older version is brought up to date
+# when it is opened, so the history a team already has is kept.
+_MIGRATIONS = {
+    2: ["ALTER TABLE runs ADD COLUMN reused TEXT"],  # the sandbox a `--reuse` run ran on
+}
+
+
 def _create_schema(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")  # two first runs at once: one creates, the other waits
     try:
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            db.execute(statement)
+        found = db.execute("PRAGMA user_version").fetchone()[0]  # another may have done it
+        if found == 0:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            found = 1
+        for version in range(found + 1, _SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[version]:
+                db.execute(statement)
         db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
@@ -117,7 +130,7 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
         try:
             db.execute("DELETE FROM criteria WHERE run_id = ?", (result.run_id,))
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.run_id,
                     result.scenario,
@@ -128,6 +141,7 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                     result.pass_score,
                     str(folder.resolve()),
                     None if result.error is None else SECRETS.mask(result.error),
+                    result.reused,
                 ),
             )
             db.executemany(
@@ -181,11 +195,15 @@ class RunRow:
     folder: str
     error: str | None = None
     previous_score: float | None = None
+    reused: str | None = None  # the sandbox left up it ran on, for a `--reuse` run
     criteria: list[CriterionRow] = field(default_factory=list)
 
     @property
     def trend(self) -> str:
-        """↑ better, ↓ worse, → same score as the scenario's previous run; · for a first run."""
+        """↑ better, ↓ worse, → same score as the scenario's previous judged run; · for a
+        first run; - for a run whose sandbox failed (its score means nothing)."""
+        if self.verdict == Verdict.ERROR:
+            return "-"
         if self.previous_score is None:
             return "·"
         if self.score > self.previous_score:
@@ -203,12 +221,17 @@ class CriterionRow:
     expected: Any
 
 
+# A run's trend is against the scenario's judged run before it: a run whose sandbox failed
+# (verdict error) has a score of no meaning, so it is listed but never a reference.
 _LISTED = """
-SELECT * FROM (
-    SELECT runs.*, LAG(score) OVER (PARTITION BY scenario ORDER BY started_at, run_id)
-        AS previous_score
-    FROM runs
-) WHERE (:scenario IS NULL OR scenario = :scenario)
+SELECT runs.*, (
+    SELECT before.score FROM runs AS before
+    WHERE before.scenario = runs.scenario AND before.verdict != 'error'
+      AND (before.started_at, before.run_id) < (runs.started_at, runs.run_id)
+    ORDER BY before.started_at DESC, before.run_id DESC LIMIT 1
+) AS previous_score
+FROM runs
+WHERE (:scenario IS NULL OR scenario = :scenario)
 ORDER BY started_at DESC, run_id DESC
 LIMIT :limit
 """
@@ -252,10 +275,7 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
             (run_id, _prefix_pattern(run_id), run_id),
         ).fetchall()
         if not found or (len(found) > 1 and found[0]["run_id"] != run_id):
-            what = "matches several runs" if found else "is not in the run history"
-            raise InvalidInput(
-                f"run {run_id!r} {what} ({file}); `poc history` lists the recorded run ids"
-            )
+            raise InvalidInput(_not_one(db, run_id, file))
         run = _run_row(found[0])
         criteria = db.execute(
             "SELECT * FROM criteria WHERE run_id = ? ORDER BY position", (run.run_id,)
@@ -274,6 +294,26 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
     return run
 
 
+_CANDIDATES = 5
+
+
+def _not_one(db: sqlite3.Connection, run_id: str, file: Path) -> str:
+    """Why `run_id` names no single run: none has it, or several start with it (named)."""
+    found = [
+        row[0]
+        for row in db.execute(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id DESC",
+            (_prefix_pattern(run_id),),
+        )
+    ]
+    if not found:
+        return f"run {run_id!r} is not in the run history ({file}); `poc history` lists them"
+    shown = ", ".join(found[:_CANDIDATES]) + (
+        f" and {len(found) - _CANDIDATES} more" if len(found) > _CANDIDATES else ""
+    )
+    return f"run {run_id!r} could be any of {len(found)} runs ({shown}): give more of its id"
+
+
 def _prefix_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
@@ -290,22 +330,26 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         row["folder"],
         row["error"],
         row["previous_score"],
+        row["reused"],
     )
 
 
 # --- what `poc history` prints -------------------------------------------------------------
 
 
-def format_runs(runs: list[RunRow]) -> str:
-    """A table, newest first: run id, scenario, verdict, score with its trend, when, where."""
+def format_runs(runs: list[RunRow], scenario: str | None = None) -> str:
+    """A table, newest first: run id, scenario, verdict, score with its trend, when, where.
+    A run on a reused sandbox says so next to its verdict."""
     if not runs:
-        return f"no runs recorded yet in {history_path()}"
+        if scenario is None:
+            return f"no runs recorded yet in {history_path()}"
+        return f"no runs of {scenario} recorded in {history_path()}; `poc history` lists all"
     header = ("RUN", "SCENARIO", "VERDICT", "SCORE", "TREND", "STARTED", "FOLDER")
     lines = [
         (
             run.run_id,
             run.scenario,
-            run.verdict.upper(),
+            run.verdict.upper() + (" (reused)" if run.reused else ""),
             _num(run.score),
             run.trend + _delta(run.score, run.previous_score),
             run.started_at,

@@ -182,6 +182,7 @@ class RunResult:
     steps: list[StepRecord] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    reused: str | None = None  # the run id of the sandbox left up that this run ran on
     environment: dict[str, Any] = field(default_factory=dict)
     schema_version: Literal["1.0"] = SCHEMA_VERSION
 

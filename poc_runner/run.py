@@ -50,6 +50,7 @@ from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import sweep
+from poc_runner.sandbox.reuse import refuse_if_up
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -65,6 +66,7 @@ class RunOptions:
     variables: Mapping[str, str] = field(default_factory=dict)
     keep: bool = False
     parallel: int = 1
+    reuse: bool = False  # run on the sandbox `poc up` or `--keep` left up, and leave it up
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -106,12 +108,24 @@ class Runner:
         self._lock = threading.Lock()
         self._client: docker.DockerClient | None = None
         self._engine: Future[EngineInfo] | None = None
+        self._reused: dict[Path, Sandbox] = {}
+        self.endpoints: dict[str, dict[str, list[str]]] = {}  # run id -> service -> where
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
         scenarios = [(path, load(path, self.options.variables)) for path in paths]
         writable(self.options.out)
         heads = list(self.head_starts.values())
         self._client = heads[0].client if heads else connect()  # a head start has connected
+        if self.options.keep:  # one sandbox left up per scenario: --reuse and down know which
+            for path, scenario in scenarios:
+                refuse_if_up(self._client, scenario.name, str(path))
+        if self.options.reuse:  # every sandbox found and checked before any step runs
+            self._reused = {
+                path: Sandbox.reused(
+                    self._client, scenario, path, services_of(self.progress, scenario.name)
+                )
+                for path, scenario in scenarios
+            }
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
             self._engine = aside.submit(EngineInfo.read, self._client)
             aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
@@ -149,10 +163,15 @@ class Runner:
         assert self._client is not None
         head = self._head_start(path, scenario)
         run = _Run.begin(path, scenario, head.run_id if head else new_run_id(), self.options.out)
-        sandbox = self._sandbox(run, head)
+        sandbox = self._reused.get(path) or self._sandbox(run, head)
+        sandbox.deadline = time.monotonic() + scenario.sandbox.timeout
         with self._registered(sandbox):
             work = self._work(run, sandbox)
         work = self._teardown(run, sandbox, work)
+        if self.options.keep or sandbox.reusing:  # still up: where its ports answer
+            self.endpoints[run.run_id] = {
+                name: sandbox.endpoints(name) for name in sandbox.containers
+            }
         result = assemble(run, sandbox, work, self._engine_info())
         publish(result, run.folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
@@ -166,9 +185,9 @@ class Runner:
             run.path.parent,
             run.run_id,
             kept=self.options.keep,
+            publish=self.options.keep,  # as `poc up` does: through the forwarders
             head=head,
             report=services_of(self.progress, run.scenario.name),
-            deadline=time.monotonic() + run.scenario.sandbox.timeout,
         )
 
     def _work(self, run: _Run, sandbox: Sandbox) -> _Work:
@@ -176,7 +195,7 @@ class Runner:
         as far as they get: an error ends the work and is recorded, never raised."""
         work = _Work()
         try:
-            with run.phases("sandbox up"):
+            with run.phases("sandbox reused" if sandbox.reusing else "sandbox up"):
                 sandbox.up()
             if self.interrupted.is_set():
                 raise Interrupted("interrupted")
@@ -237,7 +256,7 @@ class Runner:
             sandbox.save_logs(folder / "logs")
             if self.options.keep and not self.interrupted.is_set():
                 return []
-            return sandbox.down()
+            return sandbox.down()  # a reused sandbox stays up
 
     def _engine_info(self) -> EngineInfo | None:
         engine = self._engine
@@ -351,6 +370,7 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
             run.origin, run.phases, sandbox.ready_at, work.steps, sandbox.incidents
         ),
         incidents=sandbox.incidents,
+        reused=sandbox.run_id if sandbox.reusing else None,
         environment=_fingerprint(scenario, sandbox, engine),
     )
 

@@ -25,6 +25,8 @@ def summarize(result: RunResult, folder: str) -> str:
     ]
     if result.error:
         lines.append(f"  sandbox error: {result.error}")
+    if result.reused:
+        lines.append(f"  on the sandbox left up by run {result.reused} (not a clean one)")
     lines += [f"  service {i.service} {i.status}" for i in result.incidents]
     lines += [line for step in result.steps for line in _failed(step)]
     for group in by_stakeholder(result):

@@ -26,6 +26,7 @@ from poc_runner.report.common import (
     clean,
     improvement_text,
     number,
+    reuse_note,
     run_seconds,
     shorten,
     show,
@@ -167,6 +168,7 @@ def render_html(result: RunResult) -> str:
         [
             _hero(result),
             _error(result),
+            _reused(result),
             _job(result),
             _stakeholders(result),
             _timeline(result.timeline),
@@ -233,6 +235,15 @@ def _error(result: RunResult) -> str:
         '<section class="alert" aria-label="Sandbox error"><strong>The test environment'
         " failed, not necessarily the product.</strong> Nothing below is a verdict on the"
         f" product until the run is repeated.<pre>{e(result.error)}</pre></section>"
+    )
+
+
+def _reused(result: RunResult) -> str:
+    note = reuse_note(result)
+    return (
+        ""
+        if note is None
+        else f'<section class="alert" aria-label="Reused sandbox">{e(note)}</section>'
     )
 
 

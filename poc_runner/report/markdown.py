@@ -23,6 +23,7 @@ from poc_runner.report.common import (
     criterion_name,
     improvement_text,
     number,
+    reuse_note,
     shorten,
     show,
     summary_line,
@@ -68,7 +69,7 @@ def fenced(value: str) -> str:
 
 def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
-    parts = [_head(result), _job(result)]
+    parts = [_head(result), text(reuse_note(result) or ""), _job(result)]
     parts += [_stakeholder(group) for group in by_stakeholder(result)]
     parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result.criteria)]
     parts.append(_environment(result))
