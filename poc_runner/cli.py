@@ -19,6 +19,7 @@ from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
 
 if TYPE_CHECKING:
+    from poc_runner.result import RunResult
     from poc_runner.sandbox.reaper import Swept
 
 BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
@@ -300,6 +301,44 @@ def up(path: str, variables: dict[str, str]) -> None:
 
 @cli.command()
 @click.argument("path", metavar="PATH")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Root folder for results, as for `poc run`.",
+)
+@_VAR_OPTION
+def watch(path: str, out: Path, variables: dict[str, str]) -> None:
+    """Run the steps and criteria again whenever the scenario, its data or its check scripts
+    change, on the sandbox `poc up` (or `poc run --keep`) left up.
+
+    Each round is a `poc run --reuse` (results written and recorded, marked as reused) and
+    ends with one screen of summary. A change to the services themselves needs `poc down`
+    then `poc up`; the round says so and the watch goes on. Ctrl-C stops watching and leaves
+    the sandbox up (exit 130).
+    """
+    from poc_runner.loop import watch as keep_watching
+    from poc_runner.run import RunOptions
+    from poc_runner.summary import summarize
+
+    scenario_file = _one_scenario(path)
+
+    def summary(result: RunResult) -> str:
+        return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
+
+    try:
+        keep_watching(scenario_file, RunOptions(out, variables), click.echo, summary)
+    except KeyboardInterrupt:
+        from poc_runner.errors import Interrupted
+
+        raise Interrupted(
+            f"stopped watching; the sandbox is still up (`poc down {path}`)"
+        ) from None
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
 @click.argument("service")
 def shell(path: str, service: str) -> None:
     """Open an interactive shell in SERVICE of a scenario started with `poc up` or `--keep`."""
@@ -410,13 +449,16 @@ def report(run_dir: Path, report_format: str, out_file: Path | None) -> None:
     "--compare",
     nargs=2,
     metavar="RUN_A RUN_B",
-    help="Show, per criterion, what changed from RUN_A to RUN_B (run ids as listed).",
+    help="Show, per criterion, what changed from RUN_A to RUN_B (run ids as listed, or any"
+    " unique prefix of them).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).
 
     NAME limits the list to one scenario. The trend compares each run's score with the
-    scenario's run before it: ↑ better, ↓ worse, → the same, · a first run. Every `poc run`
+    scenario's judged run before it: ↑ better, ↓ worse, → the same, · a first run, - a run whose
+    sandbox failed (listed, never a reference); "(reused)" marks a run on a sandbox left up
+    (`poc run --reuse`). Every `poc run`
     records its runs in an SQLite file: $POC_HISTORY if set, else history.sqlite in the state
     directory ($POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner).
     """

@@ -4,6 +4,10 @@ needed, on the sandbox left up; `poc run --keep` leaves one up with its ports pu
 from __future__ import annotations
 
 import json
+import queue
+import signal
+import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +18,7 @@ import pytest
 
 from poc_runner.sandbox import labels as label
 
-from .conftest import BASE, ScenarioFactory, labelled, poc
+from .conftest import BASE, POC, ScenarioFactory, labelled, poc
 
 SLOW_API = f"""\
 data: [{{name: numbers, path: data/numbers.txt, mount: /data/numbers.txt, services: [client]}}]
@@ -120,3 +124,48 @@ def test_keep_publishes_the_ports_and_says_how_to_use_it(
     assert poc("down", str(slow_api)).returncode == 0
     run_id = result_of(tmp_path, done.stdout)["run_id"]
     assert labelled(client, str(run_id)) == []
+
+
+def test_watch_runs_again_after_a_change_and_ctrl_c_leaves_the_sandbox_up(
+    slow_api: Path, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    assert poc("up", str(slow_api)).returncode == 0
+    watching = subprocess.Popen(
+        [*POC, "watch", str(slow_api), "--out", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in watching.stdout or []], daemon=True
+    ).start()
+
+    def until(marker: str) -> list[str]:
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            if marker in seen[-1]:
+                return seen
+        pytest.fail(f"no {marker!r} within 120 s; saw {seen}")
+
+    try:
+        first = until("results:")
+        assert any("slow-api: PASS" in line for line in first)
+        until("watching")
+        (slow_api.parent / "data" / "numbers.txt").write_text("1\n2\n3\n4\n")
+        second = until("results:")
+        assert any("changed: data/numbers.txt" in line for line in second)
+        assert any("slow-api: FAIL" in line for line in second)  # total 10 now
+        assert any("measured total 10" in line for line in second)
+    finally:
+        watching.send_signal(signal.SIGINT)
+        assert watching.wait(timeout=30) == 130
+    running = client.containers.list(
+        filters={"label": [f"{label.SCENARIO}=slow-api", f"{label.KEPT}=true"]}
+    )
+    assert {c.labels[label.SERVICE] for c in running} >= {"api", "client"}, "Ctrl-C left it up"
