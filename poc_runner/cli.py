@@ -57,8 +57,26 @@ class _Poc(click.Group):
             ctx.exit(ExitCode.SANDBOX_ERROR)
 
 
+def _use_context(_ctx: click.Context, _param: click.Parameter, name: str | None) -> str | None:
+    """`--context NAME` names the engine for this command and the docker CLI it runs (`poc
+    shell`), as the docker CLI's own option does: it wins over DOCKER_HOST."""
+    if name:
+        os.environ["DOCKER_CONTEXT"] = name
+        os.environ.pop("DOCKER_HOST", None)
+    return name
+
+
 @click.group(cls=_Poc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="poc")
+@click.option(
+    "--context",
+    metavar="NAME",
+    callback=_use_context,
+    expose_value=False,
+    is_eager=True,
+    help="The Docker context of the engine to use (`docker context ls`); else DOCKER_HOST,"
+    " DOCKER_CONTEXT or the current context, as the docker CLI chooses.",
+)
 def cli() -> None:
     """Prove a product works on a prospect's own data.
 

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from poc_runner.engine import is_remote
 from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
@@ -166,10 +167,16 @@ class Sandbox:
         start_forwarder(forwarder, self.networks[0], name)
 
     def endpoints(self, name: str) -> list[str]:
-        """Where the host reaches a service's published ports (none without a forwarder)."""
+        """Where the host reaches a service's published ports (none without a forwarder); on
+        a remote engine they are on that machine's 127.0.0.1 (`ssh -L` brings one here)."""
         forwarder = self.forwarders.get(name)
         ports = self.scenario.services[name].ports
-        return [] if forwarder is None else endpoints(forwarder, forwards(ports))
+        found = [] if forwarder is None else endpoints(forwarder, forwards(ports))
+        return (
+            [f"{where} on the engine's machine" for where in found]
+            if is_remote(self.client)
+            else found
+        )
 
     def _fill_data(self, image: str) -> None:
         digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
