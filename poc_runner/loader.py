@@ -94,7 +94,7 @@ class Document:
     data: Any
     source_map: SourceMap
     problems: list[Problem]
-    references: list[KeyPath]  # where text holding `${` sits, so interpolation looks only there
+    references: list[KeyPath]  # where text holding `$` sits, so interpolation looks only there
 
 
 def read_text(path: Path) -> str:
@@ -355,8 +355,8 @@ class _Builder:
 
 
 def _holds_reference(value: Any) -> bool:
-    """Text that may hold a `${name}` for interpolation to fill."""
-    return type(value) is str and "${" in value
+    """Text that may hold a reference for interpolation to fill (`${name}`, Compose's `$NAME`)."""
+    return type(value) is str and "$" in value
 
 
 def lookup(data: Any, path: KeyPath) -> Any:
