@@ -61,8 +61,8 @@ def interpolate(
     result = result or Interpolation()
     done: set[tuple[int, str | int]] = set()  # a list or mapping shared by aliases, once
     for path in references:
-        if not path or (not compose and path[0] in UNINTERPOLATED_SECTIONS):
-            continue
+        if not path or (not compose and path[0] in UNINTERPOLATED_SECTIONS) or _extension(path):
+            continue  # an `x-*` section is ignored: its anchors are filled where they are used
         container = lookup(data, path[:-1])
         slot = (id(container), path[-1])
         if not isinstance(lookup(container, path[-1:]), str) or slot in done:
@@ -71,6 +71,10 @@ def interpolate(
         dialect = compose_text if compose or path[0] in COMPOSE_SECTIONS else scenario_text
         container[path[-1]] = dialect(container[path[-1]], path, values, result)
     return result
+
+
+def _extension(path: KeyPath) -> bool:
+    return isinstance(path[0], str) and path[0].startswith("x-")
 
 
 def scenario_text(text: str, path: KeyPath, values: Values, result: Interpolation) -> str:
