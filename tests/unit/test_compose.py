@@ -383,3 +383,23 @@ def test_short_volume_syntax_is_read_as_compose_reads_it() -> None:
     }
     for short, long in cases.items():
         assert short_volume(short) == long
+
+
+class TestInitFromCompose:
+    def test_the_scenario_references_the_file_and_validates_as_written(
+        self, tmp_path: Path
+    ) -> None:
+        from poc_runner.scaffold import scaffold_from_compose
+
+        (scenario,) = scaffold_from_compose(CORPUS / "jobs" / "compose.yaml", tmp_path / "billing")
+        result = validate_file(scenario)
+        assert result.ok, [d.format_text() for d in result.diagnostics]
+        assert result.scenario is not None
+        assert result.scenario.compose == "deploy/compose.yaml"
+        # one smoke step per service that stays up: the migration job exits, so it has none
+        assert [(s.name, s.service) for s in result.scenario.steps] == [
+            ("db-is-up", "db"),
+            ("app-is-up", "app"),
+        ]
+        assert [c.for_ for c in result.scenario.acceptance.criteria] == [["Operations"]] * 2
+        assert "THE JOB" in scenario.read_text()
