@@ -64,7 +64,7 @@ def _image(value: str) -> str:
 
 
 class BuildSpec(Strict):
-    context: ScenarioPath
+    context: ScenarioPath = "."  # as in Compose
     dockerfile: ScenarioPath = "Dockerfile"
     args: EnvMap = Field(default_factory=dict)
     target: str | None = None  # a stage of a multi-stage Dockerfile

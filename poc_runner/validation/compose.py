@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
 from poc_runner.model.services import ULIMIT_CAPS
+from poc_runner.sandbox.startup import jobs
 from poc_runner.units import size_text
 from poc_runner.validation.findings import Findings, closest, did_you_mean
 from poc_runner.validation.references import refer
@@ -47,6 +48,16 @@ def check_compose(scenario: Scenario, findings: Findings) -> None:
             refer(findings, ("services", name, "links", index), "service", target, services)
         _limits(("services", name), service, findings)
         _mount_points(scenario, name, service, findings)
+    done = jobs(scenario)
+    for index, step in enumerate(scenario.steps):
+        if step.service in done:
+            findings.error(
+                ("steps", index, "service"),
+                f"service {step.service!r} is a job others wait to complete"
+                " (`service_completed_successfully`): it has exited before the steps run; run"
+                " the step in a service that stays up",
+                "reference",
+            )
     for name, volume in scenario.volumes.items():
         if volume is not None and volume.external:
             findings.warning(

@@ -115,7 +115,7 @@ def _walk_model(
             hint = f" (did you mean {meant!r}?)"
         elif " " in key.strip():
             hint = " (inside {...}, a comma starts a new key: put text containing commas in quotes)"
-        findings.error(here, f"unknown key {key!r}{hint}", "unknown-key", at_key=True)
+        findings.error(here, f"unknown key {key!r}{hint}", "unknown-key", at_key=True, fix=meant)
 
 
 @dataclass

@@ -61,6 +61,7 @@ class TestValidate:
             "key_path": "services.db.imgae",
             "rule": "unknown-key",
             "severity": "error",
+            "fix": "image",
         }
         assert json.loads(poc("validate", "--format", "json", str(good)).stdout) == []
 
