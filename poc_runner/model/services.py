@@ -235,15 +235,13 @@ Ignored = Annotated[Any, Field(description="accepted and ignored in a sandbox (w
 
 
 # The most a service may ask for (Compose's `ulimits`); -1, unlimited, is taken as the cap.
-ULIMIT_CAPS = {
-    "nofile": 65536,
-    "nproc": 65536,
-    "memlock": 64 * 1024**2,
-    "stack": 64 * 1024**2,
-    "core": 0,
-    "msgqueue": 819200,
-    "sigpending": 65536,
-}
+ULIMIT_CAPS = {"nofile": 65536, "nproc": 65536, "core": 0}
+# Limits only a capability the sandbox never gives may raise (a container starting with more
+# than the engine's own fails): accepted, and left at the engine's default.
+ULIMITS_LEFT = frozenset(
+    {"memlock", "stack", "msgqueue", "sigpending", "rtprio", "nice", "fsize", "cpu", "data"}
+    | {"as", "locks", "rss", "rttime"}
+)
 
 
 class Ulimit(Strict):

@@ -61,10 +61,12 @@ def _tmpfs_paths(service: Service) -> list[str]:
 
 def _limits(service: Service) -> list[tuple[str, tuple[int, int]]]:
     """Open files as the sandbox sets them, then what the service asks for (Compose's
-    `ulimits`), each within its cap; -1 (unlimited) is the cap."""
+    `ulimits`) of those it may raise, each within its cap; -1 (unlimited) is the cap."""
     limits: dict[str, tuple[int, int]] = {"nofile": OPEN_FILES}
     for name, asked in service.ulimits.items():
-        cap = ULIMIT_CAPS[name]
+        cap = ULIMIT_CAPS.get(name)
+        if cap is None:
+            continue  # left at the engine's default (validation says so)
         soft, hard = (cap if value < 0 else min(value, cap) for value in (asked.soft, asked.hard))
         limits[name] = (soft, hard)
     return list(limits.items())

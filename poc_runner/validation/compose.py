@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
-from poc_runner.model.services import ULIMIT_CAPS
+from poc_runner.model.services import ULIMIT_CAPS, ULIMITS_LEFT
 from poc_runner.sandbox.startup import jobs
 from poc_runner.units import size_text
-from poc_runner.validation.findings import Findings, closest, did_you_mean
+from poc_runner.validation.findings import Findings, did_you_mean
 from poc_runner.validation.references import refer
 from poc_runner.validation.salvage import Choices
 
@@ -151,12 +151,19 @@ def _limits(here: KeyPath, service: Service, findings: Findings) -> None:
     for limit, value in service.ulimits.items():
         at: KeyPath = (*here, "ulimits", limit)
         cap = ULIMIT_CAPS.get(limit)
-        if cap is None:
-            meant = closest(limit, ULIMIT_CAPS)
-            hint = f" (did you mean {meant!r}?)" if meant else ""
+        if limit in ULIMITS_LEFT:
+            findings.warning(
+                at,
+                f"ulimit {limit} stays at the engine's default: raising it needs a capability"
+                " the sandbox never gives",
+                "ulimits",
+                at_key=True,
+            )
+        elif cap is None:
+            known = [*ULIMIT_CAPS, *sorted(ULIMITS_LEFT)]
             findings.error(
                 at,
-                f"ulimit {limit!r} is not one the sandbox sets{hint}; it sets"
+                f"{limit!r} is not a ulimit{did_you_mean(limit, known)}; the sandbox sets"
                 f" {', '.join(ULIMIT_CAPS)}",
                 "ulimits",
                 at_key=True,

@@ -50,3 +50,127 @@ def test_a_mistyped_var_is_refused_with_the_name_meant() -> None:
     result = poc("run", "--var", "LOW_STOK=3", str(EXAMPLE))
     assert result.returncode == 2
     assert "did you mean 'LOW_STOCK'?" in result.stderr
+
+
+PROBE_NAMES = """\
+import json, socket
+print(json.dumps({n: socket.gethostbyname(n) for n in ["app", "acme-app", "backend", "legacy-app"]}))
+"""
+INSIDE_APP = """\
+import json, os, resource, socket
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as exc:
+        return exc.strerror
+def append(path):
+    with open(path, "a") as handle:
+        handle.write("changed\\n")
+mounts = open("/proc/mounts").read()
+print(json.dumps({
+    "ini": open("/etc/acme/app.ini").read(),
+    "ini_write": attempt(lambda: append("/etc/acme/app.ini")),
+    "image_file_kept": os.path.exists("/etc/acme/default.ini"),
+    "config": open("/etc/acme/extra.conf").read(),
+    "secret": open("/run/secrets/db_password").read(),
+    "secret_write": attempt(lambda: append("/run/secrets/db_password")),
+    "notes_write": attempt(lambda: append("/notes/todo.txt")),
+    "scratch_write": attempt(lambda: append("/scratch/x")),
+    "cache_tmpfs": " /cache tmpfs " in mounts,
+    "nofile": resource.getrlimit(resource.RLIMIT_NOFILE),
+    "memlock": resource.getrlimit(resource.RLIMIT_MEMLOCK),
+    "nproc": resource.getrlimit(resource.RLIMIT_NPROC),
+    "hostname": socket.gethostname(),
+}))
+"""
+COMPOSE = """\
+services:
+  app:
+    build: ./app
+    container_name: acme-app
+    hostname: app-host
+    labels: {com.vendor.tier: backend}
+    command: [sleep, infinity]
+    healthcheck: {interval: 1s}
+    ulimits: {nofile: 12345, nproc: -1, memlock: -1}
+    mem_limit: 300m
+    volumes:
+      - /scratch
+      - ./notes:/notes
+      - ./app.ini:/etc/acme/app.ini:ro
+      - {type: tmpfs, target: /cache}
+    configs:
+      - {source: extra, target: /etc/acme/extra.conf}
+    secrets: [db_password]
+    networks:
+      default: {aliases: [backend]}
+  probe:
+    image: poc-runner/base:bookworm
+    command: [sleep, infinity]
+    links: ["app:legacy-app"]
+    depends_on: {app: {condition: service_healthy}}
+configs:
+  extra: {content: "mode=${MODE:-demo}"}
+secrets:
+  db_password: {file: ./db_password.txt}
+"""
+
+
+def test_compose_fields_are_honoured_the_sandbox_way(
+    scenario: Callable[..., Path], run: Callable[..., RunResult], tmp_path: Path, client: object
+) -> None:
+    path = scenario(
+        """\
+        compose: compose.yaml
+        data:
+          - {name: probes, path: probes, mount: /probes}
+        steps:
+          - {name: names, service: probe, run: [python3, /probes/names.py]}
+          - {name: inside, service: app, run: [python3, /probes/inside.py]}
+        """,
+        files={
+            "compose.yaml": COMPOSE,
+            "probes/names.py": PROBE_NAMES,
+            "probes/inside.py": INSIDE_APP,
+            "app.ini": "[acme]\n",
+            "db_password.txt": "s3cret",
+            "notes/todo.txt": "first\n",
+            "app/Dockerfile": (
+                "FROM poc-runner/base:bookworm\n"
+                "RUN mkdir -p /etc/acme && echo default > /etc/acme/default.ini\n"
+                'HEALTHCHECK CMD ["python3", "-c", "print()"]\n'
+            ),
+        },
+    )
+    result = run(path, keep=True)
+    try:
+        assert result.error is None, result.error
+        steps = run_folder(tmp_path, result) / "steps"
+        names = json.loads((steps / "names.out").read_text())
+        assert len(set(names.values())) == 1, names  # one container, four DNS names
+        inside = json.loads((steps / "inside.out").read_text())
+        assert inside.pop("nofile") == [12345, 12345]
+        inside.pop("memlock")  # left at the engine's default
+        assert inside.pop("nproc") == [65536, 65536]  # -1 is the sandbox's cap
+        assert inside == {
+            "ini": "[acme]\n",
+            "ini_write": "Read-only file system",
+            "image_file_kept": True,  # the file's folder keeps what the image has there
+            "config": "mode=demo",
+            "secret": "s3cret",
+            "secret_write": "Read-only file system",
+            "notes_write": "allowed",
+            "scratch_write": "allowed",
+            "cache_tmpfs": True,
+            "hostname": "app-host",
+        }
+        (app,) = client.containers.list(  # type: ignore[attr-defined]
+            filters={"label": [f"io.poc-runner.run={result.run_id}", "io.poc-runner.service=app"]}
+        )
+        assert app.labels["com.vendor.tier"] == "backend"
+        assert app.attrs["HostConfig"]["Memory"] == 300 * 1024**2
+        assert all(m["Type"] == "volume" for m in app.attrs["Mounts"])  # nothing from the host
+    finally:
+        assert poc("down", str(path)).returncode == 0
+    assert (path.parent / "notes" / "todo.txt").read_text() == "first\n"
