@@ -45,8 +45,6 @@ class Composition:
 
     interpolation: Interpolation = field(default_factory=Interpolation)
     left_out: dict[str, list[str]] = field(default_factory=dict)  # service -> its profiles
-    profiles: list[str] = field(default_factory=list)  # the active ones
-    files: list[str] = field(default_factory=list)  # Compose files read, scenario-relative
 
 
 @dataclass
@@ -109,8 +107,8 @@ class _Stage:
         extending = any(_extends(s) for s in self.scenario.services.values())
         if (composed or extending) and isinstance(self.data.get("services", {}), dict):
             self._merge([*composed, self.scenario])
+        self._leave_out(spec.profiles if spec else [])
         if spec is not None:
-            self._leave_out(spec.profiles)
             self._top_level(composed)
             self._declarations(composed)
         for name, service in self.scenario.services.items():
@@ -127,7 +125,6 @@ class _Stage:
             spec = ComposeFiles.of(_REFERENCE.validate_python(self.data["compose"]))
         except ValidationError:
             return None
-        self.result.profiles = list(spec.profiles)
         return spec
 
     def _files(self, spec: ComposeFiles) -> Iterator[tuple[str, KeyPath]]:
@@ -177,7 +174,13 @@ class _Stage:
             if exc.rule == "file":
                 referrer.error(at, message, "missing-file")
             else:
-                self.findings.add(exc.mark, (), exc.message, exc.rule, file=shown)
+                empty = exc.message.startswith("the file is empty")
+                said = (
+                    "the Compose file is empty; it starts with `services:`"
+                    if empty
+                    else exc.message
+                )
+                self.findings.add(exc.mark, (), said, exc.rule, file=shown)
             return None
         source = Source(shown, document.source_map)
         here = self.findings.about(source)
@@ -188,11 +191,11 @@ class _Stage:
             return None
         _strip_extensions(document.data)
         loaded = _Document(relative, source, document.data)
-        self.result.files.append(relative)
         self._interpolate(loaded, document.references)
         keys = check_keys(document.data, here, ComposeFile)
         check_model(ComposeFile, document.data, here, keys)
-        rebase_file(document.data, str(Path(relative).parent).removeprefix("."))
+        folder = str(Path(relative).parent)
+        rebase_file(document.data, "" if folder == "." else folder)
         self.documents[relative] = loaded
         return loaded
 

@@ -239,9 +239,17 @@ class Sandbox:
 
     def _wait_completed(self, name: str) -> None:
         """A job others wait for: it must exit with code 0 (`service_completed_successfully`)."""
+        import requests
+
         container = self.containers[name]
         self.report(name, "running to completion")
-        code = container.wait(timeout=max(self.remaining(), 1.0)).get("StatusCode")
+        try:
+            code = container.wait(timeout=max(self.remaining(), 1.0)).get("StatusCode")
+        except requests.exceptions.Timeout:  # the wait outlasted the run's timeout
+            raise SandboxError(
+                f"service {name!r} did not complete within the run's sandbox.timeout; the"
+                " services that wait for it were never started" + last_logs(container, 20)
+            ) from None
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         if code != 0:
             raise SandboxError(

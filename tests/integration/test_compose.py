@@ -174,3 +174,26 @@ def test_compose_fields_are_honoured_the_sandbox_way(
     finally:
         assert poc("down", str(path)).returncode == 0
     assert (path.parent / "notes" / "todo.txt").read_text() == "first\n"
+
+
+def test_a_job_that_fails_is_a_sandbox_error_and_what_waits_never_starts(
+    scenario: Callable[..., Path], run: Callable[..., RunResult]
+) -> None:
+    path = scenario(
+        """\
+        services:
+          migrate:
+            image: poc-runner/base:bookworm
+            command: [python3, -c, "print('no database'); raise SystemExit(3)"]
+          api:
+            image: poc-runner/base:bookworm
+            command: [sleep, infinity]
+            depends_on: {migrate: {condition: service_completed_successfully}}
+        """
+    )
+    result = run(path)
+    assert result.verdict == "error"
+    assert result.error is not None
+    assert "'migrate' exited with code 3" in result.error
+    assert "no database" in result.error  # its last log lines
+    assert "were never started" in result.error
