@@ -84,12 +84,9 @@ def valueless(environment: Any) -> list[tuple[KeyPath, str]]:
     return []
 
 
-def fill(environment: Any, below: KeyPath, name: str, value: str | None) -> None:
-    """Give a value-less entry its value, or take it out (None)."""
+def fill(environment: Any, below: KeyPath, name: str, value: str) -> None:
+    """Give a value-less entry its value."""
     if isinstance(environment, dict):
-        if value is None:
-            del environment[name]
-        else:
-            environment[name] = value
-    elif value is not None:
+        environment[name] = value
+    else:
         environment[int(below[0])] = f"{name}={value}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from poc_runner.model.volumes import short_volume
 
 
@@ -74,7 +76,7 @@ def _volume(entry: Any, base: str) -> Any:
         return entry
     try:
         long = short_volume(entry)
-    except Exception:
+    except PydanticCustomError:
         return entry  # refused later, as written
     source = long.get("source") if isinstance(long, dict) else None
     if long.get("type") != "bind" or not isinstance(source, str) or source[:1] != ".":

@@ -376,9 +376,7 @@ class _Stage:
             return {**long, "content": value["content"]}
         variable = value.get("environment")
         if isinstance(variable, str):
-            known = self.values.variables.get(variable)
-            if known is None and variable in self.secrets:
-                known = self.secrets[variable] or f"${{{variable}}}"
+            known = self._value_of(variable)
             if known is not None:
                 return {**long, "content": known}
             here.error(
@@ -400,10 +398,10 @@ class _Stage:
             service["environment"] = self._with_env_files(name, service, files)
         environment = service.get("environment")
         for below, variable in reversed(valueless(environment)):
-            value = self.values.variables.get(variable)
-            if value is None and variable in self.secrets:
-                value = self.secrets[variable] or f"${{{variable}}}"
-            if value is None:
+            value = self._value_of(variable)
+            if value is not None:
+                fill(environment, below, variable, value)
+            else:
                 self.findings.warning(
                     (*path, *below),
                     f"{variable!r} has no value, so it is left unset (as Compose does when the"
@@ -413,11 +411,18 @@ class _Stage:
                     fix=f"{variable}=...",
                 )
                 self._drop(environment, path, below)
-            fill(environment, below, variable, value)
+
+    def _value_of(self, variable: str) -> str | None:
+        """A variable's value; a listed secret's (`${NAME}` while validating without it)."""
+        value = self.values.variables.get(variable)
+        if value is None and variable in self.secrets:
+            value = self.secrets[variable] or f"${{{variable}}}"
+        return value
 
     def _drop(self, environment: Any, path: KeyPath, below: KeyPath) -> None:
-        """Entries after a removed list entry move up: their origins follow them."""
-        if not isinstance(environment, list):
+        """Leave an entry out; entries after a removed list entry move up, with their origins."""
+        if isinstance(environment, dict):
+            del environment[below[0]]
             return
         origins = self.findings.origins
         index = int(below[0])
