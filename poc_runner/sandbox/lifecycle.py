@@ -244,7 +244,10 @@ class Sandbox:
         container = self.containers[name]
         self.report(name, "running to completion")
         try:
-            code = container.wait(timeout=max(self.remaining(), 1.0)).get("StatusCode")
+            left = self.remaining()  # `poc up` has no deadline: wait as long as it takes
+            code = container.wait(timeout=None if math.isinf(left) else max(left, 1.0))[
+                "StatusCode"
+            ]
         except requests.exceptions.Timeout:  # the wait outlasted the run's timeout
             raise SandboxError(
                 f"service {name!r} did not complete within the run's sandbox.timeout; the"
