@@ -333,8 +333,19 @@ class _Builder:
             self.references.append(path)
         elif name in self._anchored:  # text inside a shared list or mapping, here too
             anchored, inside = self._anchored[name]
-            self.references += [(*path, *inner[len(anchored) :]) for inner in inside]
+            lands = self._merged_into() or path  # a merge key's mapping lands in its parent
+            self.references += [(*lands, *inner[len(anchored) :]) for inner in inside]
         self._attach(value, size, mark)
+
+    def _merged_into(self) -> KeyPath | None:
+        """The path of the mapping a `<<: *alias` (or `<<: [*a, *b]`) merges into, if any."""
+        top = self._top
+        if top is not None and top.merging:
+            return top.path
+        parent = self._stack[-2] if len(self._stack) > 1 else None
+        if top is not None and not top.is_mapping and parent is not None and parent.merging:
+            return parent.path
+        return None
 
     def _attach(self, value: Any, size: int, mark: Mark) -> None:
         top = self._top

@@ -266,6 +266,35 @@ class TestInterpolation:
         assert found.file.endswith("jobs/compose.yaml")
         assert "set a database password" in found.message
 
+    def test_anchors_under_x_keys_are_filled_where_they_are_used(self, tmp_path: Path) -> None:
+        (tmp_path / "scenario.yaml").write_text(
+            textwrap.dedent(
+                """\
+                apiVersion: poc-runner/v1
+                name: anchors
+                x-env: &env {MODE: "${mode}", LITERAL: "$$HOME"}
+                x-svc: &svc
+                  image: poc-runner/base:bookworm
+                  command: [sh, -c, "echo $${HOSTNAME} ${mode:-slow}"]
+                vars: {mode: fast}
+                services:
+                  app: {<<: *svc, environment: *env, x-note: ignored}
+                  web: {<<: [*svc], x-note: ignored}
+                steps:
+                  - {name: s, service: app, run: echo $HOME, env: *env}
+                """
+            )
+        )
+        result = validate_file(tmp_path / "scenario.yaml")
+        assert [d for d in result.diagnostics if d.severity is Severity.ERROR] == []
+        assert result.scenario is not None
+        app, web = result.scenario.services["app"], result.scenario.services["web"]
+        assert app.command == web.command == ["sh", "-c", "echo ${HOSTNAME} fast"]
+        assert (
+            app.env == result.scenario.steps[0].environment == {"MODE": "fast", "LITERAL": "$HOME"}
+        )
+        assert result.scenario.steps[0].run == "echo $HOME"  # left for the shell
+
     def test_a_mistyped_var_is_refused_with_the_name_meant(self, tmp_path: Path) -> None:
         result = referenced(tmp_path, "webapp", TAGG="2.0.0")
         (found,) = [d for d in result.diagnostics if d.rule == "unused-var"]
