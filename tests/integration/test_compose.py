@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import docker
+
 from poc_runner.result import RunResult
 
 from .conftest import poc, run_folder
@@ -118,7 +120,7 @@ secrets:
 
 
 def test_compose_fields_are_honoured_the_sandbox_way(
-    scenario: Callable[..., Path], run: Callable[..., RunResult], tmp_path: Path, client: object
+    scenario: Callable[..., Path], tmp_path: Path, client: docker.DockerClient
 ) -> None:
     path = scenario(
         """\
@@ -143,13 +145,16 @@ def test_compose_fields_are_honoured_the_sandbox_way(
             ),
         },
     )
-    result = run(path, keep=True)
+    # kept by a `poc run` of its own, so `poc down` can take it once that process is gone
+    done = poc("run", "--keep", "--out", str(tmp_path / "runs"), str(path))
     try:
-        assert result.error is None, result.error
-        steps = run_folder(tmp_path, result) / "steps"
-        names = json.loads((steps / "names.out").read_text())
+        (folder,) = (tmp_path / "runs" / "probe").iterdir()
+        result = json.loads((folder / "result.json").read_text())
+        assert result["error"] is None, result["error"]
+        assert done.returncode == 0, done.stderr
+        names = json.loads((folder / "steps" / "names.out").read_text())
         assert len(set(names.values())) == 1, names  # one container, four DNS names
-        inside = json.loads((steps / "inside.out").read_text())
+        inside = json.loads((folder / "steps" / "inside.out").read_text())
         assert inside.pop("nofile") == [12345, 12345]
         inside.pop("memlock")  # left at the engine's default
         assert inside.pop("nproc") == [65536, 65536]  # -1 is the sandbox's cap
@@ -165,9 +170,8 @@ def test_compose_fields_are_honoured_the_sandbox_way(
             "cache_tmpfs": True,
             "hostname": "app-host",
         }
-        (app,) = client.containers.list(  # type: ignore[attr-defined]
-            filters={"label": [f"io.poc-runner.run={result.run_id}", "io.poc-runner.service=app"]}
-        )
+        selector = [f"io.poc-runner.run={result['run_id']}", "io.poc-runner.service=app"]
+        (app,) = client.containers.list(filters={"label": selector})
         assert app.labels["com.vendor.tier"] == "backend"
         assert app.attrs["HostConfig"]["Memory"] == 300 * 1024**2
         assert all(m["Type"] == "volume" for m in app.attrs["Mounts"])  # nothing from the host
