@@ -12,7 +12,7 @@ whose value is not known yet (`poc validate` runs without the host's secrets) ke
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,6 @@ from poc_runner.loader import lookup
 _REFERENCE = re.compile(r"\$\$|\$\{([^}]*)(\}?)")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 UNINTERPOLATED_SECTIONS = frozenset({"vars", "secrets"})
-COMPOSE_SECTIONS = frozenset({"services"})  # the scenario's own Compose content
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,6 @@ class Interpolation:
         self.referenced |= other.referenced
 
 
-Substitute = Callable[[str, KeyPath, Values, Interpolation], str]
-
-
 def interpolate(
     data: Any,
     references: Iterable[KeyPath],
@@ -56,8 +52,8 @@ def interpolate(
     result: Interpolation | None = None,
 ) -> Interpolation:
     """Replaces references in place at the given paths (the loader lists where text holds a
-    `$`). A scenario's `services` and, with `compose`, a whole Compose file are read in
-    Compose's dialect; the rest of a scenario in its own."""
+    `$`), in Compose's dialect with `compose` (Compose files, a scenario's `services`), else in
+    the scenario's."""
     result = result or Interpolation()
     done: set[tuple[int, str | int]] = set()  # a list or mapping shared by aliases, once
     for path in references:
@@ -68,7 +64,7 @@ def interpolate(
         if not isinstance(lookup(container, path[-1:]), str) or slot in done:
             continue  # a later duplicate key replaced it (reported on its own), or done already
         done.add(slot)
-        dialect = compose_text if compose or path[0] in COMPOSE_SECTIONS else scenario_text
+        dialect = compose_text if compose else scenario_text
         container[path[-1]] = dialect(container[path[-1]], path, values, result)
     return result
 

@@ -36,8 +36,7 @@ class RunVolume:
 
     name: str
     entries: list[tuple[Source, str]] = field(default_factory=list)  # (what, member name)
-    image_of: str | None = None  # files: filled from this service's image, mounted at `at`
-    at: str = FILL_AT
+    at: str = FILL_AT  # where its filler mounts it: a file's folder, filled from the image first
     as_host: bool = False  # a writable copy keeps the host's modes and owners
     copies: bool = False  # a copy of the scenario folder, never filled from an image
 
@@ -112,7 +111,7 @@ def _file(
     at, member = posixpath.split(posixpath.normpath(target))
     if at not in files:
         name = f"{prefix}-{service}-files{len(files)}"
-        volume = RunVolume(name, image_of=service, at=at)
+        volume = RunVolume(name, at=at)
         plan.volumes[name] = volume
         files[at] = (volume, [])
     volume, flags = files[at]
