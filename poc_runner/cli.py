@@ -171,16 +171,24 @@ def schema(result: bool) -> None:
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-def init(folder: Path) -> None:
+@click.option(
+    "--from-compose",
+    "compose_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Build the scenario on this Compose file (its folder is copied under deploy/).",
+)
+def init(folder: Path, compose_file: Path | None) -> None:
     """Create a new scenario in FOLDER, ready to edit.
 
     The folder's name is the scenario's name (lowercase letters, digits and dashes). The file's
     comments walk you through the job statement, the stakeholders and the acceptance criteria.
-    Refuses to touch a folder that already has files in it.
+    With --from-compose, the scenario references a copy of your Compose file, with a smoke
+    step for each of its services. Refuses to touch a folder that already has files in it.
     """
-    from poc_runner.scaffold import scaffold
+    from poc_runner.scaffold import scaffold, scaffold_from_compose
 
-    created = scaffold(folder)
+    created = scaffold_from_compose(compose_file, folder) if compose_file else scaffold(folder)
     for path in created:
         click.echo(f"created {path}")
     click.echo(f"\nNext: edit {folder / 'scenario.yaml'}, then run `poc validate {folder}`.")
