@@ -64,7 +64,9 @@ for entry in os.listdir(top):
 def definition(service: Any, mounts: list[str], image: str) -> str:
     """The fingerprint of a service container: a short digest of each field of its definition,
     of the data mounts it has and of its image (a label: digests only, no value is readable)."""
-    fields: dict[str, Any] = service.model_dump(mode="json")
+    # the shape-routed unions (build: a folder or a mapping) serialize by trying each shape,
+    # which is right; pydantic warns that it had to, so it is asked not to
+    fields: dict[str, Any] = service.model_dump(mode="json", warnings=False)
     fields["(data)"], fields["(image)"] = mounts, image
     return json.dumps({name: _digest(value) for name, value in sorted(fields.items())})
 
