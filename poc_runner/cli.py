@@ -243,6 +243,13 @@ def _one_scenario(path: str) -> Path:
     show_default=True,
     help="Run up to N scenarios at once, each in its own sandbox.",
 )
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Run only the I-th of N parts of the scenarios found (1-based, as Playwright's):"
+    " the same part on every machine, balanced by the run history's durations when it has"
+    " them. Merge the parts' --out folders with `poc report --merge`.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -252,6 +259,7 @@ def run(
     keep: bool,
     reuse: bool,
     parallel: int,
+    shard: str | None,
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
 
@@ -268,6 +276,11 @@ def run(
     from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
+    if shard is not None:
+        files = _shard_of(files, shard)
+        if not files:
+            click.echo(f"shard {shard} has no scenarios to run", err=True)
+            ctx.exit(ExitCode.PASSED)
     if keep and reuse:
         from poc_runner.errors import InvalidInput
 
@@ -291,6 +304,13 @@ def run(
         if result.run_id in runner.endpoints:
             _still_up(path, f"{result.scenario} is still up:", runner.endpoints[result.run_id])
     ctx.exit(exit_code(results))
+
+
+def _shard_of(files: list[Path], shard: str) -> list[Path]:
+    from poc_runner.history import durations
+    from poc_runner.shards import Shard, pick
+
+    return pick(files, durations(), Shard.parse(shard))
 
 
 def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
@@ -427,7 +447,9 @@ def _fail_on(problems: list[str]) -> None:
 
 
 @cli.command()
-@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.argument(
+    "run_dirs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(path_type=Path)
+)
 @click.option(
     "--format",
     "report_format",
@@ -438,28 +460,62 @@ def _fail_on(problems: list[str]) -> None:
     " json: result.json itself.",
 )
 @click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE instead of stdout.",
+    "--merge",
+    is_flag=True,
+    help="Read every run under the RUN_DIRs (the --out folders of `poc run --shard` parts)"
+    " and write one suite report into the --out folder: index.html, junit.xml, suite.json."
+    " Exits as `poc run` would for the worst verdict.",
 )
-def report(run_dir: Path, report_format: str, out_file: Path | None) -> None:
-    """Render a report of a finished run from RUN_DIR/result.json alone.
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    help="Write the report to FILE instead of stdout; with --merge, the folder to write into.",
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    run_dirs: tuple[Path, ...],
+    report_format: str,
+    merge: bool,
+    out_path: Path | None,
+) -> None:
+    """Render a report of a finished run from RUN_DIR/result.json alone, or (--merge) one
+    report of a suite run in parts.
 
     RUN_DIR is a run folder (OUT/<scenario>/<UTC time>-<id>/) or its result.json. `poc run`
     already writes report.html, report.md and junit.xml there; this re-renders one of them,
     e.g. after an upgrade of poc-runner, or to hand one to another tool.
     """
+    from poc_runner.errors import InvalidInput
+
+    if merge:
+        if out_path is None:
+            raise InvalidInput("--merge writes a folder: give it with --out DIR")
+        _merge(ctx, list(run_dirs), out_path)
+    if len(run_dirs) != 1:
+        raise InvalidInput(f"give one RUN_DIR ({len(run_dirs)} given), or --merge to read several")
     from poc_runner.report import Format, render, write_atomic
     from poc_runner.result import load_result
 
     fmt: Format = report_format  # type: ignore[assignment]  # click.Choice checked it
-    text = render(load_result(run_dir), fmt)
-    if out_file is None:
+    text = render(load_result(run_dirs[0]), fmt)
+    if out_path is None:
         click.echo(text, nl=False)
     else:
-        write_atomic(out_file, text)
-        click.echo(f"wrote {out_file}", err=True)
+        write_atomic(out_path, text)
+        click.echo(f"wrote {out_path}", err=True)
+
+
+def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
+    from poc_runner.report.suite import collect, verdict_of, write_suite
+    from poc_runner.run import exit_code
+
+    members = collect(folders)
+    for written in write_suite(members, out):
+        click.echo(f"wrote {written}", err=True)
+    click.echo(f"{len(members)} runs: {verdict_of(members).word}")
+    ctx.exit(exit_code([member.result for member in members]))
 
 
 @cli.command()

@@ -179,13 +179,20 @@ def render_html(result: RunResult) -> str:
             f" {e(result.run_id)}. Re-render it with <code>poc report RUN_DIR</code>.</footer>",
         ]
     )
+    return page(f"{result.verdict.word}: {title}", body)
+
+
+def page(title: str, body: str) -> str:
+    """A whole self-contained page around `body` (already escaped HTML): the reports' styles
+    inline, and a Content-Security-Policy that forbids every request, so it leaks nothing
+    wherever it is opened."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{e(result.verdict.word)}: {e(title)}</title>\n"
+        f"<title>{e(title)}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n"
         f"<script>{_PRINT_SCRIPT}</script>\n</body>\n</html>\n"
     )

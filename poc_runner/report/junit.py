@@ -33,9 +33,18 @@ _MESSAGE_LIMIT = 500  # attribute values are shown on one line by most CI system
 
 def render_junit(result: RunResult) -> str:
     """The whole junit.xml."""
-    suite = _suite(result)
-    root = ET.Element("testsuites", _counts(suite) | {"name": "poc-runner"})
-    root.append(suite)
+    return render_suites([result])
+
+
+def render_suites(results: list[RunResult]) -> str:
+    """A junit.xml of several runs, one <testsuite> each (`poc report --merge`)."""
+    suites = [_suite(result) for result in results]
+    totals = {key: sum(float(suite.attrib[key]) for suite in suites) for key in _TOTALS}
+    counts = {
+        key: f"{value:.3f}" if key == "time" else str(int(value)) for key, value in totals.items()
+    }
+    root = ET.Element("testsuites", counts | {"name": "poc-runner"})
+    root.extend(suites)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
@@ -62,8 +71,7 @@ def _suite(result: RunResult) -> ET.Element:
     return suite
 
 
-def _counts(suite: ET.Element) -> dict[str, str]:
-    return {key: suite.attrib[key] for key in ("tests", "failures", "errors", "time")}
+_TOTALS = ("tests", "failures", "errors", "time")
 
 
 def _timestamp(started_at: str) -> str:
