@@ -73,7 +73,10 @@ class CriterionResult:
     stakeholders: list[str]
     check: str
     baseline: Any = None
-    improvement: float | None = None
+    improvement: float | None = None  # over the baseline; only on a criterion that was met
+    unit: str | None = None  # how measured, expected and baseline read (scenario's `unit`)
+    headline: bool = False  # one of the executive summary's figures
+    max_factor: float = 100.0  # larger improvement factors read "over 100x"
 
 
 @dataclass
