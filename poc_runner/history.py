@@ -323,11 +323,13 @@ def format_runs(runs: list[RunRow]) -> str:
 def _delta(score: float, previous: float | None) -> str:
     if previous is None or score == previous:
         return ""
-    return " " + f"{score - previous:+.2f}".rstrip("0").rstrip(".")
+    return " " + f"{score - previous:+.1f}".removesuffix(".0")
 
 
 def _num(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    from poc_runner.report.quantities import score_text
+
+    return score_text(value)
 
 
 def format_comparison(before: RunRow, after: RunRow) -> str:

@@ -19,18 +19,26 @@ from typing import Any
 
 from poc_runner import __version__
 from poc_runner.report.common import (
-    NOT_STATED,
     VERDICT_HEADLINE,
     Group,
+    State,
     by_stakeholder,
     clean,
-    improvement_text,
-    number,
     run_seconds,
     shorten,
     show,
-    summary_line,
+    state,
+    tally,
 )
+from poc_runner.report.executive import executive_summary
+from poc_runner.report.figures import (
+    baseline_text,
+    expected_text,
+    improvement_text,
+    measured_text,
+    worse,
+)
+from poc_runner.report.quantities import duration_text, readable, score_text
 from poc_runner.result import CriterionResult, Incident, RunResult, StepRecord, TimelineEntry
 from poc_runner.units import size_text
 
@@ -71,7 +79,11 @@ break-inside:avoid}
 border:4px solid var(--c);border-radius:12px;padding:8px 22px;letter-spacing:.08em;background:#fff}
 .headline{font-size:1.35rem;font-weight:700;margin:.8rem 0 .2rem;color:var(--c)}
 .hero-main{flex:1 1 340px}
-.why{margin:0;max-width:34rem}
+.executive{font-size:1.08rem;margin:1.2rem 0 0;padding:14px 18px;border-radius:10px;
+background:var(--soft);border:1px solid var(--line);break-inside:avoid}
+.executive h2{font-size:.8rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);
+margin:0 0 .3rem;padding:0;border:0}
+.executive p{margin:0}
 .score{flex:0 0 auto;text-align:right}
 .score-value{font-size:3.4rem;font-weight:800;line-height:1;color:var(--c)}
 .score-value small{font-size:1.2rem;color:var(--muted);font-weight:600}
@@ -93,7 +105,7 @@ flex-wrap:wrap;break-after:avoid}
 .criteria{list-style:none;margin:0;padding:0}
 .criterion{border:1px solid var(--line);border-left:6px solid var(--c);border-radius:8px;
 padding:12px 16px;margin:0 0 10px;break-inside:avoid;page-break-inside:avoid}
-.c-pass{--c:var(--pass)}.c-fail{--c:var(--fail)}
+.c-met{--c:var(--pass)}.c-not-met{--c:var(--fail)}.c-not-judged{--c:var(--muted)}
 .c-head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .mark{font-weight:800;color:var(--c);white-space:nowrap}
 .c-title{font-weight:700;overflow-wrap:anywhere}
@@ -159,6 +171,7 @@ def render_html(result: RunResult) -> str:
     body = "\n".join(
         [
             _hero(result),
+            _executive(result),
             _error(result),
             _job(result),
             _stakeholders(result),
@@ -192,11 +205,10 @@ def _hero(result: RunResult) -> str:
 <div class="hero-main">
 <div class="verdict">{e(result.verdict.word)}</div>
 <p class="headline">{e(VERDICT_HEADLINE[result.verdict])}</p>
-<p class="why">{e(summary_line(result))}</p>
 </div>
 <div class="score">
-<div class="score-value">{e(number(result.score))}<small> / 100</small></div>
-<p class="score-needs">score · needs {e(number(result.pass_score))} to pass</p>
+<div class="score-value">{e(score_text(result.score))}<small> / 100</small></div>
+<p class="score-needs">score · needs {e(readable(result.pass_score))} to pass</p>
 {_score_bar(result.score, result.pass_score)}
 </div>
 </section>"""
@@ -209,13 +221,20 @@ def _score_bar(score: float, pass_score: float) -> str:
     anchor = "end" if mark > width - 40 else "middle"
     return (
         f'<svg class="scorebar" viewBox="0 0 {width + 2} 40" width="{width + 2}" height="40"'
-        f' role="img" aria-label="score {e(number(score))} of 100, pass at'
-        f' {e(number(pass_score))}">'
+        f' role="img" aria-label="score {e(score_text(score))} of 100, pass at'
+        f' {e(readable(pass_score))}">'
         f'<rect class="track" x="1" y="2" width="{width}" height="16" rx="8"/>'
         f'<rect class="fill" x="1" y="2" width="{fill:.1f}" height="16" rx="8"/>'
         f'<line class="mark" x1="{mark + 1:.1f}" y1="0" x2="{mark + 1:.1f}" y2="21"/>'
         f'<text x="{mark + 1:.1f}" y="34" text-anchor="{anchor}">pass at'
-        f" {e(number(pass_score))}</text></svg>"
+        f" {e(readable(pass_score))}</text></svg>"
+    )
+
+
+def _executive(result: RunResult) -> str:
+    return (
+        '<section class="executive" aria-label="Executive summary"><h2>Executive summary</h2>'
+        f"<p>{e(executive_summary(result))}</p></section>"
     )
 
 
@@ -250,45 +269,45 @@ def _stakeholders(result: RunResult) -> str:
         return '<section><h2>Acceptance criteria</h2><p class="muted">none defined</p></section>'
     return (
         "<section><h2>What each stakeholder wanted</h2>"
-        + "".join(_stakeholder(group) for group in groups)
+        + "".join(_stakeholder(result, group) for group in groups)
         + "</section>"
     )
 
 
-def _stakeholder(group: Group) -> str:
+def _stakeholder(result: RunResult, group: Group) -> str:
     wants = f'<p class="wants">Wants: {e(group.wants)}</p>' if group.wants else ""
-    total = len(group.criteria)
-    tally = f"{group.met} of {total} met" if total else "no criterion proves this yet"
-    cards = "".join(_criterion(criterion) for criterion in group.criteria)
+    cards = "".join(_criterion(state(result, c), c) for c in group.criteria)
     return (
         f'<article class="stakeholder"><div class="stakeholder-head"><h3>{e(group.role)}</h3>'
-        f'<span class="tally">{e(tally)}</span></div>{wants}'
+        f'<span class="tally">{e(tally(result, group))}</span></div>{wants}'
         f'<ul class="criteria">{cards}</ul></article>'
     )
 
 
-def _criterion(criterion: CriterionResult) -> str:
-    state = "pass" if criterion.passed else "fail"
-    mark = "✓ Met" if criterion.passed else "✗ Not met"
+_MARK = {State.MET: "✓ Met", State.NOT_MET: "✗ Not met", State.NOT_JUDGED: "– Not judged"}
+
+
+def _criterion(judged: State, criterion: CriterionResult) -> str:
     must = '<span class="must">must-have</span>' if criterion.must else ""
-    check = criterion.check
+    today = baseline_text(criterion)
     figures = [
-        ("Measured", show(criterion.measured, check)),
-        ("Expected", show(criterion.expected, check, NOT_STATED)),
-        *([("Today", show(criterion.baseline, check))] if criterion.baseline is not None else []),
+        ("Measured", measured_text(criterion)),
+        ("Expected", expected_text(criterion)),
+        *([("Today", today)] if today is not None else []),
     ]
     shown = "".join(
         f"<div><dt>{label}</dt><dd>{e(shorten(value, _VALUE_LIMIT))}</dd></div>"
         for label, value in figures
     )
-    gain = improvement_text(criterion.improvement)
-    worse = " worse" if gain and "worse" in gain else ""
-    gain_html = f'<p class="gain{worse}">{e(gain)}</p>' if gain else ""
+    gain = improvement_text(criterion)
+    behind = " worse" if worse(criterion) else ""
+    gain_html = f'<p class="gain{behind}">{e(gain)}</p>' if gain else ""
     return (
-        f'<li class="criterion c-{state}"><div class="c-head"><span class="mark">{mark}</span>'
+        f'<li class="criterion c-{judged.replace(" ", "-")}"><div class="c-head">'
+        f'<span class="mark">{_MARK[judged]}</span>'
         f'<span class="c-title">{e(criterion.title or criterion.id)}</span>{must}</div>'
         f'<p class="c-meta">{e(criterion.id)} · {e(criterion.check)} check · weight'
-        f" {e(number(criterion.weight))}</p>"
+        f" {e(readable(criterion.weight))}</p>"
         f'<dl class="figures">{shown}</dl>{gain_html}'
         f"<details><summary>Evidence</summary><pre>{e(criterion.evidence or '(none)')}</pre>"
         "</details></li>"
@@ -313,7 +332,7 @@ def _timeline(recorded: list[TimelineEntry]) -> str:
         '<section><h2>Timeline</h2><figure style="margin:0">'
         f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img"'
         f' aria-label="Timeline of the run: {len(entries)} phases, services and steps over'
-        f' {e(_seconds(span))}">{_axis(span, scale, height)}{rows}</svg>'
+        f' {e(duration_text(span))}">{_axis(span, scale, height)}{rows}</svg>'
         '<figcaption class="legend"><span><i class="b-phase"></i>phase</span>'
         '<span><i class="b-service"></i>service starting</span>'
         '<span><i class="b-pass"></i>step passed</span><span><i class="b-fail"></i>step failed'
@@ -336,7 +355,7 @@ def _axis(span: float, scale: float, height: int) -> str:
         x = _LABEL_W + i * step * scale
         ticks.append(
             f'<line class="grid" x1="{x:.1f}" y1="{_TOP - 6}" x2="{x:.1f}" y2="{height}"/>'
-            f'<text x="{x:.1f}" y="{_TOP - 10}" text-anchor="middle">{e(_seconds(i * step))}'
+            f'<text x="{x:.1f}" y="{_TOP - 10}" text-anchor="middle">{e(duration_text(i * step))}'
             "</text>"
         )
     return f'<g class="axis">{"".join(ticks)}</g>'
@@ -356,8 +375,8 @@ def _timeline_row(index: int, entry: TimelineEntry, scale: float) -> str:
     x = _LABEL_W + entry.start_s * scale
     bar = max((entry.end_s - entry.start_s) * scale, 2.0)
     label = shorten(f"{entry.kind} · {entry.name}", _LABEL_CHARS)
-    took = _seconds(max(entry.end_s - entry.start_s, 0.0))
-    tip = f"{entry.kind} {entry.name}: {entry.status}, {took} (from {_seconds(entry.start_s)})"
+    took = duration_text(max(entry.end_s - entry.start_s, 0.0))
+    tip = f"{entry.kind} {entry.name}: {entry.status}, {took} (from {duration_text(entry.start_s)})"
     return (
         f"<g><title>{e(tip)}</title>"
         f'<text x="{_LABEL_W - 8}" y="{y + 16}" text-anchor="end">{e(label)}</text>'
@@ -373,12 +392,6 @@ def _bar_class(entry: TimelineEntry) -> str:
     if entry.status == "passed":
         return "b-pass"
     return "b-timeout" if "timed out" in entry.status else "b-fail"
-
-
-def _seconds(value: float) -> str:
-    if value >= 120:
-        return f"{value / 60:.1f} min"
-    return f"{number(round(value, 3 if value < 1 else 2))} s"
 
 
 def _incidents(incidents: list[Incident]) -> str:
@@ -419,7 +432,7 @@ def _step_row(step: StepRecord) -> str:
     output = ", ".join(f"{e(k)} {e(size_text(v))}" for k, v in step.output_bytes.items())
     return (
         f"<tr><td>{e(step.name)}</td><td>{e(step.service)}</td><td>{outcome}</td>"
-        f"<td>{e(_seconds(step.duration_s))}</td><td>{output or '-'}</td></tr>"
+        f"<td>{e(duration_text(step.duration_s))}</td><td>{output or '-'}</td></tr>"
     )
 
 
@@ -430,7 +443,7 @@ def _environment(result: RunResult) -> str:
         "run id": result.run_id,
         "started (UTC)": result.started_at,
         "finished (UTC)": result.finished_at,
-        "wall time": _seconds(run_seconds(result)),
+        "wall time": duration_text(run_seconds(result)),
     }
     env = dict(result.environment)
     if isinstance(env.get("network"), str):

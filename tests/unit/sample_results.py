@@ -126,6 +126,36 @@ def errored() -> RunResult:
     return result
 
 
+def priced() -> RunResult:
+    """The failing run a CFO read: figures with units, a budget not met, machine time against
+    a person's hours, a score with decimals."""
+    result = failing()
+    result.run_id = "20261126T005103Z-dddddd"
+    result.score = 70.5882
+    result.job.stakeholders.append(Stakeholder("CFO", "A figure to take to the board"))
+    result.criteria = [
+        criterion(
+            "recall", measured=0.9734, unit="ratio", headline=True, must=True, weight=3.0,
+            baseline=0.6, improvement=1.62, title="Catches the duplicates the auditors found",
+        ),
+        criterion(
+            "minutes-not-hours", measured=0.27, expected="< 120", check="duration",
+            stakeholders=["AP clerk"], baseline="4h", improvement=53333.33, headline=True,
+            title="The check takes minutes, not a working day",
+        ),
+        criterion(
+            "within-budget", False, measured=5686.35, expected="<= 5000", check="metric",
+            unit="EUR", stakeholders=["CFO"], baseline=8000, must=True, weight=2.0,
+            headline=True, title="Overpayments left in the payment run",
+        ),
+        criterion(
+            "matches-the-audit", False, measured=18, expected=0, check="csv",
+            title="The flagged list matches the auditors' list",
+        ),
+    ]  # fmt: skip
+    return result
+
+
 def hostile(*, writable: bool = False) -> RunResult:
     """Every string a product could influence is hostile; the secret hides in several.
     `writable`: without the lone surrogate, which result.json (UTF-8) cannot hold."""
