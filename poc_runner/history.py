@@ -3,10 +3,12 @@ can see a scenario's trend and what changed between two runs without keeping run
 
 Where: `$POC_HISTORY` if set (a file path), else `<state dir>/history.sqlite`, the state dir
 being `$POC_STATE_DIR`, else `$XDG_STATE_HOME/poc-runner`, else
-`~/.local/state/poc-runner`. The schema is created on first
-use. `poc run --parallel` records from several threads and several `poc` processes may run at
-once, so each write opens its own connection, the database is in WAL mode (readers never block
-the writer) and a busy timeout makes a writer wait for another instead of failing.
+`~/.local/state/poc-runner`. The schema is created on first use, and a file an older
+poc-runner wrote is upgraded in place (its `user_version` says which schema it has; each
+upgrade is a step of `_UPGRADES`, applied in order, in one transaction). `poc run --parallel`
+records from several threads and several `poc` processes may run at once, so each write opens
+its own connection, the database is in WAL mode (readers never block the writer) and a busy
+timeout makes a writer wait for another instead of failing.
 
 Values are masked before they are stored: the history outlives the run that knew its secrets.
 """
@@ -20,18 +22,22 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
-from poc_runner.result import RunResult
+from poc_runner.result import RunInputs, RunResult
 
 ENV_VAR = "POC_HISTORY"
 _BUSY_TIMEOUT_S = 30.0
-_SCHEMA_VERSION = 1
-_SCHEMA = """
+# Each schema version, as the statements that take a file from the one before to it. Version 2
+# keeps each run's inputs (variables and file checksums) and how each criterion's figures read.
+_UPGRADES: list[tuple[int, str]] = [
+    (
+        1,
+        """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
     scenario    TEXT NOT NULL,
@@ -55,7 +61,18 @@ CREATE TABLE IF NOT EXISTS criteria (
     expected TEXT NOT NULL,
     PRIMARY KEY (run_id, id)
 );
-"""
+""",
+    ),
+    (
+        2,
+        """
+ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE criteria ADD COLUMN check_type TEXT NOT NULL DEFAULT '';
+ALTER TABLE criteria ADD COLUMN unit TEXT;
+""",
+    ),
+]
+_SCHEMA_VERSION = _UPGRADES[-1][0]
 
 
 def history_path() -> Path:
@@ -77,8 +94,8 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         _use_wal(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.row_factory = sqlite3.Row
-        if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-            _create_schema(db)
+        if _version(db) < _SCHEMA_VERSION:
+            _upgrade(db)
         yield db
 
 
@@ -98,12 +115,20 @@ def _use_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-def _create_schema(db: sqlite3.Connection) -> None:
-    db.execute("BEGIN IMMEDIATE")  # two first runs at once: one creates, the other waits
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older file's up to date, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")  # two first runs at once: one upgrades, the other waits
     try:
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        found = _version(db)  # again, under the lock: another process may have upgraded it
+        for version, statements in _UPGRADES:
+            if found < version:
+                for statement in filter(str.strip, statements.split(";")):
+                    db.execute(statement)
+        db.execute(f"PRAGMA user_version = {max(found, _SCHEMA_VERSION)}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -117,7 +142,9 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
         try:
             db.execute("DELETE FROM criteria WHERE run_id = ?", (result.run_id,))
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO runs (run_id, scenario, started_at, finished_at,"
+                " verdict, score, pass_score, folder, error, inputs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.run_id,
                     result.scenario,
@@ -128,10 +155,12 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                     result.pass_score,
                     str(folder.resolve()),
                     None if result.error is None else SECRETS.mask(result.error),
+                    _stored(asdict(result.inputs), in_order=True),
                 ),
             )
             db.executemany(
-                "INSERT INTO criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO criteria (run_id, position, id, title, passed, must, measured,"
+                " expected, check_type, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         result.run_id,
@@ -142,6 +171,8 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                         c.must,
                         _stored(c.measured),
                         _stored(c.expected),
+                        c.check,
+                        c.unit,
                     )
                     for position, c in enumerate(result.criteria)
                 ],
@@ -164,8 +195,10 @@ def record_run(result: RunResult, folder: Path) -> None:
         )
 
 
-def _stored(value: Any) -> str:
-    return SECRETS.mask(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+def _stored(value: Any, *, in_order: bool = False) -> str:
+    """JSON, masked; keys sorted unless their order says something (the run's inputs)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=not in_order, default=str)
+    return SECRETS.mask(text)
 
 
 @dataclass
@@ -181,6 +214,7 @@ class RunRow:
     folder: str
     error: str | None = None
     previous_score: float | None = None
+    inputs: RunInputs = field(default_factory=RunInputs)
     criteria: list[CriterionRow] = field(default_factory=list)
 
     @property
@@ -201,6 +235,8 @@ class CriterionRow:
     must: bool
     measured: Any
     expected: Any
+    check: str = ""  # "" in runs recorded before the schema kept it
+    unit: str | None = None
 
 
 _LISTED = """
@@ -268,6 +304,8 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
                 bool(row["must"]),
                 json.loads(row["measured"]),
                 json.loads(row["expected"]),
+                row["check_type"],
+                row["unit"],
             )
             for row in criteria
         ]
@@ -280,6 +318,7 @@ def _prefix_pattern(text: str) -> str:
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:
+    inputs = json.loads(row["inputs"])
     return RunRow(
         row["run_id"],
         row["scenario"],
@@ -290,6 +329,7 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         row["folder"],
         row["error"],
         row["previous_score"],
+        RunInputs(inputs.get("vars", {}), inputs.get("files", {})),
     )
 
 
@@ -333,8 +373,9 @@ def _num(value: float) -> str:
 
 
 def format_comparison(before: RunRow, after: RunRow) -> str:
-    """Per criterion, what changed from `before` to `after`: `!` passed or failed differently,
-    `~` the same outcome with another measured value, `=` nothing changed."""
+    """What the runs were given (variables, files' sha256), then per criterion what changed
+    from `before` to `after`: `!` passed or failed differently, `~` the same outcome with
+    another measured value (an input: another value), `=` nothing changed."""
     lines = [
         f"{before.run_id} -> {after.run_id}"
         + ("" if before.scenario == after.scenario else "  (different scenarios)"),
@@ -344,6 +385,7 @@ def format_comparison(before: RunRow, after: RunRow) -> str:
         + (
             f" ({_delta(after.score, before.score).strip()})" if before.score != after.score else ""
         ),
+        *_inputs_change(before.inputs, after.inputs),
         "",
     ]
     old = {c.id: c for c in before.criteria}
@@ -354,6 +396,21 @@ def format_comparison(before: RunRow, after: RunRow) -> str:
     changed = sum(_differs(old.get(i), new.get(i)) for i in ids)
     lines += ["", f"{changed} of {len(ids)} criteria changed"]
     return SECRETS.mask("\n".join(lines))
+
+
+def _inputs_change(before: RunInputs, after: RunInputs) -> list[str]:
+    from poc_runner.report.comparison import input_changes
+
+    changes = input_changes(before, after)
+    if not changes:
+        return ["  inputs    not recorded for these runs"]
+    changed = sum(change.changed for change in changes)
+    width = max(len(f"{change.kind} {change.name}") for change in changes)
+    return [f"  inputs    {changed} of {len(changes)} changed"] + [
+        f"    {'~' if change.changed else '='} {f'{change.kind} {change.name}':<{width}}  "
+        + _change(change.shown(change.before), change.shown(change.after))
+        for change in changes
+    ]
 
 
 def _change(before: str, after: str) -> str:
@@ -382,6 +439,6 @@ def _differs(old: CriterionRow | None, new: CriterionRow | None) -> bool:
 def _shown(criterion: CriterionRow | None) -> str:
     if criterion is None:
         return "-"
-    from poc_runner.report.common import show
+    from poc_runner.report.figures import measured_text
 
-    return show(criterion.measured)
+    return measured_text(criterion)

@@ -142,6 +142,17 @@ class TimelineEntry:
 
 
 @dataclass
+class RunInputs:
+    """What the run was given (spec, "Run results"), so two runs can be told apart: every
+    variable's value as used (secrets as ***) and the sha256 of the files that decide it."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    vars: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path in the scenario folder -> sha256
+
+
+@dataclass
 class RunResult:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 
@@ -160,6 +171,7 @@ class RunResult:
     timeline: list[TimelineEntry] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
+    inputs: RunInputs = field(default_factory=RunInputs)
     schema_version: Literal["1.0"] = SCHEMA_VERSION
 
     def to_json(self) -> str:

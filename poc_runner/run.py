@@ -41,11 +41,20 @@ from poc_runner.errors import (
     reason,
     world_failure,
 )
+from poc_runner.inputs import decisive_files, digests, variables_used
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress
-from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord, Verdict
+from poc_runner.result import (
+    CriterionResult,
+    Job,
+    RunInputs,
+    RunResult,
+    Stakeholder,
+    StepRecord,
+    Verdict,
+)
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
@@ -153,7 +162,7 @@ class Runner:
         with self._registered(sandbox):
             work = self._work(run, sandbox)
         work = self._teardown(run, sandbox, work)
-        result = assemble(run, sandbox, work, self._engine_info())
+        result = assemble(run, sandbox, work, self._engine_info(), self.options.variables)
         publish(result, run.folder)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
         return result
@@ -334,9 +343,15 @@ def judge(
         return judge_criteria(run.scenario, evidence)
 
 
-def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None) -> RunResult:
-    """The run's result, from what each stage produced."""
-    scenario, criteria = run.scenario, work.criteria or []
+def assemble(
+    run: _Run,
+    sandbox: Sandbox,
+    work: _Work,
+    engine: EngineInfo | None,
+    variables: Mapping[str, str],
+) -> RunResult:
+    """The run's result, from what each stage produced and the `--var`s it was given."""
+    scenario, criteria, folder = run.scenario, work.criteria or [], run.path.parent
     return RunResult(
         scenario.name,
         run.run_id,
@@ -355,6 +370,10 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
         ),
         incidents=sandbox.incidents,
         environment=_fingerprint(scenario, sandbox, engine),
+        inputs=RunInputs(
+            vars=variables_used(scenario, variables),
+            files=digests(folder, [run.path, *decisive_files(scenario, folder)]),
+        ),
     )
 
 

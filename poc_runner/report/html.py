@@ -138,6 +138,7 @@ th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertic
 overflow-wrap:anywhere}
 .kv th{width:30%}
 th{font-size:.78rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+th code.name{text-transform:none;letter-spacing:0;font-size:.9rem;color:var(--ink)}
 tr{break-inside:avoid}
 td code{word-break:break-all}
 .ok{color:var(--pass);font-weight:600}.bad{color:var(--fail);font-weight:600}
@@ -448,7 +449,7 @@ def _environment(result: RunResult) -> str:
     env = dict(result.environment)
     if isinstance(env.get("network"), str):
         run["sandbox network"] = env.pop("network")
-    tables = [_table("Run", run)]
+    tables = [_table("Run", run), *_inputs(result)]
     named = {
         "runner": "poc-runner",
         "engine": "Docker engine",
@@ -463,20 +464,41 @@ def _environment(result: RunResult) -> str:
     if env:
         tables.append(_table("Other", env))
     return (
-        "<section><h2>Reproducibility</h2><p>The same scenario file, images and data (matched"
-        " by these checksums) reproduce this run.</p>" + "".join(tables) + "</section>"
+        "<section><h2>Reproducibility</h2><p>The same variables, scenario files, images and"
+        " data (matched by these checksums) reproduce this run.</p>"
+        + "".join(tables)
+        + "</section>"
     )
 
 
-def _table(heading: str, rows: Mapping[str, Any], *, code: bool = False) -> str:
+def _inputs(result: RunResult) -> list[str]:
+    """What the run was given: variables as used, and its files' checksums (none recorded
+    before poc-runner kept them)."""
+    inputs = result.inputs
+    tables = [_table("Variables (as used, --var included)", inputs.vars, names=True)]
+    if inputs.files:
+        heading = "Scenario files (sha256, in the scenario folder)"
+        tables.append(_table(heading, inputs.files, code=True, names=True))
+    return tables
+
+
+def _table(
+    heading: str, rows: Mapping[str, Any], *, code: bool = False, names: bool = False
+) -> str:
+    """A table of key and value; `names`: the keys are names (a variable, a path), as written."""
     body = "".join(
-        f"<tr><th>{e(key.replace('_', ' '))}</th><td>{_cell(value, code)}</td></tr>"
+        f"<tr><th>{_name(key) if names else e(key.replace('_', ' '))}</th>"
+        f"<td>{_cell(value, code)}</td></tr>"
         for key, value in rows.items()
     )
     return (
         f'<h3 style="margin-top:1rem">{e(heading)}</h3>'
         f'<table class="kv"><tbody>{body or "<tr><td class=muted>none</td></tr>"}</tbody></table>'
     )
+
+
+def _name(key: str) -> str:
+    return f'<code class="name">{e(key)}</code>'
 
 
 def _cell(value: Any, code: bool) -> str:

@@ -205,6 +205,9 @@ def _environment(result: RunResult) -> str:
         section = env.get(key)
         if isinstance(section, Mapping):
             lines += [f"- {label} {text(name)}: {code(show(v))}" for name, v in section.items()]
+    inputs = result.inputs
+    lines += [f"- var {code(name)} = {code(value)}" for name, value in inputs.vars.items()]
+    lines += [f"- file {code(path)} sha256: {code(sha)}" for path, sha in inputs.files.items()]
     return "\n".join(lines) if len(lines) > 2 else ""
 
 

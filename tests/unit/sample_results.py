@@ -12,6 +12,7 @@ from poc_runner.masking import Masker
 from poc_runner.result import (
     CriterionResult,
     Job,
+    RunInputs,
     RunResult,
     Stakeholder,
     StepRecord,
@@ -95,6 +96,10 @@ def passing() -> RunResult:
             "images": {"app": "sha256:" + "ab" * 32},
             "data": {"invoices": "6f1f8415" + "0" * 56},
         },
+        inputs=RunInputs(
+            vars={"min_recall": "0.95", "safety_days": "7", "VENDOR_API_TOKEN": "***"},
+            files={"scenario.yaml": "1a" * 32, "scoring/score.py": "2b" * 32},
+        ),
     )
 
 
@@ -105,6 +110,10 @@ def failing() -> RunResult:
     result.finished_at = "2026-11-24T00:51:05.977Z"
     result.verdict = Verdict.FAIL
     result.score = 25.0
+    result.inputs = RunInputs(  # the same scenario, run with --var safety_days=14
+        vars={"min_recall": "0.95", "safety_days": "14", "VENDOR_API_TOKEN": "***"},
+        files={"scenario.yaml": "1a" * 32, "scoring/score.py": "2b" * 32},
+    )
     result.criteria[0] = criterion(
         "recall",
         passed=False,

@@ -222,6 +222,24 @@ class TestTimelineAndReproducibility:
         assert "api version 1.41" in words
         assert "sandbox network isolated" in words
 
+    def test_the_runs_inputs_are_on_record(self) -> None:
+        words = page(failing()).words
+        assert (
+            "Variables (as used, --var included) min_recall 0.95 safety_days 14"
+            " VENDOR_API_TOKEN ***" in words
+        )
+        assert (
+            f"Scenario files (sha256, in the scenario folder) scenario.yaml {'1a' * 32}"
+            f" scoring/score.py {'2b' * 32}" in words
+        )
+
+    def test_a_result_from_before_inputs_were_kept_lists_no_files(self) -> None:
+        result = failing()
+        result.inputs.vars, result.inputs.files = {}, {}
+        words = page(result).words
+        assert "Variables (as used, --var included) none" in words
+        assert "Scenario files" not in words
+
 
 class TestSelfContained:
     def test_nothing_is_loaded_from_anywhere(self) -> None:

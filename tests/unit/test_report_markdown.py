@@ -114,6 +114,8 @@ class TestContent:
         assert "- data sha256 invoices: `6f1f8415" in md
         assert "- image app: `sha256:abab" in md
         assert "api version `1.41`" in md
+        assert "- var `safety_days` = `7`\n- var `VENDOR_API_TOKEN` = `***`" in md
+        assert f"- file `scoring/score.py` sha256: `{'2b' * 32}`" in md
 
 
 class TestUntrustedValues:
