@@ -48,11 +48,12 @@ base-image: engine
 	sandbox/base-image.sh
 	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
 
-# What some tests drive, from Debian's packages: Chromium for the browser test of report.html
-# (Playwright never downloads a browser of its own), and user-mode QEMU so the arm64 build of
-# the network holders' pause executable (poc_runner/sandbox/holder.py) runs too.
+# What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
+# and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
+# that PDF's first page into an image and text, and user-mode QEMU so the arm64 build of the
+# network holders' pause executable (poc_runner/sandbox/holder.py) runs too.
 test-tools:
-	test -x /usr/bin/chromium -a -x /usr/bin/qemu-aarch64 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user; }
+	test -x /usr/bin/chromium -a -x /usr/bin/qemu-aarch64 -a -x /usr/bin/pdftoppm || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user poppler-utils; }
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest

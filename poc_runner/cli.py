@@ -204,6 +204,9 @@ def _one_scenario(path: str) -> Path:
     show_default=True,
     help="Run up to N scenarios at once, each in its own sandbox.",
 )
+@click.option(
+    "--pdf", is_flag=True, help="Also write report.pdf, printed by Chromium (checked first)."
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -212,6 +215,7 @@ def run(
     variables: dict[str, str],
     keep: bool,
     parallel: int,
+    pdf: bool,
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
 
@@ -221,13 +225,18 @@ def run(
     runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
     Ctrl-C or SIGTERM. While the steps run the services are watched: one that stops is on
     record, one killed for memory or over its disk limit is a sandbox error. Each run writes
-    result.json, report.html, report.md, junit.xml, steps/, logs/ and artifacts/ under OUT,
-    and is recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on
-    a sandbox error.
+    result.json (with the variables and files it was given), report.html, report.md,
+    junit.xml (with --pdf, report.pdf), steps/, logs/ and artifacts/ under OUT, and is
+    recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
+    sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
     from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
+    if pdf:
+        from poc_runner.report.pdf import chromium
+
+        chromium()  # no PDF printer: say so before any sandbox starts
     # the engine sets up the first runs while the imports below load the scenario models
     with headstart.head_starts(files[:parallel], keep=keep) as head_starts:
         from poc_runner.progress import for_terminal
@@ -236,7 +245,7 @@ def run(
 
         progress = for_terminal()
         try:
-            options = RunOptions(out, variables, keep, parallel)
+            options = RunOptions(out, variables, keep, parallel, pdf)
             results = Runner(options, progress, head_starts).run_all(files)
         finally:
             progress.close()
@@ -338,15 +347,14 @@ def _fail_on(problems: list[str]) -> None:
 
 
 @cli.command()
-@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--format",
     "report_format",
-    type=click.Choice(["html", "md", "junit", "json"]),
-    default="md",
-    show_default=True,
-    help="html: the prospect's report; md: for email or a pull request; junit: for CI;"
-    " json: result.json itself.",
+    type=click.Choice(["html", "md", "junit", "json", "pdf"]),
+    help="html: the prospect's report; md: for email or a pull request (the default); junit:"
+    " for CI; json: result.json itself; pdf: report.html printed by Chromium, written to"
+    " RUN_DIR/report.pdf unless --out. With --compare: html (the default) or md.",
 )
 @click.option(
     "--out",
@@ -354,18 +362,32 @@ def _fail_on(problems: list[str]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE instead of stdout.",
 )
-def report(run_dir: Path, report_format: str, out_file: Path | None) -> None:
+def report(run_dir: Path | None, report_format: str | None, out_file: Path | None) -> None:
     """Render a report of a finished run from RUN_DIR/result.json alone.
 
     RUN_DIR is a run folder (OUT/<scenario>/<UTC time>-<id>/) or its result.json. `poc run`
     already writes report.html, report.md and junit.xml there; this re-renders one of them,
-    e.g. after an upgrade of poc-runner, or to hand one to another tool.
+    e.g. after an upgrade of poc-runner, or to hand one to another tool. A PDF needs Chromium
+    (Debian's package `chromium`): without it, exit 3 and how to install it.
     """
-    from poc_runner.report import Format, render, write_atomic
+    from poc_runner.report import Format, render, write_pdf
     from poc_runner.result import load_result
 
-    fmt: Format = report_format  # type: ignore[assignment]  # click.Choice checked it
-    text = render(load_result(run_dir), fmt)
+    if run_dir is None:
+        raise click.UsageError("name a RUN_DIR")
+    result = load_result(run_dir)
+    if report_format == "pdf":
+        folder = run_dir if run_dir.is_dir() else run_dir.parent
+        click.echo(f"wrote {write_pdf(result, out_file or folder / 'report.pdf')}", err=True)
+        return
+    fmt: Format = report_format or "md"  # type: ignore[assignment]  # click.Choice checked it
+    _emit(render(result, fmt), out_file)
+
+
+def _emit(text: str, out_file: Path | None) -> None:
+    """A report to stdout, or to `out_file` (whole or not at all)."""
+    from poc_runner.report import write_atomic
+
     if out_file is None:
         click.echo(text, nl=False)
     else:

@@ -38,11 +38,13 @@ from poc_runner.errors import (
     Interrupted,
     InvalidInput,
     SandboxError,
+    ToolUnavailable,
     reason,
     world_failure,
 )
 from poc_runner.inputs import decisive_files, digests, variables_used
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
+from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress
@@ -74,6 +76,7 @@ class RunOptions:
     variables: Mapping[str, str] = field(default_factory=dict)
     keep: bool = False
     parallel: int = 1
+    pdf: bool = False  # also report.pdf (needs Chromium: checked before any run starts)
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -163,7 +166,7 @@ class Runner:
             work = self._work(run, sandbox)
         work = self._teardown(run, sandbox, work)
         result = assemble(run, sandbox, work, self._engine_info(), self.options.variables)
-        publish(result, run.folder)
+        publish(result, run.folder, pdf=self.options.pdf)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
         return result
 
@@ -377,15 +380,20 @@ def assemble(
     )
 
 
-def publish(result: RunResult, folder: Path) -> None:
-    """result.json, the reports, and the history (a history that cannot be written is only
-    a warning: the run's own files are its record)."""
+def publish(result: RunResult, folder: Path, *, pdf: bool = False) -> None:
+    """result.json, the reports (with `pdf`, report.pdf too), and the history (a PDF or a
+    history that cannot be written is only a warning: the run's own files are its record)."""
     from poc_runner.history import record_run
-    from poc_runner.report import write_reports
+    from poc_runner.report import FILES, print_pdf, write_reports
 
     try:
         result.write(folder)
         write_reports(folder, result)
+        if pdf:
+            try:
+                print_pdf(folder / FILES["html"], folder / "report.pdf")
+            except ToolUnavailable as exc:
+                sys.stderr.write(SECRETS.mask(f"warning: report.pdf not written: {exc}") + "\n")
     except OSError as exc:
         raise CannotWrite(
             f"the results of {result.scenario} (verdict {result.verdict}) could not be written"

@@ -1,6 +1,7 @@
 """Reports of a run, each rendered from its RunResult alone (so `poc report` can re-render any
 of them from result.json): report.html for the prospect, report.md for an email or a pull
-request, junit.xml for CI, and result.json itself.
+request, junit.xml for CI, result.json itself, and report.pdf (report.html printed by
+Chromium, report/pdf.py).
 
 Every report passes through SECRETS.mask twice: each value before it is escaped (escaping can
 hide a secret from the mask) and the finished text once more.
@@ -8,6 +9,7 @@ hide a secret from the mask) and the finished text once more.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
@@ -17,6 +19,7 @@ from poc_runner.masking import SECRETS
 from poc_runner.report.html import render_html
 from poc_runner.report.junit import render_junit
 from poc_runner.report.markdown import render_markdown
+from poc_runner.report.pdf import print_pdf
 from poc_runner.result import RunResult
 
 Format = Literal["html", "md", "junit", "json"]
@@ -47,4 +50,20 @@ def write_reports(folder: Path, result: RunResult) -> list[Path]:
     return written
 
 
-__all__ = ["FILES", "FORMATS", "Format", "render", "write_atomic", "write_reports"]
+def write_pdf(result: RunResult, pdf: Path) -> Path:
+    """`result`'s report.html printed to `pdf` (ToolUnavailable without Chromium)."""
+    with tempfile.TemporaryDirectory(prefix="poc-report-") as scratch:
+        html = write_atomic(Path(scratch) / FILES["html"], render(result, "html"))
+        return print_pdf(html, pdf)
+
+
+__all__ = [
+    "FILES",
+    "FORMATS",
+    "Format",
+    "print_pdf",
+    "render",
+    "write_atomic",
+    "write_pdf",
+    "write_reports",
+]

@@ -150,6 +150,7 @@ padding-top:.6rem}
 body{font-size:11pt;background:#fff}
 main{max-width:none;padding:0}
 .hero,.alert,.verdict{background:#fff !important}
+.hero-main{flex-basis:220px}
 details::details-content{content-visibility:visible;display:block;block-size:auto}
 details>summary{list-style:none;color:var(--ink);font-weight:600}
 details>summary::-webkit-details-marker{display:none}

@@ -1,5 +1,5 @@
-"""A real `poc run` writes its reports next to result.json and records itself in the history,
-also with --parallel, with the inputs it was given; `poc report` re-renders the same reports
+"""A real `poc run` writes its reports (with --pdf, report.pdf too) next to result.json and
+records itself in the history, also with --parallel, with the inputs it was given; `poc report` re-renders the same reports
 from result.json alone."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_a_run_writes_reports_and_history(scenario: ScenarioFactory, tmp_path: P
     out = tmp_path / "runs"
     ran = poc(
         "run", str(first), str(second), "--parallel", "2", "--out", str(out),
-        "--var", "greeting=bonjour", env=env,
+        "--var", "greeting=bonjour", "--pdf", env=env,
     )  # fmt: skip
     assert ran.returncode == 1, ran.stderr  # one criterion fails in each
 
@@ -43,7 +43,8 @@ def test_a_run_writes_reports_and_history(scenario: ScenarioFactory, tmp_path: P
     assert len(folders) == 2
     for folder in folders:
         names = {path.name for path in folder.iterdir()}
-        assert {"result.json", "report.html", "report.md", "junit.xml"} <= names
+        assert {"result.json", "report.html", "report.md", "junit.xml", "report.pdf"} <= names
+        assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
         xmlschema.validate(str(folder / "junit.xml"), str(XSD))
         html = (folder / "report.html").read_text()
         assert "FAIL" in html and "Executive summary" in html
