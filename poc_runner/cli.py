@@ -362,19 +362,41 @@ def _fail_on(problems: list[str]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE instead of stdout.",
 )
-def report(run_dir: Path | None, report_format: str | None, out_file: Path | None) -> None:
+@click.option(
+    "--compare",
+    nargs=2,
+    type=click.Path(path_type=Path),
+    metavar="RUN_A RUN_B",
+    help="Two runs side by side instead (run folders or result.json files): what each was"
+    " given, their verdicts, each criterion's figures and the change.",
+)
+def report(
+    run_dir: Path | None,
+    report_format: str | None,
+    out_file: Path | None,
+    compare: tuple[Path, Path] | None,
+) -> None:
     """Render a report of a finished run from RUN_DIR/result.json alone.
 
     RUN_DIR is a run folder (OUT/<scenario>/<UTC time>-<id>/) or its result.json. `poc run`
     already writes report.html, report.md and junit.xml there; this re-renders one of them,
     e.g. after an upgrade of poc-runner, or to hand one to another tool. A PDF needs Chromium
     (Debian's package `chromium`): without it, exit 3 and how to install it.
+
+    With --compare RUN_A RUN_B instead of RUN_DIR: both runs side by side ("7 days against
+    14") on one self-contained page, or in Markdown for a pull request.
     """
-    from poc_runner.report import Format, render, write_pdf
+    from poc_runner.report import Format, render, render_comparison, write_pdf
     from poc_runner.result import load_result
 
-    if run_dir is None:
-        raise click.UsageError("name a RUN_DIR")
+    if compare is not None and run_dir is None:
+        if report_format not in (None, "html", "md"):
+            raise click.UsageError("--compare writes html (the default) or md")
+        before, after = (load_result(path) for path in compare)
+        _emit(render_comparison(before, after, "md" if report_format else "html"), out_file)
+        return
+    if run_dir is None or compare is not None:
+        raise click.UsageError("name one RUN_DIR, or two runs with --compare RUN_A RUN_B")
     result = load_result(run_dir)
     if report_format == "pdf":
         folder = run_dir if run_dir.is_dir() else run_dir.parent

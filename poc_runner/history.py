@@ -388,13 +388,13 @@ def format_comparison(before: RunRow, after: RunRow) -> str:
         *_inputs_change(before.inputs, after.inputs),
         "",
     ]
-    old = {c.id: c for c in before.criteria}
-    new = {c.id: c for c in after.criteria}
-    ids = [c.id for c in after.criteria] + [i for i in old if i not in new]
-    width = max((len(i) for i in ids), default=0)
-    lines += [_criterion_change(i.ljust(width), old.get(i), new.get(i)) for i in ids]
-    changed = sum(_differs(old.get(i), new.get(i)) for i in ids)
-    lines += ["", f"{changed} of {len(ids)} criteria changed"]
+    from poc_runner.report.comparison import pair_by_id
+
+    pairs = pair_by_id(before.criteria, after.criteria)
+    width = max((len(name) for name, _, _ in pairs), default=0)
+    lines += [_criterion_change(name.ljust(width), old, new) for name, old, new in pairs]
+    changed = sum(_differs(old, new) for _, old, new in pairs)
+    lines += ["", f"{changed} of {len(pairs)} criteria changed"]
     return SECRETS.mask("\n".join(lines))
 
 

@@ -338,3 +338,58 @@ _EXPECTED: dict[str, Callable[[Judged, Any], str]] = {
     "file": _file,
     "http": _request,
 }
+
+
+# --- one criterion's figure in two runs --------------------------------------------------
+
+
+def figure(criterion: Judged) -> float | None:
+    """The one number a criterion is judged on, where it has one (an http check: its latency);
+    None for an exit code, a text, a file, or a value that is not a number."""
+    measured = criterion.measured
+    if criterion.check in ("exit_code", "command", "output", "file"):
+        return None
+    if criterion.check == "http":
+        measured = measured.get("latency_ms") if isinstance(measured, dict) else None
+    return None if isinstance(measured, bool | list | dict) else as_number(measured)
+
+
+def difference_text(before: Judged, after: Judged) -> str | None:
+    """How `after`'s figure differs from `before`'s, with its unit, and whether that is better
+    by the criterion's own bound: "+1,686.35 EUR, worse", "−18 rows, better", "no change";
+    None when the two have no figure to compare."""
+    old, new = figure(before), figure(after)
+    if old is None or new is None or before.check != after.check:
+        return None
+    delta = new - old
+    if delta == 0:
+        return "no change"
+    sign = "+" if delta > 0 else "−"
+    amount = _difference(after, abs(delta))
+    lower = _lower_is_better(after)
+    if lower is None:
+        return f"{sign}{amount}"
+    return f"{sign}{amount}, {'better' if (delta < 0) == lower else 'worse'}"
+
+
+def _difference(criterion: Judged, amount: float) -> str:
+    if criterion.check == "csv":
+        return f"{readable(amount)} {criterion.unit or 'rows'}"
+    if criterion.check == "http":
+        return quantity(amount, "ms")
+    if criterion.unit in ("ratio", "%"):  # a difference of percentages is in points
+        return f"{readable(amount * (100 if criterion.unit == 'ratio' else 1))} points"
+    return _scale(criterion)(amount, 0)
+
+
+def _lower_is_better(criterion: Judged) -> bool | None:
+    """From the criterion's bound: `<`, `<=` and a csv's differing rows, lower; `>`, `>=`,
+    higher; anything else says nothing."""
+    if criterion.check == "csv":
+        return True
+    expected = criterion.expected
+    if isinstance(expected, dict):
+        expected = expected.get("latency_ms")
+    parsed = parse_bound(expected) if isinstance(expected, str) else None
+    op = parsed[0] if parsed else None
+    return True if op in ("<", "<=") else False if op in (">", ">=") else None

@@ -149,7 +149,7 @@ def _stakeholder(result: RunResult, group: Group) -> str:
     )
 
 
-_MARK = {State.MET: "✓ Met", State.NOT_MET: "✗ Not met", State.NOT_JUDGED: "– Not judged"}
+MARK = {State.MET: "✓ Met", State.NOT_MET: "✗ Not met", State.NOT_JUDGED: "– Not judged"}
 
 
 def _criterion(judged: State, criterion: CriterionResult) -> str:
@@ -169,7 +169,7 @@ def _criterion(judged: State, criterion: CriterionResult) -> str:
     gain_html = f'<p class="gain{behind}">{e(gain)}</p>' if gain else ""
     return (
         f'<li class="criterion c-{judged.replace(" ", "-")}"><div class="c-head">'
-        f'<span class="mark">{_MARK[judged]}</span>'
+        f'<span class="mark">{MARK[judged]}</span>'
         f'<span class="c-title">{e(criterion.title or criterion.id)}</span>{must}</div>'
         f'<p class="c-meta">{e(criterion.id)} · {e(criterion.check)} check · weight'
         f" {e(readable(criterion.weight))}</p>"

@@ -34,8 +34,8 @@ from poc_runner.report.figures import (
 from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
-_MARK = {State.MET: "✅", State.NOT_MET: "❌", State.NOT_JUDGED: "⚪"}
+ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+MARK = {State.MET: "✅", State.NOT_MET: "❌", State.NOT_JUDGED: "⚪"}
 _CELL_LIMIT = 80
 _EVIDENCE_LIMIT = 4000  # an email stays readable; report.html and result.json hold it all
 _INLINE = re.compile(r"([\\`*_\[\]<>|!~&])")
@@ -84,7 +84,7 @@ def _head(result: RunResult) -> str:
     title = result.title or result.scenario
     prospect = f" · for {text(result.job.prospect)}" if result.job.prospect else ""
     return (
-        f"# {_ICON[result.verdict]} {result.verdict.word}: {text(title)}\n\n"
+        f"# {ICON[result.verdict]} {result.verdict.word}: {text(title)}\n\n"
         f"**Verdict: {result.verdict.word}** ({VERDICT_HEADLINE[result.verdict]}) · "
         f"**Score: {score_text(result.score)} / 100** (needs {readable(result.pass_score)})"
         f"{prospect}\n\n"
@@ -129,7 +129,7 @@ def _row(judged: State, criterion: CriterionResult) -> str:
     title = text(criterion.title or criterion.id)
     today = baseline_text(criterion)
     cells = [
-        _MARK[judged],
+        MARK[judged],
         f"**{title}**{must}<br>{code(criterion.id, in_table=True)}",
         _cell(measured_text(criterion)),
         _cell(expected_text(criterion)),
@@ -182,7 +182,7 @@ def _failure(judged: State, criterion: CriterionResult) -> str:
     must = " · **must-have**" if criterion.must else ""
     who = ", ".join(text(role) for role in criterion.stakeholders) or "nobody named"
     return (
-        f"### {_MARK[judged]} {text(criterion_name(criterion))}\n\n"
+        f"### {MARK[judged]} {text(criterion_name(criterion))}\n\n"
         f"Measured {code(measured_text(criterion))} · expected"
         f" {code(expected_text(criterion))}{must} · for {who}\n\n"
         f"{fenced(criterion.evidence or '(no evidence)')}"

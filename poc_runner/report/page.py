@@ -113,6 +113,15 @@ tr{break-inside:avoid}
 td code{word-break:break-all}
 .ok{color:var(--pass);font-weight:600}.bad{color:var(--fail);font-weight:600}
 .muted{color:var(--muted)}
+.differs{font-size:1.1rem;margin:0 0 1rem}
+.sides{display:grid;grid-template-columns:1fr 1fr;gap:16px;break-inside:avoid}
+.side{border:3px solid var(--c);background:var(--bg);border-radius:12px;padding:14px 18px}
+.side .verdict{font-size:2rem;padding:4px 14px}
+.side .headline{font-size:1.1rem;margin:.5rem 0 .1rem}
+.side-label{margin:0 0 .4rem;font-weight:800;text-transform:uppercase;letter-spacing:.06em}
+.side-score{margin:.2rem 0}.side-score strong{font-size:1.6rem;color:var(--c)}
+.side p.muted{margin:.3rem 0 0;font-size:.85rem}
+tr.changed>*{background:#fff8c5}
 footer{margin-top:3rem;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);
 padding-top:.6rem}
 @media print{

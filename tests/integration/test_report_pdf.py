@@ -34,7 +34,7 @@ def first_page(pdf: Path) -> tuple[Path, str]:
     subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, stem], check=True)
     (image,) = pdf.parent.glob(f"{stem.name}-*1.png")
     text = subprocess.run(
-        ["pdftotext", "-l", "1", "-layout", pdf, "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-l", "1", pdf, "-"], capture_output=True, text=True, check=True
     ).stdout
     return image, " ".join(text.split())
 
