@@ -1,5 +1,6 @@
 """Every example scenario in scenarios/ runs offline and ends with the verdict its README
-promises: CI proves the examples a new user tries first actually work."""
+promises, with its inputs on record: CI proves the examples a new user tries first actually
+work. Each says the unit of every figure that has one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from poc_runner.result import RunResult
+from poc_runner.run import load
 
 EXAMPLES = Path(__file__).parents[2] / "scenarios"
 EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
@@ -16,6 +18,12 @@ EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
     "ledger-load": ("pass", 100.0, set()),
     "order-status-api": ("pass", 90.0, {"search-by-email"}),
 }
+FILES = {  # scenario -> the files besides scenario.yaml whose sha256 the run records
+    "invoice-dedupe": {"data/known_duplicates.csv", "scoring/score.py"},
+    "ledger-load": {"checks/closing_balances.py"},
+    "order-status-api": {"data/expected_status.csv", "probe/lookup_all.py"},
+}
+WITH_A_FIGURE = {"json", "metric", "sql", "csv", "duration"}  # checks whose figure has a unit
 
 
 def test_every_example_is_covered() -> None:
@@ -29,3 +37,13 @@ def test_example_ends_with_its_expected_verdict(name: str, run: Callable[..., Ru
     assert result.error is None, result.error
     assert {c.id for c in result.criteria if not c.passed} == failing
     assert (result.verdict, result.score) == (verdict, score)
+    assert set(result.inputs.files) == {"scenario.yaml"} | FILES[name]
+    assert result.inputs.vars == load(EXAMPLES / name / "scenario.yaml", {}).vars
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_figure_of_an_example_says_its_unit(name: str) -> None:
+    scenario = load(EXAMPLES / name / "scenario.yaml", {}, secrets=False)
+    criteria = scenario.acceptance.criteria
+    assert [c.id for c in criteria if c.check.type in WITH_A_FIGURE and c.unit is None] == []
+    assert any(c.headline for c in criteria)
