@@ -347,7 +347,7 @@ def _fail_on(problems: list[str]) -> None:
 
 
 @cli.command()
-@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path), required=False)
+@click.argument("run_dir", metavar="[RUN_DIR]", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--format",
     "report_format",
@@ -430,7 +430,8 @@ def _emit(text: str, out_file: Path | None) -> None:
     "--compare",
     nargs=2,
     metavar="RUN_A RUN_B",
-    help="Show, per criterion, what changed from RUN_A to RUN_B (run ids as listed).",
+    help="Show what RUN_A and RUN_B were given (variables, files' sha256) and, per criterion,"
+    " what changed (run ids as listed).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).

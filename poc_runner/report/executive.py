@@ -41,6 +41,7 @@ def _figure(result: RunResult, criterion: CriterionResult) -> str:
         then = f"; {today} today" if today else ""
         return f"{name}: not met, {measured} where {expected} was needed{then}."
     if today is None:
-        return f"{name}: {measured} (needed {expected})."
+        needed = "" if measured == expected else f" (needed {expected})"
+        return f"{name}: {measured}{needed}."
     words = factor_words(criterion)
     return f"{name}: {measured}, against {today} today" + (f" ({words})." if words else ".")

@@ -12,11 +12,13 @@ import pytest
 
 from poc_runner.report import render
 from poc_runner.report.common import clean, show
+from poc_runner.report.executive import executive_summary
 from poc_runner.report.quantities import score_text
 from poc_runner.result import RunResult
 from tests.unit.sample_results import (
     HOSTILE,
     SECRET,
+    criterion,
     errored,
     failing,
     hostile,
@@ -121,6 +123,22 @@ class TestExecutiveSummary:
         summary = words[words.index("Executive summary") : words.index("The job")]
         assert "Title of recall: 0.97, against 0.6 today (1.6x better)." in summary
         assert "Title of minutes-not-hours: 0.5 s, against 6 h today." in summary
+
+    def test_a_figure_met_without_a_baseline_says_what_was_needed_once(self) -> None:
+        result = priced()
+        result.criteria = [
+            criterion(
+                "saved", measured=21795.7, expected="> 0", check="metric", unit="EUR",
+                headline=True, title="Overpayment avoided",
+            ),
+            criterion(
+                "audit", measured=0, expected=0, check="csv", unit="invoices", headline=True,
+                title="Matches the audit",
+            ),
+        ]  # fmt: skip
+        summary = executive_summary(result)
+        assert "Overpayment avoided: 21,795.70 EUR (needed > 0 EUR)." in summary
+        assert summary.endswith("Matches the audit: no differing invoices.")
 
     def test_a_sandbox_error_gives_no_figure(self) -> None:
         words = page(errored()).words
