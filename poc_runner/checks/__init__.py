@@ -26,6 +26,7 @@ from poc_runner.result import CriterionResult
 from poc_runner.scoring import improvement
 
 Judge = Callable[[Any, Evidence], Judgement]
+_MAX_FACTOR = CriterionResult.max_factor  # a result's default, where no baseline gives one
 
 JUDGES: dict[str, Judge] = {
     "exit_code": judge_exit_code,
@@ -74,7 +75,7 @@ def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResul
         improvement=_improvement(criterion, baseline, judgement) if gained else None,
         unit=criterion.unit,
         headline=criterion.headline,
-        max_factor=criterion.baseline.max_factor if criterion.baseline else 100.0,
+        max_factor=criterion.baseline.max_factor if criterion.baseline else _MAX_FACTOR,
     )
 
 
