@@ -19,6 +19,7 @@ from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
 
 if TYPE_CHECKING:
+    from poc_runner.result import RunResult
     from poc_runner.sandbox.reaper import Swept
 
 BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
@@ -196,7 +197,19 @@ def _one_scenario(path: str) -> Path:
     help="Root folder for results: OUT/<scenario>/<UTC time>-<id>/.",
 )
 @_VAR_OPTION
-@click.option("--keep", is_flag=True, help="Leave the sandbox up afterwards (remove: poc down).")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the sandbox up afterwards, its ports published on 127.0.0.1 as `poc up` does"
+    " (remove: poc down).",
+)
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Run the steps and judge the criteria on the sandbox `poc up` or `--keep` left up,"
+    " in seconds: only changed data is copied again, and the sandbox stays up. Results are"
+    " marked as a reuse: a reused sandbox is not a clean one.",
+)
 @click.option(
     "--parallel",
     type=click.IntRange(min=1),
@@ -214,6 +227,7 @@ def run(
     out: Path,
     variables: dict[str, str],
     keep: bool,
+    reuse: bool,
     parallel: int,
     pdf: bool,
 ) -> None:
@@ -233,27 +247,42 @@ def run(
     from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
+    if keep and reuse:
+        from poc_runner.errors import InvalidInput
+
+        raise InvalidInput("--reuse leaves the sandbox up already; give --keep or --reuse")
     if pdf:
         from poc_runner.report.pdf import chromium
 
         chromium()  # no PDF printer: say so before any sandbox starts
     # the engine sets up the first runs while the imports below load the scenario models
-    with headstart.head_starts(files[:parallel], keep=keep) as head_starts:
+    fresh = [] if reuse else files[:parallel]  # a reused sandbox has its network
+    with headstart.head_starts(fresh, keep=keep) as head_starts:
         from poc_runner.progress import for_terminal
         from poc_runner.run import Runner, RunOptions, exit_code
         from poc_runner.summary import summarize
 
         progress = for_terminal()
         try:
-            options = RunOptions(out, variables, keep, parallel, pdf)
-            results = Runner(options, progress, head_starts).run_all(files)
+            options = RunOptions(out, variables, keep, parallel, reuse, pdf)
+            runner = Runner(options, progress, head_starts)
+            results = runner.run_all(files)
         finally:
             progress.close()
-    for result in results:
+    for path, result in zip(files, results, strict=True):
         click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
-    if keep:
-        click.echo("The sandboxes are still up: `poc shell PATH SERVICE`, then `poc down PATH`.")
+        if result.run_id in runner.endpoints:
+            _still_up(path, f"{result.scenario} is still up:", runner.endpoints[result.run_id])
     ctx.exit(exit_code(results))
+
+
+def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
+    """Where a sandbox left up answers, and the exact commands to use it and remove it."""
+    click.echo(heading)
+    for service, reach in endpoints.items():
+        click.echo(f"  {service}: {', '.join(reach) if reach else 'no published ports'}")
+    click.echo(f"  Again: poc run --reuse {path}    Shell: poc shell {path} SERVICE")
+    click.echo(f"  Stop:  poc down {path}")
 
 
 @cli.command()
@@ -276,11 +305,45 @@ def up(path: str, variables: dict[str, str]) -> None:
             started = start(scenario_file, variables, progress)
     finally:
         progress.close()
-    click.echo(f"{started.scenario.name} is up (run {started.run_id}).")
-    for service, endpoints in started.endpoints.items():
-        reach = ", ".join(endpoints) if endpoints else "no published ports"
-        click.echo(f"  {service}: {reach}")
-    click.echo(f"Shell: poc shell {path} SERVICE    Stop: poc down {path}")
+    _still_up(path, f"{started.scenario.name} is up (run {started.run_id}):", started.endpoints)
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Root folder for results, as for `poc run`.",
+)
+@_VAR_OPTION
+def watch(path: str, out: Path, variables: dict[str, str]) -> None:
+    """Run the steps and criteria again whenever the scenario, its data or its check scripts
+    change, on the sandbox `poc up` (or `poc run --keep`) left up.
+
+    Each round is a `poc run --reuse` (results written and recorded, marked as reused) and
+    ends with one screen of summary. A change to the services themselves needs `poc down`
+    then `poc up`; the round says so and the watch goes on. Ctrl-C stops watching and leaves
+    the sandbox up (exit 130).
+    """
+    from poc_runner.loop import watch as keep_watching
+    from poc_runner.run import RunOptions
+    from poc_runner.summary import summarize
+
+    scenario_file = _one_scenario(path)
+
+    def summary(result: RunResult) -> str:
+        return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
+
+    try:
+        keep_watching(scenario_file, RunOptions(out, variables), click.echo, summary)
+    except KeyboardInterrupt:
+        from poc_runner.errors import Interrupted
+
+        raise Interrupted(
+            f"stopped watching; the sandbox is still up (`poc down {path}`)"
+        ) from None
 
 
 @cli.command()
@@ -431,13 +494,15 @@ def _emit(text: str, out_file: Path | None) -> None:
     nargs=2,
     metavar="RUN_A RUN_B",
     help="Show what RUN_A and RUN_B were given (variables, files' sha256) and, per criterion,"
-    " what changed (run ids as listed).",
+    " what changed (run ids as listed, or any unique prefix of them).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).
 
     NAME limits the list to one scenario. The trend compares each run's score with the
-    scenario's run before it: ↑ better, ↓ worse, → the same, · a first run. Every `poc run`
+    scenario's judged run before it: ↑ better, ↓ worse, → the same, · a first run, - a run whose
+    sandbox failed (listed, never a reference); "(reused)" marks a run on a sandbox left up
+    (`poc run --reuse`). Every `poc run`
     records its runs in an SQLite file: $POC_HISTORY if set, else history.sqlite in the state
     directory ($POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner).
     """
@@ -446,7 +511,7 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
     if compare:
         click.echo(format_comparison(get_run(compare[0]), get_run(compare[1])))
     else:
-        click.echo(format_runs(list_runs(name, limit)))
+        click.echo(format_runs(list_runs(name, limit), name))
 
 
 @cli.command()

@@ -5,10 +5,10 @@ Where: `$POC_HISTORY` if set (a file path), else `<state dir>/history.sqlite`, t
 being `$POC_STATE_DIR`, else `$XDG_STATE_HOME/poc-runner`, else
 `~/.local/state/poc-runner`. The schema is created on first use, and a file an older
 poc-runner wrote is upgraded in place (its `user_version` says which schema it has; each
-upgrade is a step of `_UPGRADES`, applied in order, in one transaction). `poc run --parallel`
-records from several threads and several `poc` processes may run at once, so each write opens
-its own connection, the database is in WAL mode (readers never block the writer) and a busy
-timeout makes a writer wait for another instead of failing.
+version's `_MIGRATIONS` apply in order, in one transaction). `poc run --parallel` records from
+several threads and several `poc` processes may run at once, so each write opens its own
+connection, the database is in WAL mode (readers never block the writer) and a busy timeout
+makes a writer wait for another instead of failing.
 
 Values are masked before they are stored: the history outlives the run that knew its secrets.
 """
@@ -28,16 +28,12 @@ from typing import Any
 
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
-from poc_runner.result import RunInputs, RunResult
+from poc_runner.result import RunInputs, RunResult, Verdict
 
 ENV_VAR = "POC_HISTORY"
 _BUSY_TIMEOUT_S = 30.0
-# Each schema version, as the statements that take a file from the one before to it. Version 2
-# keeps each run's inputs (variables and file checksums) and how each criterion's figures read.
-_UPGRADES: list[tuple[int, str]] = [
-    (
-        1,
-        """
+_SCHEMA_VERSION = 3
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
     scenario    TEXT NOT NULL,
@@ -61,18 +57,7 @@ CREATE TABLE IF NOT EXISTS criteria (
     expected TEXT NOT NULL,
     PRIMARY KEY (run_id, id)
 );
-""",
-    ),
-    (
-        2,
-        """
-ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE criteria ADD COLUMN check_type TEXT NOT NULL DEFAULT '';
-ALTER TABLE criteria ADD COLUMN unit TEXT;
-""",
-    ),
-]
-_SCHEMA_VERSION = _UPGRADES[-1][0]
+"""
 
 
 def history_path() -> Path:
@@ -94,8 +79,8 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         _use_wal(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.row_factory = sqlite3.Row
-        if _version(db) < _SCHEMA_VERSION:
-            _upgrade(db)
+        if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            _create_schema(db)
         yield db
 
 
@@ -115,20 +100,30 @@ def _use_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
-def _version(db: sqlite3.Connection) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+# What each version adds to the one before; a file of an older version is brought up to date
+# when it is opened, so the history a team already has is kept.
+_MIGRATIONS = {
+    2: ["ALTER TABLE runs ADD COLUMN reused TEXT"],  # the sandbox a `--reuse` run ran on
+    3: [  # what each run was given, and how each criterion's figures read
+        "ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE criteria ADD COLUMN check_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE criteria ADD COLUMN unit TEXT",
+    ],
+}
 
 
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Create the schema, or bring an older file's up to date, in one transaction."""
-    db.execute("BEGIN IMMEDIATE")  # two first runs at once: one upgrades, the other waits
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute("BEGIN IMMEDIATE")  # two first runs at once: one creates, the other waits
     try:
-        found = _version(db)  # again, under the lock: another process may have upgraded it
-        for version, statements in _UPGRADES:
-            if found < version:
-                for statement in filter(str.strip, statements.split(";")):
-                    db.execute(statement)
-        db.execute(f"PRAGMA user_version = {max(found, _SCHEMA_VERSION)}")
+        found = db.execute("PRAGMA user_version").fetchone()[0]  # another may have done it
+        if found == 0:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            found = 1
+        for version in range(found + 1, _SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[version]:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -143,8 +138,8 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
             db.execute("DELETE FROM criteria WHERE run_id = ?", (result.run_id,))
             db.execute(
                 "INSERT OR REPLACE INTO runs (run_id, scenario, started_at, finished_at,"
-                " verdict, score, pass_score, folder, error, inputs)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " verdict, score, pass_score, folder, error, reused, inputs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.run_id,
                     result.scenario,
@@ -155,6 +150,7 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                     result.pass_score,
                     str(folder.resolve()),
                     None if result.error is None else SECRETS.mask(result.error),
+                    result.reused,
                     _stored(asdict(result.inputs), in_order=True),
                 ),
             )
@@ -214,12 +210,16 @@ class RunRow:
     folder: str
     error: str | None = None
     previous_score: float | None = None
+    reused: str | None = None  # the sandbox left up it ran on, for a `--reuse` run
     inputs: RunInputs = field(default_factory=RunInputs)
     criteria: list[CriterionRow] = field(default_factory=list)
 
     @property
     def trend(self) -> str:
-        """↑ better, ↓ worse, → same score as the scenario's previous run; · for a first run."""
+        """↑ better, ↓ worse, → same score as the scenario's previous judged run; · for a
+        first run; - for a run whose sandbox failed (its score means nothing)."""
+        if self.verdict == Verdict.ERROR:
+            return "-"
         if self.previous_score is None:
             return "·"
         if self.score > self.previous_score:
@@ -239,12 +239,17 @@ class CriterionRow:
     unit: str | None = None
 
 
+# A run's trend is against the scenario's judged run before it: a run whose sandbox failed
+# (verdict error) has a score of no meaning, so it is listed but never a reference.
 _LISTED = """
-SELECT * FROM (
-    SELECT runs.*, LAG(score) OVER (PARTITION BY scenario ORDER BY started_at, run_id)
-        AS previous_score
-    FROM runs
-) WHERE (:scenario IS NULL OR scenario = :scenario)
+SELECT runs.*, (
+    SELECT before.score FROM runs AS before
+    WHERE before.scenario = runs.scenario AND before.verdict != 'error'
+      AND (before.started_at, before.run_id) < (runs.started_at, runs.run_id)
+    ORDER BY before.started_at DESC, before.run_id DESC LIMIT 1
+) AS previous_score
+FROM runs
+WHERE (:scenario IS NULL OR scenario = :scenario)
 ORDER BY started_at DESC, run_id DESC
 LIMIT :limit
 """
@@ -288,10 +293,7 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
             (run_id, _prefix_pattern(run_id), run_id),
         ).fetchall()
         if not found or (len(found) > 1 and found[0]["run_id"] != run_id):
-            what = "matches several runs" if found else "is not in the run history"
-            raise InvalidInput(
-                f"run {run_id!r} {what} ({file}); `poc history` lists the recorded run ids"
-            )
+            raise InvalidInput(_not_one(db, run_id, file))
         run = _run_row(found[0])
         criteria = db.execute(
             "SELECT * FROM criteria WHERE run_id = ? ORDER BY position", (run.run_id,)
@@ -312,6 +314,26 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
     return run
 
 
+_CANDIDATES = 5
+
+
+def _not_one(db: sqlite3.Connection, run_id: str, file: Path) -> str:
+    """Why `run_id` names no single run: none has it, or several start with it (named)."""
+    found = [
+        row[0]
+        for row in db.execute(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id DESC",
+            (_prefix_pattern(run_id),),
+        )
+    ]
+    if not found:
+        return f"run {run_id!r} is not in the run history ({file}); `poc history` lists them"
+    shown = ", ".join(found[:_CANDIDATES]) + (
+        f" and {len(found) - _CANDIDATES} more" if len(found) > _CANDIDATES else ""
+    )
+    return f"run {run_id!r} could be any of {len(found)} runs ({shown}): give more of its id"
+
+
 def _prefix_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
@@ -329,6 +351,7 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         row["folder"],
         row["error"],
         row["previous_score"],
+        row["reused"],
         RunInputs(inputs.get("vars", {}), inputs.get("files", {})),
     )
 
@@ -336,16 +359,19 @@ def _run_row(row: sqlite3.Row) -> RunRow:
 # --- what `poc history` prints -------------------------------------------------------------
 
 
-def format_runs(runs: list[RunRow]) -> str:
-    """A table, newest first: run id, scenario, verdict, score with its trend, when, where."""
+def format_runs(runs: list[RunRow], scenario: str | None = None) -> str:
+    """A table, newest first: run id, scenario, verdict, score with its trend, when, where.
+    A run on a reused sandbox says so next to its verdict."""
     if not runs:
-        return f"no runs recorded yet in {history_path()}"
+        if scenario is None:
+            return f"no runs recorded yet in {history_path()}"
+        return f"no runs of {scenario} recorded in {history_path()}; `poc history` lists all"
     header = ("RUN", "SCENARIO", "VERDICT", "SCORE", "TREND", "STARTED", "FOLDER")
     lines = [
         (
             run.run_id,
             run.scenario,
-            run.verdict.upper(),
+            run.verdict.upper() + (" (reused)" if run.reused else ""),
             _num(run.score),
             run.trend + _delta(run.score, run.previous_score),
             run.started_at,

@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING, NoReturn
 from poc_runner.engine import connect
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
-from poc_runner.progress import Progress
+from poc_runner.progress import Progress, services_of
 from poc_runner.run import load
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.owner import this_user
 from poc_runner.sandbox.reaper import Swept, sweep
+from poc_runner.sandbox.reuse import kept_containers, refuse_if_up
 
 if TYPE_CHECKING:
-    import docker
-    from docker.models.containers import Container
+    pass
 
 
 @dataclass
@@ -40,11 +39,7 @@ class Started:
 def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
     scenario = load(path, variables)
     client = connect()
-    if _kept_containers(client, scenario.name):
-        raise SandboxError(
-            f"{scenario.name} is already up; use `poc shell {path} SERVICE`, or `poc down {path}`"
-            " first"
-        )
+    refuse_if_up(client, scenario.name, str(path))
     run_id = labels.new_run_id()
     sandbox = Sandbox(
         client,
@@ -53,9 +48,7 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
         run_id,
         kept=True,
         publish=True,
-        report=lambda service, status: progress.update(
-            scenario.name, f"service {service}", status, active=status.endswith("ing")
-        ),
+        report=services_of(progress, scenario.name),
     )
     try:
         sandbox.up()
@@ -74,7 +67,7 @@ def shell(path: Path, service: str) -> NoReturn:
         )
     found = [
         c
-        for c in _kept_containers(connect(), scenario.name)
+        for c in kept_containers(connect(), scenario.name)
         if c.labels.get(labels.SERVICE) == service
     ]
     if not found:
@@ -94,9 +87,3 @@ def down(path: Path) -> Swept:
 def scenario_of(path: Path) -> Scenario:
     """The scenario a live command refers to; its secrets are not needed for that."""
     return load(path, {}, secrets=False)
-
-
-def _kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:
-    """This user's sandbox of the scenario, left up (others' are theirs to use and remove)."""
-    mine = [f"{labels.SCENARIO}={scenario}", f"{labels.KEPT}=true", f"{labels.USER}={this_user()}"]
-    return list(client.containers.list(all=True, filters={"label": mine}))

@@ -79,6 +79,27 @@ class CriterionResult:
     max_factor: float = 100.0  # larger improvement factors read "over 100x"
 
 
+class StepOutcome(StrEnum):
+    """How a step ended, said the same way on screen, in the timeline and in every report."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    NOT_RUN = "did not run"
+
+    @classmethod
+    def of(cls, ran: bool, timed_out: bool, exit_code: int | None) -> StepOutcome:
+        if not ran:
+            return cls.NOT_RUN
+        if timed_out:
+            return cls.TIMED_OUT
+        return cls.PASSED if exit_code == 0 else cls.FAILED
+
+    def words(self, exit_code: int | None) -> str:
+        """`failed (exit 1)`; the others as they are."""
+        return f"failed (exit {exit_code})" if self is StepOutcome.FAILED else self.value
+
+
 @dataclass
 class StepRecord:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
@@ -93,6 +114,11 @@ class StepRecord:
     output_bytes: dict[str, int]
     artifacts: dict[str, bool]
     artifact_errors: dict[str, str] = field(default_factory=dict)  # why one was not copied
+    last_lines: list[str] = field(default_factory=list)  # what a failed step said last
+
+    @property
+    def outcome(self) -> StepOutcome:
+        return StepOutcome.of(self.ran, self.timed_out, self.exit_code)
 
 
 class IncidentKind(StrEnum):
@@ -170,6 +196,7 @@ class RunResult:
     steps: list[StepRecord] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    reused: str | None = None  # the run id of the sandbox left up that this run ran on
     environment: dict[str, Any] = field(default_factory=dict)
     inputs: RunInputs = field(default_factory=RunInputs)
     schema_version: Literal["1.0"] = SCHEMA_VERSION

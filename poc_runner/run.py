@@ -47,7 +47,7 @@ from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_al
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
-from poc_runner.progress import Progress
+from poc_runner.progress import Progress, services_of
 from poc_runner.result import (
     CriterionResult,
     Job,
@@ -61,6 +61,7 @@ from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import sweep
+from poc_runner.sandbox.reuse import refuse_if_up
 from poc_runner.scoring import score, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -76,6 +77,7 @@ class RunOptions:
     variables: Mapping[str, str] = field(default_factory=dict)
     keep: bool = False
     parallel: int = 1
+    reuse: bool = False  # run on the sandbox `poc up` or `--keep` left up, and leave it up
     pdf: bool = False  # also report.pdf (needs Chromium: checked before any run starts)
 
 
@@ -118,12 +120,24 @@ class Runner:
         self._lock = threading.Lock()
         self._client: docker.DockerClient | None = None
         self._engine: Future[EngineInfo] | None = None
+        self._reused: dict[Path, Sandbox] = {}
+        self.endpoints: dict[str, dict[str, list[str]]] = {}  # run id -> service -> where
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
         scenarios = [(path, load(path, self.options.variables)) for path in paths]
         writable(self.options.out)
         heads = list(self.head_starts.values())
         self._client = heads[0].client if heads else connect()  # a head start has connected
+        if self.options.keep:  # one sandbox left up per scenario: --reuse and down know which
+            for path, scenario in scenarios:
+                refuse_if_up(self._client, scenario.name, str(path))
+        if self.options.reuse:  # every sandbox found and checked before any step runs
+            self._reused = {
+                path: Sandbox.reused(
+                    self._client, scenario, path, services_of(self.progress, scenario.name)
+                )
+                for path, scenario in scenarios
+            }
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
             self._engine = aside.submit(EngineInfo.read, self._client)
             aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
@@ -161,10 +175,15 @@ class Runner:
         assert self._client is not None
         head = self._head_start(path, scenario)
         run = _Run.begin(path, scenario, head.run_id if head else new_run_id(), self.options.out)
-        sandbox = self._sandbox(run, head)
+        sandbox = self._reused.get(path) or self._sandbox(run, head)
+        sandbox.deadline = time.monotonic() + scenario.sandbox.timeout
         with self._registered(sandbox):
             work = self._work(run, sandbox)
         work = self._teardown(run, sandbox, work)
+        if self.options.keep or sandbox.reusing:  # still up: where its ports answer
+            self.endpoints[run.run_id] = {
+                name: sandbox.endpoints(name) for name in sandbox.containers
+            }
         result = assemble(run, sandbox, work, self._engine_info(), self.options.variables)
         publish(result, run.folder, pdf=self.options.pdf)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
@@ -172,18 +191,15 @@ class Runner:
 
     def _sandbox(self, run: _Run, head: HeadStart | None) -> Sandbox:
         assert self._client is not None
-        name = run.scenario.name
         return Sandbox(
             self._client,
             run.scenario,
             run.path.parent,
             run.run_id,
             kept=self.options.keep,
+            publish=self.options.keep,  # as `poc up` does: through the forwarders
             head=head,
-            report=lambda service, status: self.progress.update(
-                name, f"service {service}", status, active=status.endswith("ing")
-            ),
-            deadline=time.monotonic() + run.scenario.sandbox.timeout,
+            report=services_of(self.progress, run.scenario.name),
         )
 
     def _work(self, run: _Run, sandbox: Sandbox) -> _Work:
@@ -191,7 +207,7 @@ class Runner:
         as far as they get: an error ends the work and is recorded, never raised."""
         work = _Work()
         try:
-            with run.phases("sandbox up"):
+            with run.phases("sandbox reused" if sandbox.reusing else "sandbox up"):
                 sandbox.up()
             if self.interrupted.is_set():
                 raise Interrupted("interrupted")
@@ -252,7 +268,7 @@ class Runner:
             sandbox.save_logs(folder / "logs")
             if self.options.keep and not self.interrupted.is_set():
                 return []
-            return sandbox.down()
+            return sandbox.down()  # a reused sandbox stays up
 
     def _engine_info(self) -> EngineInfo | None:
         engine = self._engine
@@ -372,6 +388,7 @@ def assemble(
             run.origin, run.phases, sandbox.ready_at, work.steps, sandbox.incidents
         ),
         incidents=sandbox.incidents,
+        reused=sandbox.run_id if sandbox.reusing else None,
         environment=_fingerprint(scenario, sandbox, engine),
         inputs=RunInputs(
             vars=variables_used(scenario, variables),
@@ -465,6 +482,7 @@ def _record(step: StepResult) -> StepRecord:
         step.output_bytes,
         step.artifacts,
         step.artifact_errors,
+        step.last_lines,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from poc_runner.errors import ArtifactRefused, SandboxError, ServiceStopped, world_failure
 from poc_runner.model.scenario import Step
+from poc_runner.result import StepOutcome
 from poc_runner.sandbox.artifacts import collect
 from poc_runner.sandbox.capture import Capture
 from poc_runner.sandbox.execute import command_argv, execute
@@ -48,11 +49,27 @@ class StepResult:
         return self.secrets_seen.get(stream, set())
 
     @property
+    def outcome(self) -> StepOutcome:
+        return StepOutcome.of(self.ran, self.timed_out, self.exit_code)
+
+    @property
     def passed(self) -> bool:
-        return self.ran and self.exit_code == 0 and not self.timed_out
+        return self.outcome is StepOutcome.PASSED
+
+    @property
+    def last_lines(self) -> list[str]:
+        """Why a step that ran failed, in its own words: the last lines of its stderr, else of
+        its stdout (masked, as kept); nothing for a step that passed."""
+        if not self.ran or self.passed:
+            return []
+        for text in (self.stderr, self.stdout):
+            if lines := [line for line in text.splitlines() if line.strip()]:
+                return lines[-LAST_LINES:]
+        return []
 
 
 Announce = Callable[[str, str], None]  # (step, what is happening)
+LAST_LINES = 5  # of a failed step's output, on screen and in the reports
 
 
 def run_steps(
@@ -128,8 +145,5 @@ def _run_one(
 
 def _summary(result: StepResult) -> str:
     if not result.ran:
-        return result.error or "did not run"
-    if result.timed_out:
-        return f"timed out after {result.duration_s:.1f} s"
-    verdict = "ok" if result.passed else f"failed (exit {result.exit_code})"
-    return f"{verdict} in {result.duration_s:.1f} s"
+        return result.error or result.outcome.words(None)
+    return f"{result.outcome.words(result.exit_code)} in {result.duration_s:.1f} s"

@@ -1,15 +1,16 @@
 """The end-of-run summary in the terminal: verdict and score first, then what went wrong around
-the product (the sandbox, its services), then each stakeholder's criteria with what was
-measured against what was expected, then where the results are. Figures read as they do in the
-reports (report/figures.py), as text: never a Python structure. Each part is a list of lines,
-so another part slots in where it belongs."""
+the product (the sandbox, a reused sandbox, its services, the steps that failed and their last
+words), then each stakeholder's criteria with what was measured against what was expected, then
+where the results are. Figures read as they do in the reports (report/figures.py), as text:
+never a Python structure. Each part is a list of lines, so another part slots in where it
+belongs."""
 
 from __future__ import annotations
 
 from poc_runner.report.common import CRITERION_WORD, State, by_stakeholder, shorten, state
 from poc_runner.report.figures import expected_text, improvement_text, measured_text
 from poc_runner.report.quantities import readable, score_text
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.result import CriterionResult, RunResult, StepRecord
 
 _WIDTH = 38  # characters of a measured or expected value, so a criterion stays on one line
 
@@ -27,9 +28,21 @@ def _verdict(result: RunResult) -> list[str]:
 
 
 def _trouble(result: RunResult) -> list[str]:
-    """The sandbox's error and the services that stopped: not the product's doing."""
-    error = [f"  sandbox error: {result.error}"] if result.error else []
-    return error + [f"  service {i.service} {i.status}" for i in result.incidents]
+    """The sandbox's error, a reused sandbox, the services that stopped, the steps that
+    failed: what a reader must know before the criteria."""
+    lines = [f"  sandbox error: {result.error}"] if result.error else []
+    if result.reused:
+        lines.append(f"  on the sandbox left up by run {result.reused} (not a clean one)")
+    lines += [f"  service {i.service} {i.status}" for i in result.incidents]
+    return lines + [line for step in result.steps for line in _failed(step)]
+
+
+def _failed(step: StepRecord) -> list[str]:
+    """A step that failed, and what it said last: the reason is on screen, not in a file."""
+    if not step.last_lines:
+        return []
+    how = step.outcome.words(step.exit_code)
+    return [f"  step {step.name} {how}:", *(f"    | {line}" for line in step.last_lines)]
 
 
 def _criteria(result: RunResult) -> list[str]:

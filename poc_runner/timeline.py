@@ -45,6 +45,4 @@ def _since(origin: float, moment: float) -> float:
 
 
 def _status(step: StepResult) -> str:
-    if step.timed_out:
-        return "timed out"
-    return "passed" if step.passed else f"failed (exit {step.exit_code})"
+    return step.outcome.words(step.exit_code)

@@ -118,6 +118,16 @@ def by_stakeholder(result: RunResult) -> list[Group]:
     return [*ordered, loose] if loose.criteria else ordered
 
 
+def reuse_note(result: RunResult) -> str | None:
+    """What a reader must know of a run on a sandbox left up: it is not a clean one."""
+    if result.reused is None:
+        return None
+    return (
+        f"This run reused the sandbox left up by run {result.reused}: its services had run"
+        " before, so it was not a clean sandbox. Confirm the verdict with a full `poc run`."
+    )
+
+
 def criterion_name(criterion: CriterionResult) -> str:
     return f"{criterion.id}: {criterion.title}" if criterion.title else criterion.id
 

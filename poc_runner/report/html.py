@@ -17,6 +17,7 @@ from poc_runner.report.common import (
     Group,
     State,
     by_stakeholder,
+    reuse_note,
     run_seconds,
     shorten,
     show,
@@ -33,7 +34,14 @@ from poc_runner.report.figures import (
 )
 from poc_runner.report.page import e, page
 from poc_runner.report.quantities import duration_text, readable, score_text
-from poc_runner.result import CriterionResult, Incident, RunResult, StepRecord, TimelineEntry
+from poc_runner.result import (
+    CriterionResult,
+    Incident,
+    RunResult,
+    StepOutcome,
+    StepRecord,
+    TimelineEntry,
+)
 from poc_runner.units import size_text
 
 _VALUE_LIMIT = 300  # longer measured values are cut in the cards; the evidence has them whole
@@ -47,6 +55,7 @@ def render_html(result: RunResult) -> str:
             _hero(result),
             _executive(result),
             _error(result),
+            _reused(result),
             _job(result),
             _stakeholders(result),
             _timeline(result.timeline),
@@ -110,6 +119,15 @@ def _error(result: RunResult) -> str:
         '<section class="alert" aria-label="Sandbox error"><strong>The test environment'
         " failed, not necessarily the product.</strong> Nothing below is a verdict on the"
         f" product until the run is repeated.<pre>{e(result.error)}</pre></section>"
+    )
+
+
+def _reused(result: RunResult) -> str:
+    note = reuse_note(result)
+    return (
+        ""
+        if note is None
+        else f'<section class="alert" aria-label="Reused sandbox">{e(note)}</section>'
     )
 
 
@@ -254,9 +272,9 @@ def _timeline_row(index: int, entry: TimelineEntry, scale: float) -> str:
 def _bar_class(entry: TimelineEntry) -> str:
     if entry.kind != "step":
         return f"b-{entry.kind}"
-    if entry.status == "passed":
+    if entry.status == StepOutcome.PASSED:
         return "b-pass"
-    return "b-timeout" if "timed out" in entry.status else "b-fail"
+    return "b-timeout" if entry.status == StepOutcome.TIMED_OUT else "b-fail"
 
 
 def _incidents(incidents: list[Incident]) -> str:
@@ -283,17 +301,21 @@ def _steps(steps: list[StepRecord]) -> str:
     )
 
 
+_STEP_TONE = {
+    StepOutcome.PASSED: "ok",
+    StepOutcome.FAILED: "bad",
+    StepOutcome.TIMED_OUT: "bad",
+    StepOutcome.NOT_RUN: "muted",
+}
+
+
 def _step_row(step: StepRecord) -> str:
-    if not step.ran:
-        outcome = '<span class="muted">did not run</span>'
-    elif step.timed_out:
-        outcome = '<span class="bad">timed out</span>'
-    elif step.exit_code == 0:
-        outcome = '<span class="ok">passed</span>'
-    else:
-        outcome = f'<span class="bad">failed (exit {e(step.exit_code)})</span>'
+    tone = _STEP_TONE[step.outcome]
+    outcome = f'<span class="{tone}">{e(step.outcome.words(step.exit_code))}</span>'
     if step.error:
         outcome += f'<br><span class="muted">{e(step.error)}</span>'
+    if step.last_lines:
+        outcome += f"<pre>{e(chr(10).join(step.last_lines))}</pre>"
     output = ", ".join(f"{e(k)} {e(size_text(v))}" for k, v in step.output_bytes.items())
     return (
         f"<tr><td>{e(step.name)}</td><td>{e(step.service)}</td><td>{outcome}</td>"

@@ -19,6 +19,7 @@ from poc_runner.report.common import (
     by_stakeholder,
     clean,
     criterion_name,
+    reuse_note,
     shorten,
     show,
     state,
@@ -73,9 +74,9 @@ def fenced(value: str) -> str:
 
 def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
-    parts = [_head(result), _executive(result), _job(result)]
+    parts = [_head(result), _executive(result), text(reuse_note(result) or ""), _job(result)]
     parts += [_stakeholder(result, group) for group in by_stakeholder(result)]
-    parts += [_error(result), _incidents(result), _failing(result)]
+    parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result)]
     parts.append(_environment(result))
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -160,6 +161,18 @@ def _incidents(result: RunResult) -> str:
         f"- **{text(incident.service)}**: {text(incident.message)}"
         + (f"\n\n{fenced(chr(10).join(incident.logs))}" if incident.logs else "")
         for incident in result.incidents
+    )
+
+
+def _failed_steps(result: RunResult) -> str:
+    """Steps that failed, and what each said last."""
+    failed = [step for step in result.steps if step.last_lines]
+    if not failed:
+        return ""
+    return "## Steps that failed\n\n" + "\n\n".join(
+        f"- **{text(step.name)}** {text(step.outcome.words(step.exit_code))}"
+        f"\n\n{fenced(chr(10).join(step.last_lines))}"
+        for step in failed
     )
 
 

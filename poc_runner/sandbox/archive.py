@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import posixpath
 import stat
 import tarfile
 import tempfile
@@ -54,6 +55,25 @@ def pack(entries: Iterable[tuple[Path, str]], folders: Iterable[str] = ()) -> Pa
     return packed
 
 
+def file_digests(entries: Iterable[tuple[Path, str]]) -> dict[str, str]:
+    """The sha256 of every file `pack` would archive, by member name, without archiving: to
+    tell whether a copy made before still holds the same files."""
+    digests: dict[str, str] = {}
+    for source, name in entries:
+        for path, member in _walk(source, name):
+            if not member.isdir():
+                digests[posixpath.normpath(member.name)] = _sha256(path)
+    return digests
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with _open_regular(path) as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _member(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
     member = tarfile.TarInfo(name)
     member.type, member.mode, member.size = kind, mode, size
@@ -81,18 +101,25 @@ def _walk(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
 
 
 def _add_file(tar: tarfile.TarFile, path: Path, member: tarfile.TarInfo) -> str:
+    with _open_regular(path) as handle:
+        member.size = os.fstat(handle.fileno()).st_size
+        digest = hashlib.sha256()
+        tar.addfile(member, _Hashing(handle, digest))
+    return digest.hexdigest()
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """A data file, opened without following a link and checked to be a regular file once
+    open, so nothing swapped in after validation is read instead."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise SandboxError(f"cannot read data file {path}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        opened = os.fstat(handle.fileno())
-        if not stat.S_ISREG(opened.st_mode):
-            raise SandboxError(f"{path} changed into something that is not a regular file")
-        member.size = opened.st_size
-        digest = hashlib.sha256()
-        tar.addfile(member, _Hashing(handle, digest))
-    return digest.hexdigest()
+    handle = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise SandboxError(f"{path} changed into something that is not a regular file")
+    return handle
 
 
 class _Hashing(io.RawIOBase):

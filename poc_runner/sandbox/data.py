@@ -113,6 +113,15 @@ def fill_volumes(
     return digests
 
 
+def data_plan(service: str, volumes: list[DataVolume]) -> list[str]:
+    """What data a service mounts where, in words: part of its fingerprint (sandbox/reuse.py)."""
+    return sorted(
+        f"{v.mount}={','.join(name for _, name in v.entries)}"
+        for v in volumes
+        if service in v.services
+    )
+
+
 def mounts_for(service: str, volumes: list[DataVolume]) -> list[object]:
     from docker.types import Mount
 

@@ -158,6 +158,11 @@ class Forward:
         return f"{self.listen}/{self.protocol}"
 
 
+def role(service: str) -> str:
+    """The forwarder's io.poc-runner.service label: never a service's own name."""
+    return f"(ports-{service})"
+
+
 def forwards(ports: Sequence[str]) -> list[Forward]:
     """A service's `ports` (short syntax, validated with PORT), each on a forwarder port of its
     own: a container port declared twice (on two host ports) is relayed twice."""

@@ -3,13 +3,16 @@
 Engine 20.10 has no `start_interval`: its first check runs only after a full `interval`. The
 runner instead runs the `test` command through exec, every 20 ms for the first few seconds
 (most services are ready within them, and every check saved is start-up time saved) and then
-every `interval`, and gives up after the patience Compose would have shown: `start_period`,
-then `retries` failed checks of up to `timeout` each, `interval` apart.
+every `interval`. It is as patient as Compose, no more (see `Patience`): a check that fails at
+once is not waited out as if it had taken its whole `timeout`, so a healthcheck on the wrong
+port gives up after about `start_period + retries x interval`, not ten minutes later.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError, ServiceStopped
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 
 _EAGER_PAUSE = 0.02
 _EAGER_SECONDS = 5.0
+_SHOWN = 120  # characters of the last check's output in the live display
 
 
 def healthcheck_argv(check: Healthcheck) -> list[str]:
@@ -32,30 +36,72 @@ def healthcheck_argv(check: Healthcheck) -> list[str]:
     return list(test[1:])  # "CMD"
 
 
-def patience(check: Healthcheck) -> float:
-    return check.start_period + max(check.retries, 1) * (check.interval + check.timeout)
+@dataclass
+class Patience:
+    """Failed checks counted as Docker counts them. Docker checks every `interval` (each check
+    bounded by `timeout`) and does not count failures within `start_period`; so the k-th
+    failure counts once `start_period + k * interval` has passed, however many eager checks
+    failed in between, and `retries` counted failures give up."""
+
+    check: Healthcheck
+    started: float  # time.monotonic() when the service started
+    counted: int = 0
+
+    @property
+    def retries(self) -> int:
+        return max(self.check.retries, 1)
+
+    def failed(self, now: float) -> bool:
+        """Note a failed check at `now`; whether it counted."""
+        due = self.started + self.check.start_period + (self.counted + 1) * self.check.interval
+        if now < due:
+            return False
+        self.counted += 1
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self.counted >= self.retries
 
 
-def wait_healthy(container: Container, service: str, check: Healthcheck, logs: int = 20) -> float:
-    """Seconds until the first passing check; raises with the service's last log lines."""
+Report = Callable[[str], None]
+
+
+def wait_healthy(
+    container: Container,
+    service: str,
+    check: Healthcheck,
+    report: Report = lambda _status: None,
+    logs: int = 20,
+) -> float:
+    """Seconds until the first passing check; raises with the service's last log lines. Each
+    failure that counts is reported: which attempt, and what the check said."""
     argv = healthcheck_argv(check)
     started = time.monotonic()
-    deadline = started + patience(check)
-    last = ""
+    patience = Patience(check, started)
     while True:
         outcome = _check(container, service, argv, check.timeout, logs)
         if outcome.exit_code == 0:
             return time.monotonic() - started
-        last = (outcome.stdout.text() + outcome.stderr.text()).strip()[-300:]
-        eager = time.monotonic() - started < _EAGER_SECONDS
-        pause = _EAGER_PAUSE if eager else max(check.interval, _EAGER_PAUSE)
-        if time.monotonic() + pause > deadline:
+        said = _said(outcome)
+        if patience.failed(time.monotonic()):
+            attempt = f"{patience.counted}/{patience.retries}"
+            report(f"waiting to be healthy: check {attempt} failed: {said[:_SHOWN]}")
+        if patience.exhausted:
             raise SandboxError(
-                f"service {service!r} never became healthy within {patience(check):.0f} s"
-                f" (last check: {'timed out' if outcome.timed_out else last or 'no output'})"
+                f"service {service!r} never became healthy: {patience.retries} checks failed"
+                f" over {time.monotonic() - started:.0f} s (last check: {said})"
                 + last_logs(container, logs)
             )
-        time.sleep(pause)
+        eager = time.monotonic() - started < _EAGER_SECONDS
+        time.sleep(_EAGER_PAUSE if eager else max(check.interval, _EAGER_PAUSE))
+
+
+def _said(outcome: Outcome) -> str:
+    if outcome.timed_out:
+        return "timed out"
+    text = " ".join((outcome.stdout.text() + outcome.stderr.text()).split())
+    return text[-300:] or f"exit code {outcome.exit_code}, no output"
 
 
 def _check(

@@ -81,6 +81,21 @@ def _build(
     return str(client.images.get(tag).id)
 
 
+def existing_image(
+    client: docker.DockerClient, scenario: Scenario, name: str, folder: Path
+) -> str | None:
+    """The image the service would run, if it exists already (its build's, by build key, or
+    its `image`); None when it would have to be built or pulled first."""
+    service = scenario.services[name]
+    spec = service.build_spec
+    if spec is None:
+        return local_image_id(client, service.image or "")
+    args, local = env_as_dict(spec.args), partial(local_image_id, client)
+    key = build_key(folder / spec.context, spec.dockerfile, args, local)
+    found = client.images.list(filters={"label": f"{LABEL}={key}"}) if key else []
+    return str(found[0].id) if found else None
+
+
 def local_image_id(client: docker.DockerClient, reference: str) -> str | None:
     import docker
 

@@ -17,13 +17,20 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from poc_runner.errors import SandboxError, ServiceStopped
+from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, mounts_for, plan_volumes
+from poc_runner.sandbox.data import (
+    DataVolume,
+    checksums,
+    data_plan,
+    fill_volumes,
+    mounts_for,
+    plan_volumes,
+)
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.forwarder import (
     create_forwarder,
@@ -32,12 +39,14 @@ from poc_runner.sandbox.forwarder import (
     forwards,
     start_forwarder,
 )
+from poc_runner.sandbox.forwarder import role as forwarder_role
 from poc_runner.sandbox.hardening import confinement
 from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
-from poc_runner.sandbox.images import ensure_image
+from poc_runner.sandbox.images import ensure_image, existing_image
 from poc_runner.sandbox.network import create_network, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
+from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
 from poc_runner.sandbox.startup import start_in_order
 from poc_runner.sandbox.streams import Streams
 from poc_runner.sandbox.watch import Watch
@@ -72,6 +81,7 @@ class Sandbox:
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     watching: Watch | None = None  # once the services are up (`watch`)
+    reusing: bool = False  # a sandbox left up, run again (`reused`)
     streams: Streams = field(default_factory=Streams)  # builds and pulls in progress
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -101,7 +111,11 @@ class Sandbox:
 
     def up(self) -> None:
         """Network, images, data, containers, then start in dependency order; everything that
-        does not wait on something else happens at the same time (see `_Provisioning`)."""
+        does not wait on something else happens at the same time (see `_Provisioning`). A
+        reused sandbox is up already: only its data is brought up to date."""
+        if self.reusing:
+            self._refresh()
+            return
         self.volumes = plan_volumes(self.scenario, self.folder)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="setup") as background:
             provisioning = _Provisioning(self, background)
@@ -146,7 +160,7 @@ class Sandbox:
             forwards(self.scenario.services[name].ports),
             publishing=publishing,
             name=f"{self.prefix}_ports-{name}",
-            labels={**self.labels, label.SERVICE: f"(ports-{name})"},
+            labels={**self.labels, label.SERVICE: forwarder_role(name)},
         )
         self.forwarders[name] = self._adopt(forwarder, remove_container)  # before it starts
         start_forwarder(forwarder, self.networks[0], name)
@@ -175,7 +189,7 @@ class Sandbox:
                 working_dir=service.working_dir,
                 user=service.user,
                 environment=service.env,
-                labels={**self.labels, label.SERVICE: name},
+                labels={**self.labels, label.SERVICE: name, DEFINITION: self.fingerprint(name)},
                 mounts=mounts_for(name, self.volumes),
                 **confinement(service),
                 **self._place(name),
@@ -184,6 +198,43 @@ class Sandbox:
             raise SandboxError(
                 f"service {name!r} could not be created: {exc.explanation or exc}"
             ) from None
+
+    def fingerprint(self, name: str, image: str | None = None) -> str:
+        """What the service's container is made from (see reuse.py)."""
+        plan = data_plan(name, self.volumes)
+        return definition(self.scenario.services[name], plan, image or self.image_ids[name])
+
+    @classmethod
+    def reused(
+        cls, client: docker.DockerClient, scenario: Scenario, path: Path, report: Report
+    ) -> Sandbox:
+        """The sandbox `poc up` (or `poc run --keep`) left up for this scenario, checked to be
+        still the scenario's; `up` then only brings its data up to date (reuse.py)."""
+        kept = find_kept(client, scenario, str(path))
+        sandbox = cls(client, scenario, path.parent, kept.run_id, kept=True, report=report)
+        sandbox.reusing = True
+        sandbox.volumes = plan_volumes(scenario, path.parent)
+        for index, volume in enumerate(sandbox.volumes):
+            volume.name = f"{sandbox.prefix}-data{index}"
+        images = {
+            name: existing_image(client, scenario, name, path.parent) for name in scenario.services
+        }
+        fingerprints = {
+            name: sandbox.fingerprint(name, images[name] or "(none)") for name in images
+        }
+        if (problem := refused(kept, fingerprints, str(path))) is not None:
+            raise InvalidInput(problem)
+        sandbox.containers, sandbox.networks = dict(kept.containers), [kept.network]
+        sandbox.forwarders = dict(kept.forwarders)
+        sandbox.image_ids = {name: image or "" for name, image in images.items()}
+        return sandbox
+
+    def _refresh(self) -> None:
+        """A reused sandbox: its services still running, its data as the scenario's now."""
+        for name, container in self.containers.items():
+            self.ensure_running(name, container)
+        digests = refresh(self.client, self.volumes, self.labels, self.prefix)
+        self.data_sha256 = checksums(self.scenario, digests)
 
     def _place(self, name: str) -> dict[str, Any]:
         """The service's place on the network: its holder's, when it has one."""
@@ -216,7 +267,8 @@ class Sandbox:
         check = self.scenario.services[name].healthcheck
         assert check is not None
         self.report(name, "waiting to be healthy")
-        waited = wait_healthy(self.containers[name], name, check)
+        report = partial(self.report, name)
+        waited = wait_healthy(self.containers[name], name, check, report)
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         self.report(name, f"healthy after {waited:.1f} s")
 
@@ -329,6 +381,8 @@ class Sandbox:
         self.streams.cut_all()  # builds and pulls in progress end now, not when they are done
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
+        if self.reusing:  # left up as it was found, interrupted or not
+            return []
         holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
             network, holders = self.head.made()

@@ -173,6 +173,36 @@ def test_a_service_that_never_becomes_healthy_is_a_sandbox_error_with_its_logs(
     assert "disk quota exceeded" in done.stdout
 
 
+def test_a_healthcheck_failing_at_once_gives_up_with_composes_patience_and_says_how_far(
+    scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    """`interval: 1s, retries: 5`, each check failing at once: Compose gives up after about
+    5 s; counting the default 30 s `timeout` for each would wait 155 s. Each counted attempt,
+    and what the check said, is on the progress lines."""
+    path = scenario(
+        f"""\
+        services:
+          api:
+            image: {BASE}
+            command: [sleep, infinity]
+            healthcheck: {{test: [CMD-SHELL, "echo connection refused on 8081; exit 1"], interval: 1s, retries: 5}}
+        """,
+        name="wrong-port",
+    )
+    started = time.monotonic()
+    done = poc("run", str(path), "--out", str(tmp_path / "runs"))
+    took = time.monotonic() - started
+    assert done.returncode == 3
+    assert "service 'api' never became healthy: 5 checks failed" in done.stdout
+    assert "connection refused on 8081" in done.stdout
+    assert took < 60, f"gave up after {took:.0f} s"  # 155 s when timeouts were counted
+    for attempt in range(1, 6):
+        assert (
+            f"service api: waiting to be healthy: check {attempt}/5 failed: connection refused on 8081"
+            in done.stderr
+        )
+
+
 def test_a_service_that_exits_while_it_is_brought_up_is_a_sandbox_error(
     scenario: ScenarioFactory, run: Callable[..., RunResult]
 ) -> None:

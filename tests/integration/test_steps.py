@@ -159,6 +159,36 @@ def test_artifacts_the_product_spoils_fail_their_criteria_not_the_sandbox(
     assert not (run_folder(tmp_path, result) / "artifacts" / "out" / "many").exists()
 
 
+def test_a_failing_steps_reason_is_on_screen_and_in_the_report(
+    scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    """Not only in steps/load.err: the last lines it wrote are in the summary and the reports."""
+    path = scenario(
+        with_app(
+            """\
+        steps:
+          - name: load
+            service: app
+            run: [python3, -c, "print('loading orders'); open('/data/orders.csv')"]
+        """
+        ),
+        name="reason",
+    )
+    done = poc("run", str(path), "--out", str(tmp_path / "runs"))
+    assert "step load failed (exit 1):" in done.stdout
+    assert (
+        "| FileNotFoundError: [Errno 2] No such file or directory: '/data/orders.csv'"
+        in done.stdout
+    )
+    (folder,) = (tmp_path / "runs" / "reason").iterdir()
+    for report in ("report.html", "report.md"):
+        assert "No such file or directory: &#x27;/data/orders.csv&#x27;" in (
+            folder / report
+        ).read_text() or (
+            "No such file or directory: '/data/orders.csv'" in (folder / report).read_text()
+        ), report
+
+
 def test_huge_output_keeps_runner_memory_and_files_bounded(
     scenario: ScenarioFactory, tmp_path: Path
 ) -> None:

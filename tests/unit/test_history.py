@@ -3,6 +3,7 @@ and safe when parallel runs write at once."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from poc_runner.history import (
     record,
     record_run,
 )
-from poc_runner.result import RunInputs, RunResult
+from poc_runner.result import RunInputs, RunResult, Verdict
 from tests.unit.sample_results import SECRET, criterion, failing, passing, register_secret
 
 
@@ -58,7 +59,7 @@ class TestRecord:
         record(passing(), Path("runs/x"), db)
         with sqlite3.connect(db) as connection:
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         assert {"runs", "criteria"} <= tables
 
@@ -159,21 +160,26 @@ INSERT INTO runs VALUES ('old-run', 'invoice-dedupe', '2026-10-01T00:00:00.000Z'
 INSERT INTO criteria VALUES ('old-run', 0, 'recall', 'Recall', 1, 1, '0.97', '">= 0.95"');
 PRAGMA user_version = 1;
 """
+# As the first poc-runner with `--reuse` wrote it (version 2): the same, and `reused`.
+VERSION_2 = VERSION_1 + "ALTER TABLE runs ADD COLUMN reused TEXT; PRAGMA user_version = 2;"
 
 
 class TestUpgrade:
-    @pytest.fixture
-    def old(self, db: Path) -> Path:
+    """A history an older poc-runner wrote keeps its runs and gains what version 3 keeps:
+    each run's inputs, and how each criterion's figures read."""
+
+    @pytest.fixture(params=[VERSION_1, VERSION_2], ids=["version-1", "version-2"])
+    def old(self, db: Path, request: pytest.FixtureRequest) -> Path:
         db.parent.mkdir(parents=True)
         with sqlite3.connect(db) as connection:
-            connection.executescript(VERSION_1)
+            connection.executescript(request.param)
         return db
 
-    def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_runs(self, old: Path) -> None:
+    def test_an_older_file_is_upgraded_in_place_and_keeps_its_runs(self, old: Path) -> None:
         (listed,) = list_runs(path=old)
-        assert (listed.run_id, listed.score) == ("old-run", 100.0)
+        assert (listed.run_id, listed.score, listed.reused) == ("old-run", 100.0, None)
         with sqlite3.connect(old) as connection:
-            assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
         kept = get_run("old-run", old)
         assert kept.inputs == RunInputs()
         assert [(c.id, c.measured, c.check, c.unit) for c in kept.criteria] == [
@@ -182,6 +188,7 @@ class TestUpgrade:
 
     def test_new_runs_are_recorded_next_to_the_old_ones(self, old: Path) -> None:
         record(failing(), Path("r"), old)
+        assert get_run("20261124T005103Z-bbbbbb", old).criteria[1].unit is None
         assert [r.run_id for r in list_runs(path=old)] == ["20261124T005103Z-bbbbbb", "old-run"]
         assert get_run("20261124T005103Z-bbbbbb", old).inputs == failing().inputs
 
@@ -255,6 +262,43 @@ class TestList:
         assert table[2].split()[:6] == ["a4", "invoice-dedupe", "PASS", "100", "↑", "+40"]
         assert table[3].split()[:5] == ["a3", "invoice-dedupe", "FAIL", "60", "→"]
 
+    def test_a_run_whose_sandbox_failed_is_listed_but_never_a_reference(self, db: Path) -> None:
+        errored = run("e1", 0, day=7)
+        errored.verdict = Verdict.ERROR
+        for result in (run("a1", 40, day=1), errored, run("a2", 60, day=8)):
+            record(result, Path("runs") / result.run_id, db)
+        runs = list_runs(path=db)
+        assert [(r.run_id, r.trend, r.previous_score) for r in runs] == [
+            ("a2", "↑", 40.0),  # against a1, not against the error run's 0
+            ("e1", "-", 40.0),
+            ("a1", "·", None),
+        ]
+
+    def test_a_scenario_with_no_runs_says_so_among_others(self, recorded: Path) -> None:
+        said = format_runs(list_runs("nosuch", path=recorded), "nosuch")
+        assert said.startswith("no runs of nosuch recorded in ")
+
+    def test_a_run_on_a_reused_sandbox_says_so(self, db: Path) -> None:
+        reused = run("r1", 100)
+        reused.reused = "20261101T000000Z-kept01"
+        record(reused, Path("runs/r1"), db)
+        (row,) = list_runs(path=db)
+        assert row.reused == "20261101T000000Z-kept01"
+        assert "PASS (reused)" in format_runs([row])
+
+    def test_a_history_of_the_first_version_is_brought_up_to_date(self, db: Path) -> None:
+        """Files written before `reused` existed keep their runs, and take new ones."""
+        db.parent.mkdir(parents=True)
+        with sqlite3.connect(db) as old:
+            old.executescript(history._SCHEMA)
+            old.execute(
+                "INSERT INTO runs VALUES ('o1', 'invoice-dedupe', '2026-10-01T00:00:00Z',"
+                " '2026-10-01T00:01:00Z', 'pass', 100, 100, '/runs/o1', NULL)"
+            )
+            old.execute("PRAGMA user_version = 1")
+        record(run("n1", 60, day=2), Path("runs/n1"), db)
+        assert [(r.run_id, r.reused) for r in list_runs(path=db)] == [("n1", None), ("o1", None)]
+
     def test_no_history_yet_is_not_an_error(self, db: Path) -> None:
         assert list_runs(path=db) == []
         assert not db.exists()
@@ -292,14 +336,17 @@ class TestCompare:
 
     @pytest.mark.parametrize(
         ("wanted", "says"),
-        [("nope", "is not in the run history"), ("2026", "matches several runs")],
+        [
+            ("nope", "is not in the run history"),
+            ("2026", "could be any of 2 runs (20261124T005103Z-bbbbbb, 20261123T005103Z-aaaaaa)"),
+        ],
     )
     def test_an_unknown_or_ambiguous_run_is_invalid_input(
         self, db: Path, wanted: str, says: str
     ) -> None:
         record(passing(), Path("r"), db)
         record(failing(), Path("r"), db)
-        with pytest.raises(InvalidInput, match=says):
+        with pytest.raises(InvalidInput, match=re.escape(says)):
             get_run(wanted, db)
 
     def test_like_wildcards_in_a_run_id_are_literal(self, db: Path) -> None:

@@ -164,7 +164,7 @@ class TestHistoryCommand:
         assert result.exit_code == ExitCode.PASSED
         rows = [line.split()[:5] for line in result.stdout.splitlines()[1:]]
         assert rows == [
-            ["20261125T005103Z-cccccc", "invoice-dedupe", "ERROR", "25", "→"],
+            ["20261125T005103Z-cccccc", "invoice-dedupe", "ERROR", "25", "-"],  # no trend
             ["20261124T005103Z-bbbbbb", "invoice-dedupe", "FAIL", "25", "↓"],
             ["20261123T005103Z-aaaaaa", "invoice-dedupe", "PASS", "100", "·"],
         ]

@@ -1,0 +1,219 @@
+"""Running again on a sandbox left up (`poc run --reuse`, `poc watch`): find it, make sure it
+is still the scenario's, and bring its data up to date.
+
+A sandbox `poc up` (or `poc run --keep`) left up is found by its labels: this user's, kept,
+for this scenario. Each service container carries a fingerprint of what it was made from
+(`io.poc-runner.definition`: a digest per field of its definition, of the data it mounts and
+of its image), so a scenario whose services changed since is refused, naming the services and
+what changed in them: they need `poc down` then `poc up`. Data is compared by content, in the
+volumes themselves, and only the volumes whose files differ are filled again; nothing else
+is recreated, which is what makes a re-run take seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from poc_runner.errors import InvalidInput, SandboxError
+from poc_runner.model import Scenario
+from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.archive import file_digests, pack
+from poc_runner.sandbox.data import DataVolume
+from poc_runner.sandbox.forwarder import role
+from poc_runner.sandbox.helpers import confined, create_helper
+from poc_runner.sandbox.owner import this_process, this_user
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+    from docker.models.networks import Network
+
+DEFINITION = "io.poc-runner.definition"
+_AT = "/poc-refresh"
+
+# Run by python3 in the refresher: every file's sha256 under each mounted volume, as JSON.
+_DIGESTS = """
+import hashlib, json, os, sys
+found = {}
+for index in sys.argv[1:]:
+    top = f"/poc-refresh/{index}"
+    for folder, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(folder, name)
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            found.setdefault(index, {})[os.path.relpath(path, top)] = digest.hexdigest()
+print(json.dumps(found))
+"""
+_EMPTY = """
+import os, shutil, sys
+top = sys.argv[1]
+for entry in os.listdir(top):
+    path = os.path.join(top, entry)
+    shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+"""
+
+
+def definition(service: Any, mounts: list[str], image: str) -> str:
+    """The fingerprint of a service container: a short digest of each field of its definition,
+    of the data mounts it has and of its image (a label: digests only, no value is readable)."""
+    fields: dict[str, Any] = service.model_dump(mode="json")
+    fields["(data)"], fields["(image)"] = mounts, image
+    return json.dumps({name: _digest(value) for name, value in sorted(fields.items())})
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changes(made: str | None, now: str) -> list[str]:
+    """The fields that differ between two fingerprints (every one when the first is unknown)."""
+    before: dict[str, str] = json.loads(made) if made else {}
+    after: dict[str, str] = json.loads(now)
+    return [name for name in after if before.get(name) != after[name]]
+
+
+@dataclass
+class Kept:
+    """A sandbox left up: its run id and its objects."""
+
+    run_id: str
+    containers: dict[str, Container]  # service -> its container
+    network: Network
+    forwarders: dict[str, Container]  # service -> what publishes its ports (forwarder.py)
+
+
+def kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:
+    """This user's containers of the scenario left up (others' are theirs to use and remove),
+    helpers included."""
+    mine = [f"{label.SCENARIO}={scenario}", f"{label.KEPT}=true", f"{label.USER}={this_user()}"]
+    return list(client.containers.list(all=True, filters={"label": mine}))
+
+
+def refuse_if_up(client: docker.DockerClient, scenario: str, path: str) -> None:
+    """One sandbox left up per scenario and user, so `poc shell`, `--reuse` and `poc down`
+    know which one they mean. What this process made (its own head start) does not count."""
+    me = this_process()
+    mine = me.label() if me is not None else None
+    if any(c.labels.get(label.OWNER) != mine for c in kept_containers(client, scenario)):
+        raise SandboxError(
+            f"{scenario} is already up; use it (`poc run --reuse {path}`, `poc shell {path}"
+            f" SERVICE`), or `poc down {path}` first"
+        )
+
+
+def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kept:
+    """This user's sandbox of the scenario left up, or an error saying how to get one."""
+    found = kept_containers(client, scenario.name)
+    services = [c for c in found if c.labels.get(label.SERVICE) in scenario.services]
+    runs = {container.labels[label.RUN] for container in services}
+    if not runs:
+        raise InvalidInput(
+            f"{scenario.name} is not up, so there is nothing to reuse: start it with"
+            f" `poc up {path}` (or `poc run --keep {path}`), then run with --reuse"
+        )
+    if len(runs) > 1:
+        raise InvalidInput(
+            f"{len(runs)} sandboxes of {scenario.name} are up ({', '.join(sorted(runs))}); run"
+            f" `poc down {path}` and start one with `poc up {path}`"
+        )
+    (run_id,) = runs
+    networks = client.networks.list(names=[f"{label.name_prefix(run_id)}-net"])
+    if not networks:
+        raise SandboxError(f"the network of {scenario.name}'s sandbox is gone: `poc down {path}`")
+    roles = {role(name): name for name in scenario.services}
+    forwarders = {
+        roles[c.labels[label.SERVICE]]: c
+        for c in found
+        if c.labels.get(label.RUN) == run_id and c.labels.get(label.SERVICE) in roles
+    }
+    by_service = {c.labels[label.SERVICE]: c for c in services}
+    return Kept(run_id, by_service, networks[0], forwarders)
+
+
+def refused(kept: Kept, fingerprints: Mapping[str, str], path: str) -> str | None:
+    """Why the kept sandbox cannot serve the scenario as it is now, or None when it can."""
+    problems = []
+    for name, fingerprint in fingerprints.items():
+        container = kept.containers.get(name)
+        if container is None:
+            problems.append(f"{name} is new")
+            continue
+        fields = changes(container.labels.get(DEFINITION), fingerprint)
+        if fields:
+            problems.append(f"{name} ({', '.join(_said(field) for field in fields)})")
+    problems += [f"{name} is gone" for name in kept.containers if name not in fingerprints]
+    if not problems:
+        return None
+    return (
+        f"the services changed since the sandbox was brought up: {'; '.join(problems)}. A"
+        f" reused sandbox runs what was started: run `poc down {path}`, then `poc up {path}`"
+    )
+
+
+def _said(field: str) -> str:
+    return {"(data)": "its data mounts", "(image)": "its image or build folder"}.get(field, field)
+
+
+def refresh(
+    client: docker.DockerClient, volumes: list[DataVolume], labels: dict[str, str], prefix: str
+) -> dict[str, str]:
+    """Fill again the data volumes whose files differ from the scenario folder's; returns the
+    sha256 of every file by its container path, as filling them does."""
+    if not volumes:
+        return {}
+    from docker.types import Mount
+
+    refresher = create_helper(
+        client,
+        "bringing the data of a reused sandbox up to date",
+        ["sleep", "infinity"],
+        name=f"{prefix}_refresh",
+        labels={**labels, label.SERVICE: "(refresh)"},
+        network_disabled=True,
+        mounts=[Mount(f"{_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
+        **confined(capabilities=("DAC_OVERRIDE", "FOWNER"), memory="128m", pids=8),
+    )
+    try:
+        refresher.start()
+        inside = _inside(refresher, len(volumes))
+        digests: dict[str, str] = {}
+        for index, volume in enumerate(volumes):
+            wanted = file_digests(volume.entries)
+            if wanted != inside.get(str(index), {}):
+                wanted = _fill(refresher, index, volume)
+            for member, digest in wanted.items():
+                digests[posixpath.normpath(posixpath.join(volume.mount, member))] = digest
+        return digests
+    finally:
+        refresher.remove(force=True)
+
+
+def _inside(refresher: Container, count: int) -> dict[str, dict[str, str]]:
+    code, output = refresher.exec_run(["python3", "-c", _DIGESTS, *map(str, range(count))])
+    if code != 0:
+        raise SandboxError(f"could not read the data of the reused sandbox: {_text(output)}")
+    found: dict[str, dict[str, str]] = json.loads(output)
+    return found
+
+
+def _fill(refresher: Container, index: int, volume: DataVolume) -> dict[str, str]:
+    code, output = refresher.exec_run(["python3", "-c", _EMPTY, f"{_AT}/{index}"])
+    if code != 0:
+        raise SandboxError(f"could not empty {volume.mount} for its new data: {_text(output)}")
+    packed = pack(volume.entries, volume.folders)
+    with packed.archive:
+        if not refresher.put_archive(f"{_AT}/{index}", packed.archive):
+            raise SandboxError(f"could not copy the new data for {volume.mount} into the sandbox")
+    return packed.digests
+
+
+def _text(output: bytes) -> str:
+    return output.decode("utf-8", "replace").strip()[-300:] or "no output"
