@@ -2,7 +2,7 @@
 and makes no network request at all, even when the product's output is full of URLs; and so
 does the page that puts two runs side by side.
 
-Needs no Docker, but Debian's Chromium (`make browser` installs it), driven through the
+Needs no Docker, but Debian's Chromium (`make test-tools` installs it), driven through the
 `playwright` package with that executable (browser downloads are never needed). Requests are
 observed twice: Playwright's `request` event sees every URL the page asks for, and a local HTTP
 server named in the hostile values counts what actually arrived. A control page that does load
@@ -34,7 +34,7 @@ ARGS = [
 ]
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: `make browser`"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: `make test-tools`"),
 ]
 PNG = b"\x89PNG\r\n\x1a\n"
 
