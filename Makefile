@@ -31,9 +31,9 @@ lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check pip-tools==7.6.2
-	.venv-lock/bin/pip-compile --quiet --upgrade --generate-hashes --extra dev --all-build-deps \
-	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-	  --no-emit-trusted-host --no-emit-options --custom-compile-command 'make lock' \
+	CUSTOM_COMPILE_COMMAND='make lock' .venv-lock/bin/pip-compile --quiet --upgrade \
+	  --generate-hashes --extra dev --all-build-deps --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --no-emit-options \
 	  --output-file $(LOCK) pyproject.toml
 	rm -rf .venv-lock
 
@@ -50,10 +50,13 @@ base-image: engine
 
 # What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
-# that PDF's first page into an image and text, and user-mode QEMU so the arm64 build of the
-# network holders' pause executable (poc_runner/sandbox/holder.py) runs too.
+# that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
+# network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
+# remote-engine tests start on 127.0.0.1 (the package's own service is not started).
+TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
 test-tools:
-	test -x /usr/bin/chromium -a -x /usr/bin/qemu-aarch64 -a -x /usr/bin/pdftoppm || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user poppler-utils; }
+	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
+	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest

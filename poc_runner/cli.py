@@ -57,8 +57,26 @@ class _Poc(click.Group):
             ctx.exit(ExitCode.SANDBOX_ERROR)
 
 
+def _use_context(_ctx: click.Context, _param: click.Parameter, name: str | None) -> str | None:
+    """`--context NAME` names the engine for this command and the docker CLI it runs (`poc
+    shell`), as the docker CLI's own option does: it wins over DOCKER_HOST."""
+    if name:
+        os.environ["DOCKER_CONTEXT"] = name
+        os.environ.pop("DOCKER_HOST", None)
+    return name
+
+
 @click.group(cls=_Poc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="poc")
+@click.option(
+    "--context",
+    metavar="NAME",
+    callback=_use_context,
+    expose_value=False,
+    is_eager=True,
+    help="The Docker context of the engine to use (`docker context ls`); else DOCKER_HOST,"
+    " DOCKER_CONTEXT or the current context, as the docker CLI chooses.",
+)
 def cli() -> None:
     """Prove a product works on a prospect's own data.
 
@@ -153,16 +171,24 @@ def schema(result: bool) -> None:
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-def init(folder: Path) -> None:
+@click.option(
+    "--from-compose",
+    "compose_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Build the scenario on this Compose file (its folder is copied under deploy/).",
+)
+def init(folder: Path, compose_file: Path | None) -> None:
     """Create a new scenario in FOLDER, ready to edit.
 
     The folder's name is the scenario's name (lowercase letters, digits and dashes). The file's
     comments walk you through the job statement, the stakeholders and the acceptance criteria.
-    Refuses to touch a folder that already has files in it.
+    With --from-compose, the scenario references a copy of your Compose file, with a smoke
+    step for each of its services. Refuses to touch a folder that already has files in it.
     """
-    from poc_runner.scaffold import scaffold
+    from poc_runner.scaffold import scaffold, scaffold_from_compose
 
-    created = scaffold(folder)
+    created = scaffold_from_compose(compose_file, folder) if compose_file else scaffold(folder)
     for path in created:
         click.echo(f"created {path}")
     click.echo(f"\nNext: edit {folder / 'scenario.yaml'}, then run `poc validate {folder}`.")

@@ -31,6 +31,7 @@ class Diagnostic:
     key_path: str = ""
     rule: str = "schema"
     severity: Severity = Severity.ERROR
+    fix: str | None = None  # what to write instead, where there is an obvious fix
 
     def format_text(self) -> str:
         where = f" [{self.key_path}]" if self.key_path else ""
@@ -52,8 +53,11 @@ class Diagnostic:
         return f"::{self.severity.value} {props}::{_github_escape(self.message + where)}"
 
     def as_json(self) -> dict[str, object]:
+        """Every field; `fix` only where there is one."""
         data = asdict(self)
         data["severity"] = self.severity.value
+        if self.fix is None:
+            del data["fix"]
         return data
 
 
@@ -77,6 +81,11 @@ def render(diagnostics: Sequence[Diagnostic], fmt: str) -> str:
     if fmt == "github":
         return "\n".join(d.format_github() for d in diagnostics)
     return "\n".join(d.format_text() for d in diagnostics)
+
+
+def in_order(diagnostics: Iterable[Diagnostic], first: str) -> list[Diagnostic]:
+    """By file (`first`, the scenario file, before the Compose files it names), then line."""
+    return sorted(diagnostics, key=lambda d: (d.file != first, d.file, d.line, d.column))
 
 
 def count_errors(diagnostics: Iterable[Diagnostic]) -> int:

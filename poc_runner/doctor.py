@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from poc_runner.engine import ENGINE_HELP, EngineInfo, connect
+from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
@@ -36,8 +36,13 @@ def diagnose() -> list[Finding]:
         return [*findings, Finding("missing", "Docker engine", str(exc))]
     engine = EngineInfo.read(client)
     info = client.info()
+    where = f"{address()}, {'remote: ' if is_remote(client) else ''}machine {engine.name}"
     findings.append(
-        Finding("ok", "Docker engine", f"{engine.version} (API {engine.api_version}), {engine.os}")
+        Finding(
+            "ok",
+            "Docker engine",
+            f"{engine.version} (API {engine.api_version}), {engine.os}, at {where}",
+        )
     )
     findings.append(_dns_advisory(engine.version))
     for key, what in (("MemoryLimit", "memory limits"), ("PidsLimit", "process limits")):

@@ -6,10 +6,12 @@ and `poc validate` stay fast.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.contexts import Context, chosen_context
 from poc_runner.errors import SandboxError, reason
 
 if TYPE_CHECKING:
@@ -22,17 +24,97 @@ ENGINE_HELP = (
 
 
 def connect(timeout: float = 120) -> docker.DockerClient:
-    """A client that speaks the engine's own API version; a clear error when none answers."""
+    """A client that speaks the engine's own API version; a clear error when none answers.
+
+    Which engine, as the docker CLI chooses: DOCKER_HOST when set (a unix socket, `tcp://` with
+    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or `ssh://user@host`), else the Docker context
+    DOCKER_CONTEXT names (`poc --context NAME` sets it), else the current context of
+    ~/.docker/config.json."""
     import docker
 
+    context = chosen_context()
     try:
-        client = docker.from_env(timeout=timeout)  # asks the engine its API version: a ping
+        if context is None:  # asks the engine its API version: a ping
+            return _client(timeout=timeout, **docker.utils.kwargs_from_env())
+        return _from_context(context, timeout)
     except docker.errors.DockerException as exc:
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise SandboxError(
-            f"no Docker engine answers at {where} ({reason(exc)}). {ENGINE_HELP}"
+            f"no Docker engine answers at {address()} ({reason(exc)}). {ENGINE_HELP}"
         ) from None
+
+
+def _from_context(name: str, timeout: float) -> docker.DockerClient:
+    from docker.tls import TLSConfig
+
+    context = Context.load(name)
+    tls = None
+    if context.tls is not None:
+        files = {part: context.tls / f"{part}.pem" for part in ("ca", "cert", "key")}
+        tls = TLSConfig(
+            client_cert=(str(files["cert"]), str(files["key"])) if files["cert"].exists() else None,
+            ca_cert=str(files["ca"]) if files["ca"].exists() else None,
+            verify=context.verify and files["ca"].exists(),
+        )
+    return _client(base_url=context.host, tls=tls, timeout=timeout)
+
+
+def _client(**options: Any) -> docker.DockerClient:
+    client: docker.DockerClient = _client_type()(**options)
     return client
+
+
+@functools.cache
+def _client_type() -> type[docker.DockerClient]:
+    """A client of the engine that trusts the engine's own TLS settings only. requests lets
+    REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override the CA a client was given (psf/requests
+    3829), so where they are set (many company machines) a TLS engine's certificate, signed by
+    the CA in DOCKER_CERT_PATH, would be refused; the docker CLI never reads them either. Made
+    on first use: the docker SDK is imported only by commands that need the engine."""
+    import docker
+
+    class EngineAPI(docker.APIClient):  # type: ignore[misc]
+        def __init__(self, **given: Any) -> None:
+            super().__init__(**given)
+            adapter = getattr(self, "_custom_adapter", None)
+            if type(adapter).__name__ == "SSHHTTPAdapter":  # an ssh:// engine
+                from poc_runner.sshlink import patient
+
+                adapter.__class__ = patient(type(adapter))
+
+        @property
+        def trust_env(self) -> bool:  # the environment's proxies and CA bundles: not for it
+            return False
+
+        @trust_env.setter
+        def trust_env(self, _value: bool) -> None:
+            pass
+
+    class Client(docker.DockerClient):  # type: ignore[misc]
+        def __init__(self, **given: Any) -> None:  # as DockerClient's, with that API client
+            self.api = EngineAPI(**given)
+
+    return Client
+
+
+def address() -> str:
+    """Where the engine is, in words: DOCKER_HOST, the context and its host, or the socket."""
+    if host := os.environ.get("DOCKER_HOST"):
+        return host
+    if (context := chosen_context()) is not None:
+        try:
+            return f"{Context.load(context).host} (context {context})"
+        except SandboxError:
+            return f"context {context}"
+    return "unix:///var/run/docker.sock"
+
+
+_LOCAL = ("http+docker://localhost", "http+docker://localnpipe")  # a unix socket, a pipe
+
+
+def is_remote(client: docker.DockerClient) -> bool:
+    """Whether the engine runs on another machine (or is reached as if it did: ssh, tcp):
+    then the ports it publishes are on that machine's 127.0.0.1, not this one's."""
+    return not str(client.api.base_url).startswith(_LOCAL)
 
 
 def answers(client: docker.DockerClient) -> bool:
@@ -51,6 +133,7 @@ class EngineInfo:
     kernel: str
     cgroup_version: str
     runtimes: tuple[str, ...]
+    name: str = "?"  # the engine's machine, as it names itself
 
     @classmethod
     def read(cls, client: docker.DockerClient) -> EngineInfo:
@@ -63,4 +146,5 @@ class EngineInfo:
             kernel=str(info.get("KernelVersion", "?")),
             cgroup_version=str(info.get("CgroupVersion", "1")),
             runtimes=tuple(sorted(info.get("Runtimes") or {})),
+            name=str(info.get("Name", "?")),
         )

@@ -94,6 +94,8 @@ def engine_lost(exc: BaseException) -> bool:
         lost += (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
     if urllib3 is not None:
         lost += (urllib3.exceptions.ProtocolError,)
+    if (paramiko := sys.modules.get("paramiko")) is not None:  # an ssh:// engine's link
+        lost += (paramiko.SSHException,)
     return isinstance(exc, lost)
 
 

@@ -94,7 +94,7 @@ class Document:
     data: Any
     source_map: SourceMap
     problems: list[Problem]
-    references: list[KeyPath]  # where text holding `${` sits, so interpolation looks only there
+    references: list[KeyPath]  # where text holding `$` sits, so interpolation looks only there
 
 
 def read_text(path: Path) -> str:
@@ -163,6 +163,7 @@ class _Open:
     anchor: str | None
     is_mapping: bool
     size: int = 1
+    references: int = 0  # how many references the document had when this opened
     key: str | None = None
     merging: bool = False
     merges: list[tuple[Any, Mark]] = field(default_factory=list)
@@ -184,6 +185,7 @@ class _Builder:
         self._stack: list[_Open] = []
         self._top: _Open | None = None
         self._anchors: dict[str, tuple[Any, int]] = {}
+        self._anchored: dict[str, tuple[KeyPath, list[KeyPath]]] = {}  # its path, its references
         self._open_anchors: set[str] = set()
         self._values = 0
 
@@ -294,7 +296,13 @@ class _Builder:
         self.source_map.values[path] = mark
         if event.anchor is not None:
             self._open_anchors.add(event.anchor)
-        self._top = _Open({} if is_mapping else [], path, event.anchor, is_mapping)
+        self._top = _Open(
+            {} if is_mapping else [],
+            path,
+            event.anchor,
+            is_mapping,
+            references=len(self.references),
+        )
         self._stack.append(self._top)
 
     def _end(self, _event: yaml.Event) -> None:
@@ -305,6 +313,7 @@ class _Builder:
         if done.anchor is not None:
             self._open_anchors.discard(done.anchor)
             self._anchors[done.anchor] = (done.value, done.size)
+            self._anchored[done.anchor] = (done.path, self.references[done.references :])
         self._attach(done.value, done.size, self.source_map.values[done.path])
 
     def _alias(self, event: yaml.AliasEvent) -> None:
@@ -321,8 +330,22 @@ class _Builder:
         path = self._child_path()
         self.source_map.values[path] = mark
         if _holds_reference(value):
-            self.references.append(path)  # a shared list or mapping is reached via its anchor
+            self.references.append(path)
+        elif name in self._anchored:  # text inside a shared list or mapping, here too
+            anchored, inside = self._anchored[name]
+            lands = self._merged_into() or path  # a merge key's mapping lands in its parent
+            self.references += [(*lands, *inner[len(anchored) :]) for inner in inside]
         self._attach(value, size, mark)
+
+    def _merged_into(self) -> KeyPath | None:
+        """The path of the mapping a `<<: *alias` (or `<<: [*a, *b]`) merges into, if any."""
+        top = self._top
+        if top is not None and top.merging:
+            return top.path
+        parent = self._stack[-2] if len(self._stack) > 1 else None
+        if top is not None and not top.is_mapping and parent is not None and parent.merging:
+            return parent.path
+        return None
 
     def _attach(self, value: Any, size: int, mark: Mark) -> None:
         top = self._top
@@ -355,8 +378,8 @@ class _Builder:
 
 
 def _holds_reference(value: Any) -> bool:
-    """Text that may hold a `${name}` for interpolation to fill."""
-    return type(value) is str and "${" in value
+    """Text that may hold a reference for interpolation to fill (`${name}`, Compose's `$NAME`)."""
+    return type(value) is str and "$" in value
 
 
 def lookup(data: Any, path: KeyPath) -> Any:

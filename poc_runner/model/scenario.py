@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from poc_runner.model.checks import Check, DurationCheck
+from poc_runner.model.compose import ComposeRef, NamedVolume
 from poc_runner.model.services import Service
 from poc_runner.model.types import (
     Command,
@@ -163,7 +164,10 @@ class Scenario(Strict):
     secrets: list[VarName] = Field(default_factory=list)
     sandbox: Sandbox = Field(default_factory=Sandbox)
     data: list[DataItem] = Field(default_factory=list)
+    compose: ComposeRef | None = None  # services from Compose files, merged under `services`
     services: dict[ServiceName, Service] = Field(default_factory=dict)
+    volumes: dict[ServiceName, NamedVolume | None] = Field(default_factory=dict)  # Compose's
+    networks: dict[str, Any] = Field(default_factory=dict)  # Compose's; one network per run
     steps: list[Step] = Field(default_factory=list)
     acceptance: Acceptance = Field(default_factory=Acceptance)
 

@@ -38,15 +38,27 @@ class Packed:
     digests: dict[str, str] = field(default_factory=dict)  # member name -> sha256
 
 
-def pack(entries: Iterable[tuple[Path, str]], folders: Iterable[str] = ()) -> Packed:
-    """Archive host files and folders under the given member names, plus empty `folders`."""
+Source = Path | bytes  # a host file or folder, or the bytes of a file (a Compose config's text)
+
+
+def pack(
+    entries: Iterable[tuple[Source, str]], folders: Iterable[str] = (), *, as_host: bool = False
+) -> Packed:
+    """Archive host files and folders under the given member names, plus empty `folders`.
+    Members are root's and read-only, or, `as_host`, keep the host's modes and owners (a
+    writable copy of a Compose bind mount, which shows them as they are)."""
     spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
     packed = Packed(spool)
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in folders:
             tar.addfile(_member(name, tarfile.DIRTYPE, FOLDER_MODE))
         for source, name in entries:
-            for path, member in _walk(source, name):
+            if isinstance(source, bytes):
+                member = _member(name, tarfile.REGTYPE, FILE_MODE, len(source))
+                tar.addfile(member, io.BytesIO(source))
+                packed.digests[name] = hashlib.sha256(source).hexdigest()
+                continue
+            for path, member in _walk(source, name, as_host):
                 if member.isdir():
                     tar.addfile(member)
                 else:
@@ -60,7 +72,7 @@ def file_digests(entries: Iterable[tuple[Path, str]]) -> dict[str, str]:
     tell whether a copy made before still holds the same files."""
     digests: dict[str, str] = {}
     for source, name in entries:
-        for path, member in _walk(source, name):
+        for path, member in _walk(source, name, False):
             if not member.isdir():
                 digests[posixpath.normpath(member.name)] = _sha256(path)
     return digests
@@ -74,25 +86,31 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _member(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+def _member(
+    name: str, kind: bytes, mode: int, size: int = 0, owner: os.stat_result | None = None
+) -> tarfile.TarInfo:
     member = tarfile.TarInfo(name)
     member.type, member.mode, member.size = kind, mode, size
-    member.uid = member.gid = 0
-    member.uname = member.gname = "root"
+    member.uid, member.gid = (owner.st_uid, owner.st_gid) if owner else (0, 0)
+    if owner is None:
+        member.uname = member.gname = "root"
     return member
 
 
-def _walk(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+def _walk(source: Path, name: str, as_host: bool) -> Iterator[tuple[Path, tarfile.TarInfo]]:
     try:
         info = os.lstat(source)
     except OSError as exc:
         raise SandboxError(f"cannot read data {source}: {exc.strerror}") from None
+    owner = info if as_host else None
     if stat.S_ISDIR(info.st_mode):
-        yield source, _member(name, tarfile.DIRTYPE, FOLDER_MODE)
+        mode = stat.S_IMODE(info.st_mode) if as_host else FOLDER_MODE
+        yield source, _member(name, tarfile.DIRTYPE, mode, owner=owner)
         for child in sorted(source.iterdir()):
-            yield from _walk(child, f"{name}/{child.name}")
+            yield from _walk(child, f"{name}/{child.name}", as_host)
     elif stat.S_ISREG(info.st_mode):
-        yield source, _member(name, tarfile.REGTYPE, FILE_MODE, info.st_size)
+        mode = stat.S_IMODE(info.st_mode) if as_host else FILE_MODE
+        yield source, _member(name, tarfile.REGTYPE, mode, info.st_size, owner)
     else:
         raise SandboxError(
             f"{source} is not a regular file or folder (a link, a device or a pipe); data is"

@@ -29,7 +29,11 @@ ImageId = Callable[[str], str | None]  # a reference -> the local image's id, or
 
 
 def build_key(
-    context: Path, dockerfile: str, args: Mapping[str, str], image_id: ImageId
+    context: Path,
+    dockerfile: str,
+    args: Mapping[str, str],
+    image_id: ImageId,
+    target: str | None = None,
 ) -> str | None:
     text = (context / dockerfile).read_text(encoding="utf-8", errors="replace")
     if _ADD_URL.search(text):
@@ -44,6 +48,8 @@ def build_key(
             return None
         digest.update(f"FROM {reference} {found}\n".encode())
     digest.update(f"DOCKERFILE {dockerfile}\n".encode() + text.encode())
+    if target is not None:  # another stage of the same Dockerfile is another image
+        digest.update(f"TARGET {target}\n".encode())
     for name, value in sorted(args.items()):
         digest.update(f"ARG {name}={value}\n".encode())
     _add_context(digest, context)

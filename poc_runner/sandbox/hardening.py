@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from poc_runner.model.services import Service
+from poc_runner.model.services import ULIMIT_CAPS, Service
+from poc_runner.sandbox.volumes import tmpfs_targets
 
 # Docker's default set minus what a sandbox does not need (NET_RAW: spoofing and raw sockets,
 # MKNOD, SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE, FSETID, NET_BIND_SERVICE unless asked for).
@@ -28,7 +29,7 @@ def confinement(service: Service) -> dict[str, Any]:
     """Keyword arguments for `containers.create` that confine one service."""
     from docker.types import LogConfig, Ulimit
 
-    resources = service.resources
+    resources = service.limits
     capabilities = sorted(
         {*DEFAULT_CAPABILITIES, *(c.upper().removeprefix("CAP_") for c in service.cap_add)}
     )
@@ -41,8 +42,9 @@ def confinement(service: Service) -> dict[str, Any]:
         "memswap_limit": resources.memory,  # no swap: the limit is the limit
         "nano_cpus": int(resources.cpus * 1e9),
         "pids_limit": resources.pids,
-        "ulimits": [Ulimit(name="nofile", soft=OPEN_FILES[0], hard=OPEN_FILES[1])],
-        "init": True,  # reaps zombies and forwards signals, so removal is instant
+        "ulimits": [Ulimit(name=n, soft=soft, hard=hard) for n, (soft, hard) in _limits(service)],
+        "shm_size": min(service.shm_size, resources.memory) if service.shm_size else None,
+        "init": service.init,  # tini: reaps zombies and forwards signals, so removal is instant
         "read_only": service.read_only,
         "tmpfs": dict.fromkeys(_tmpfs_paths(service), "rw,nosuid,nodev,size=64m"),
         "log_config": LogConfig(
@@ -53,4 +55,18 @@ def confinement(service: Service) -> dict[str, Any]:
 
 
 def _tmpfs_paths(service: Service) -> list[str]:
-    return [service.tmpfs] if isinstance(service.tmpfs, str) else list(service.tmpfs)
+    written = [service.tmpfs] if isinstance(service.tmpfs, str) else list(service.tmpfs)
+    return [*written, *tmpfs_targets(service)]
+
+
+def _limits(service: Service) -> list[tuple[str, tuple[int, int]]]:
+    """Open files as the sandbox sets them, then what the service asks for (Compose's
+    `ulimits`) of those it may raise, each within its cap; -1 (unlimited) is the cap."""
+    limits: dict[str, tuple[int, int]] = {"nofile": OPEN_FILES}
+    for name, asked in service.ulimits.items():
+        cap = ULIMIT_CAPS.get(name)
+        if cap is None:
+            continue  # left at the engine's default (validation says so)
+        soft, hard = (cap if value < 0 else min(value, cap) for value in (asked.soft, asked.hard))
+        limits[name] = (soft, hard)
+    return list(limits.items())

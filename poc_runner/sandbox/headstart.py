@@ -36,7 +36,7 @@ from poc_runner.interrupts import interrupts_noted, signals_ignored
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.holder import create_holder
-from poc_runner.sandbox.network import Kind, create_network, placement
+from poc_runner.sandbox.network import Kind, create_network, dns_names, placement
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import waits_on_health
 
@@ -59,7 +59,11 @@ class Draft:
     @classmethod
     def of(cls, scenario: Scenario) -> Draft:
         """What the validated scenario says, to hold against the guess from the raw file."""
-        waiting = (name for name, service in scenario.services.items() if _waits(service))
+        waiting = (
+            name
+            for name, service in scenario.services.items()
+            if _waits(service) and not dns_names(scenario, name) and not service.hostname
+        )
         return cls(scenario.name, scenario.sandbox.network, tuple(waiting))
 
 
@@ -75,10 +79,24 @@ def draft_of(path: Path) -> Draft | None:
     network = sandbox.get("network", "isolated") if isinstance(sandbox, dict) else None
     if not (_plain(name) and network in ("isolated", "egress") and isinstance(services, dict)):
         return None
-    waiting = tuple(str(service) for service, spec in services.items() if _waits(spec))
+    if "compose" in data or any(_composes(spec) for spec in services.values()):
+        return None  # its services are known once merged: no guess
+    waiting = tuple(
+        str(service)
+        for service, spec in services.items()
+        if _waits(spec) and not _OWN_NAMES & set(spec)
+    )
     if not all(_plain(service) for service in waiting):
         return None
     return Draft(str(name), network, waiting)
+
+
+_OWN_NAMES = frozenset({"container_name", "hostname", "networks"})  # a holder has no such names
+
+
+def _composes(spec: Any) -> bool:
+    """Services whose names or fields come from elsewhere: links, extends."""
+    return isinstance(spec, dict) and ("links" in spec or "extends" in spec)
 
 
 def _plain(value: Any) -> bool:

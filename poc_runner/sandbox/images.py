@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
-from poc_runner.model.services import Service
+from poc_runner.model.services import Healthcheck, Service
 from poc_runner.model.types import env_as_dict
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.buildkey import LABEL, build_key
@@ -35,10 +35,13 @@ def ensure_image(
 ) -> str:
     """The image id of one service, building or pulling it if need be."""
     service = scenario.services[name]
-    if service.build is not None:
+    policy = service.pull_policy
+    if service.build is not None and (policy in (None, "build") or service.image is None):
         report(name, "building image")
         return _build(client, scenario.name, name, service, folder)
-    return _find_or_pull(client, name, service.image or "", report)
+    if policy == "always":
+        return _pull(client, name, service.image or "", report)
+    return _find_or_pull(client, name, service.image or "", report, pull=policy != "never")
 
 
 def built_tag(scenario: str, service: str) -> str:
@@ -54,7 +57,7 @@ def _build(
     assert spec is not None
     tag = service.image or built_tag(scenario, name)
     context, args = folder / spec.context, env_as_dict(spec.args)
-    key = build_key(context, spec.dockerfile, args, partial(local_image_id, client))
+    key = build_key(context, spec.dockerfile, args, partial(local_image_id, client), spec.target)
     if key is not None and (ready := _built_before(client, key, tag)) is not None:
         return ready
     log: list[str] = []
@@ -64,6 +67,7 @@ def _build(
             dockerfile=spec.dockerfile,
             tag=tag,
             buildargs=args or None,
+            target=spec.target,
             labels={labels.SCENARIO: scenario, **({LABEL: key} if key else {})},
             rm=True,
             forcerm=True,
@@ -125,14 +129,31 @@ def _build_failed(service: str, tag: str, log: list[str]) -> str:
 
 
 def _find_or_pull(
-    client: docker.DockerClient, name: str, image: str, report: Callable[[str, str], None]
+    client: docker.DockerClient,
+    name: str,
+    image: str,
+    report: Callable[[str, str], None],
+    *,
+    pull: bool = True,
 ) -> str:
     import docker
 
     try:
         return str(client.images.get(image).id)
     except docker.errors.ImageNotFound:
-        pass
+        if not pull:
+            raise SandboxError(
+                f"service {name!r}: image {image!r} is not on this machine, and its"
+                " `pull_policy: never` forbids pulling it"
+            ) from None
+    return _pull(client, name, image, report)
+
+
+def _pull(
+    client: docker.DockerClient, name: str, image: str, report: Callable[[str, str], None]
+) -> str:
+    import docker
+
     report(name, f"pulling {image}")
     try:
         return str(client.images.pull(image).id)  # the SDK splits the tag or digest off
@@ -143,3 +164,25 @@ def _find_or_pull(
             f" ({reason}). Build it first, give the service a `build:` folder, or check the"
             " registry is reachable."
         ) from None
+
+
+def image_healthcheck(
+    client: docker.DockerClient, image: str, name: str, given: Healthcheck
+) -> Healthcheck:
+    """A healthcheck without `test`: the image's own HEALTHCHECK, with what the service sets
+    (interval, retries, ...) over the image's (as Compose does)."""
+    found = (client.images.get(image).attrs.get("Config") or {}).get("Healthcheck") or {}
+    test = found.get("Test") or []
+    if not test or test == ["NONE"]:
+        raise SandboxError(
+            f"service {name!r} has a healthcheck without `test`, and its image has no"
+            " HEALTHCHECK of its own; give the healthcheck a `test`"
+        )
+    nanoseconds = {"Interval": "interval", "Timeout": "timeout", "StartPeriod": "start_period"}
+    settings: dict[str, object] = {
+        field: found[key] / 1e9 for key, field in nanoseconds.items() if found.get(key)
+    }
+    if found.get("Retries"):
+        settings["retries"] = found["Retries"]
+    settings.update({field: getattr(given, field) for field in given.model_fields_set})
+    return Healthcheck.model_validate({**settings, "test": test})

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from poc_runner.engine import is_remote
 from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
@@ -41,14 +42,15 @@ from poc_runner.sandbox.forwarder import (
 )
 from poc_runner.sandbox.forwarder import role as forwarder_role
 from poc_runner.sandbox.hardening import confinement
-from poc_runner.sandbox.health import raise_if_stopped, wait_healthy
+from poc_runner.sandbox.health import last_logs, raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
-from poc_runner.sandbox.images import ensure_image, existing_image
-from poc_runner.sandbox.network import create_network, placement, resolver
+from poc_runner.sandbox.images import ensure_image, existing_image, image_healthcheck
+from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
-from poc_runner.sandbox.startup import start_in_order
+from poc_runner.sandbox.startup import jobs, start_in_order
 from poc_runner.sandbox.streams import Streams
+from poc_runner.sandbox.volumes import RunVolumes, plan_mounts
 from poc_runner.sandbox.watch import Watch
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ class Sandbox:
     forwarders: dict[str, Container] = field(default_factory=dict)  # service -> its forwarder
     networks: list[Network] = field(default_factory=list)
     volumes: list[DataVolume] = field(default_factory=list)
+    mounted: RunVolumes | None = None  # Compose's volumes, configs and secrets (volumes.py)
     image_ids: dict[str, str] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
@@ -117,14 +120,22 @@ class Sandbox:
             self._refresh()
             return
         self.volumes = plan_volumes(self.scenario, self.folder)
+        plan = plan_mounts(self.scenario, self.folder, self.prefix)
+        self.mounted = RunVolumes(self.client, plan, self.labels)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="setup") as background:
             provisioning = _Provisioning(self, background)
             start_in_order(
-                self.scenario, self._start, self._wait_healthy, prepare=provisioning.prepare
+                self.scenario,
+                self._start,
+                self._wait_healthy,
+                prepare=provisioning.prepare,
+                wait_completed=self._wait_completed,
             )
             provisioning.data_filled()
+        done = jobs(self.scenario)
         for name, container in self.containers.items():
-            self.ensure_running(name, container)
+            if name not in done:
+                self.ensure_running(name, container)
         if self.publish:
             self.publish_ports()
 
@@ -166,10 +177,16 @@ class Sandbox:
         start_forwarder(forwarder, self.networks[0], name)
 
     def endpoints(self, name: str) -> list[str]:
-        """Where the host reaches a service's published ports (none without a forwarder)."""
+        """Where the host reaches a service's published ports (none without a forwarder); on
+        a remote engine they are on that machine's 127.0.0.1 (`ssh -L` brings one here)."""
         forwarder = self.forwarders.get(name)
         ports = self.scenario.services[name].ports
-        return [] if forwarder is None else endpoints(forwarder, forwards(ports))
+        found = [] if forwarder is None else endpoints(forwarder, forwards(ports))
+        return (
+            [f"{where} on the engine's machine" for where in found]
+            if is_remote(self.client)
+            else found
+        )
 
     def _fill_data(self, image: str) -> None:
         digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
@@ -189,8 +206,13 @@ class Sandbox:
                 working_dir=service.working_dir,
                 user=service.user,
                 environment=service.env,
-                labels={**self.labels, label.SERVICE: name, DEFINITION: self.fingerprint(name)},
-                mounts=mounts_for(name, self.volumes),
+                labels={
+                    **service.label_map,
+                    **self.labels,
+                    label.SERVICE: name,
+                    DEFINITION: self.fingerprint(name),
+                },
+                mounts=[*mounts_for(name, self.volumes), *self._mounted().mounts(name)],
                 **confinement(service),
                 **self._place(name),
             )
@@ -241,7 +263,12 @@ class Sandbox:
         if (holder := self._holder(name)) is not None:
             return {"network_mode": f"container:{holder.id}"}
         network, kind = str(self.networks[0].name), self.scenario.sandbox.network
-        return placement(self.client, network, name, kind)
+        names, hostname = dns_names(self.scenario, name), self.scenario.services[name].hostname
+        return placement(self.client, network, name, kind, names, hostname)
+
+    def _mounted(self) -> RunVolumes:
+        assert self.mounted is not None  # made by `up`
+        return self.mounted
 
     def _holder(self, name: str) -> Container | None:
         """The service's holder from the head start (waiting until it runs), if it has one;
@@ -266,11 +293,37 @@ class Sandbox:
     def _wait_healthy(self, name: str) -> None:
         check = self.scenario.services[name].healthcheck
         assert check is not None
+        if check.from_image:
+            check = image_healthcheck(self.client, self.image_ids[name], name, check)
         self.report(name, "waiting to be healthy")
         report = partial(self.report, name)
         waited = wait_healthy(self.containers[name], name, check, report)
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
         self.report(name, f"healthy after {waited:.1f} s")
+
+    def _wait_completed(self, name: str) -> None:
+        """A job others wait for: it must exit with code 0 (`service_completed_successfully`)."""
+        import requests
+
+        container = self.containers[name]
+        self.report(name, "running to completion")
+        try:
+            left = self.remaining()  # `poc up` has no deadline: wait as long as it takes
+            code = container.wait(timeout=None if math.isinf(left) else max(left, 1.0))[
+                "StatusCode"
+            ]
+        except requests.exceptions.Timeout:  # the wait outlasted the run's timeout
+            raise SandboxError(
+                f"service {name!r} did not complete within the run's sandbox.timeout; the"
+                " services that wait for it were never started" + last_logs(container, 20)
+            ) from None
+        self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
+        if code != 0:
+            raise SandboxError(
+                f"service {name!r} exited with code {code}, and the services that wait for it to"
+                " complete successfully were never started" + last_logs(container, 20)
+            )
+        self.report(name, "completed")
 
     def ensure_running(self, name: str, container: Container | None = None) -> Container:
         """The service's container, or ServiceStopped saying why: with its last logs during
@@ -287,7 +340,7 @@ class Sandbox:
 
     def watch(self, started: float) -> None:
         """From now on (the services are up), watch them: deaths and disk use (watch.py)."""
-        resources = {name: self.scenario.services[name].resources for name in self.containers}
+        resources = {name: self.scenario.services[name].limits for name in self.containers}
         limits = {name: (given.memory, given.disk) for name, given in resources.items()}
         self.watching = Watch(
             self.client,
@@ -296,6 +349,7 @@ class Sandbox:
             limits,
             started,
             report=lambda incident: self.report(incident.service, incident.status),
+            done=jobs(self.scenario),
         ).start()
 
     def checkpoint(self, *, read: bool = False) -> None:
@@ -398,6 +452,9 @@ class Sandbox:
             # what the containers used goes next, all at once
             removals = [(n.name, n.remove) for n in self.networks]
             removals += self._volume_removals(self.volumes)
+            made = self.mounted.close() if self.mounted else []
+            api = self.client.api
+            removals += [(v, partial(api.remove_volume, v, force=True)) for v in made]
             problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
         self.forwarders.clear()
@@ -436,6 +493,7 @@ class _Provisioning:
         self.network.result()
         if any(name in volume.services for volume in sandbox.volumes):
             data.result()
+        sandbox._mounted().ready_for(name, image)
         sandbox.containers[name] = sandbox._adopt(sandbox._create(name), remove_container)
 
     def _filling(self, image: str) -> Future[None]:

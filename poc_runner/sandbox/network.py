@@ -12,11 +12,14 @@ A service is on this network only, `poc up` included: its ports are published by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import docker
     from docker.models.networks import Network
+
+    from poc_runner.model import Scenario
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 
@@ -47,13 +50,32 @@ def resolver(kind: Kind) -> dict[str, Any]:
 
 
 def placement(
-    client: docker.DockerClient, network: str, service: str, kind: Kind
+    client: docker.DockerClient,
+    network: str,
+    service: str,
+    kind: Kind,
+    names: Sequence[str] = (),
+    hostname: str | None = None,
 ) -> dict[str, Any]:
     """Where a service sits on the run's network (keyword arguments of `containers.create`):
-    its name as hostname and DNS alias, and how it resolves names."""
+    its hostname (its name unless it has its own), its name and other `names` (Compose's
+    container name, aliases and links) as DNS aliases, and how it resolves names."""
+    aliases = list(dict.fromkeys([service, *names]))
     return {
-        "hostname": service,
+        "hostname": hostname or service,
         "network": network,
-        "networking_config": {network: client.api.create_endpoint_config(aliases=[service])},
+        "networking_config": {network: client.api.create_endpoint_config(aliases=aliases)},
         **resolver(kind),
     }
+
+
+def dns_names(scenario: Scenario, service: str) -> list[str]:
+    """The names a service answers to besides its own: its container name and aliases, and
+    the names other services' `links` give it."""
+    names = list(scenario.services[service].network_names)
+    for other in scenario.services.values():
+        for link in other.links:
+            target, _, alias = link.partition(":")
+            if target == service and alias:
+                names.append(alias)
+    return names

@@ -1,8 +1,9 @@
 """Starting services in `depends_on` order, with Compose's meaning (spec, "services").
 
-Each service starts as soon as what it depends on is started (`service_started`) or healthy
-(`service_healthy`); services that do not wait on each other start at the same time. The first
-failure stops the rest: services not started yet are never started.
+Each service starts as soon as what it depends on is started (`service_started`), healthy
+(`service_healthy`) or, for a job such as a database migration, exited with code 0
+(`service_completed_successfully`); services that do not wait on each other start at the same
+time. The first failure stops the rest: services not started yet are never started.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class _Board:
         self._changed = threading.Condition()
         self.started: set[str] = set()
         self.healthy: set[str] = set()
+        self.completed: set[str] = set()
         self.abandoned = False
 
     def mark(self, milestone: set[str], name: str) -> None:
@@ -41,9 +43,14 @@ class _Board:
     def ready_for(self, needs: dict[str, str]) -> bool:
         """Wait until every dependency meets its condition; False if start-up was abandoned."""
 
+        milestones = {
+            "service_healthy": self.healthy,
+            "service_completed_successfully": self.completed,
+        }
+
         def met() -> bool:
             return all(
-                other in (self.healthy if condition == "service_healthy" else self.started)
+                other in milestones.get(condition, self.started)
                 for other, condition in needs.items()
             )
 
@@ -76,8 +83,20 @@ def waits_on_health(depends_on: object) -> bool:
 
 
 def dependencies(scenario: Scenario, name: str) -> dict[str, str]:
-    """A service's dependencies and the condition of each."""
-    return conditions(scenario.services[name].depends_on)
+    """A service's dependencies in the stack and the condition of each (one with
+    `required: false` may be absent: validation has seen to the others)."""
+    found = conditions(scenario.services[name].depends_on)
+    return {other: condition for other, condition in found.items() if other in scenario.services}
+
+
+def jobs(scenario: Scenario) -> set[str]:
+    """Services others wait to complete: their exit, with code 0, is their success."""
+    return {
+        other
+        for name in scenario.services
+        for other, condition in dependencies(scenario, name).items()
+        if condition == "service_completed_successfully"
+    }
 
 
 def start_in_order(
@@ -85,13 +104,16 @@ def start_in_order(
     start: Callable[[str], None],
     wait_healthy: Callable[[str], None],
     prepare: Callable[[str], None] = lambda _name: None,
+    wait_completed: Callable[[str], None] = lambda _name: None,
 ) -> None:
     """For every service at once: `prepare` it (image, container), then, once its dependencies
-    are ready, `start` it and (when it has a healthcheck) `wait_healthy`. Preparing does not
-    wait for dependencies, so a service's image builds while the database it needs starts.
-    Raises the first failure."""
+    are ready, `start` it and (when it has a healthcheck) `wait_healthy`; a job others wait to
+    complete is then waited for (`wait_completed` raises unless it exits with code 0).
+    Preparing does not wait for dependencies, so a service's image builds while the database
+    it needs starts. Raises the first failure."""
     board = _Board()
     failures: list[BaseException] = []
+    waited_for = jobs(scenario)
 
     def bring_up(name: str) -> None:
         try:
@@ -104,6 +126,9 @@ def start_in_order(
             if check is not None and check.enabled:
                 wait_healthy(name)
             board.mark(board.healthy, name)
+            if name in waited_for:
+                wait_completed(name)
+                board.mark(board.completed, name)
         except BaseException as exc:
             failures.append(exc)
             board.abandon()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +52,10 @@ class Watch:
         limits: dict[str, tuple[int, int]],  # service -> (memory, disk) in bytes
         started: float,  # time.time() when the run began: incidents are timed from it
         report: Report = lambda _incident: None,
+        done: Collection[str] = (),  # jobs others waited to complete: their exit is no death
     ) -> None:
         self._client, self._run_id = client, run_id
-        self._services = {container.id: name for name, container in services.items()}
+        self._services = {c.id: name for name, c in services.items() if name not in done}
         self._containers = services
         self._limits, self._started, self._report = limits, started, report
         self._began = self._since_start(None)  # the services were up: the steps begin

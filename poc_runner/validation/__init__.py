@@ -16,16 +16,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from poc_runner.diagnostics import Diagnostic, count_errors
+from poc_runner.compose.project import Composition, compose_services
+from poc_runner.diagnostics import Diagnostic, count_errors, in_order
 from poc_runner.discovery import discover
-from poc_runner.interpolation import interpolate, scalar_text
+from poc_runner.interpolation import Values, interpolate, scalar_text
 from poc_runner.loader import START, LoadError, Mark, parse, read_text
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.validation.acceptance import check_acceptance
+from poc_runner.validation.compose import check_compose
 from poc_runner.validation.dependencies import check_dependencies
 from poc_runner.validation.files import check_files
-from poc_runner.validation.findings import Findings
+from poc_runner.validation.findings import Findings, did_you_mean
 from poc_runner.validation.keys import check_keys
 from poc_runner.validation.references import check_references
 from poc_runner.validation.salvage import SetAside, salvage
@@ -42,7 +44,7 @@ class Validated:
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        return sorted(self.findings.diagnostics, key=lambda d: (d.line, d.column))
+        return in_order(self.findings.diagnostics, self.findings.file)
 
     @property
     def ok(self) -> bool:
@@ -126,9 +128,7 @@ def _named_twice(checked: Checked, first: Path) -> Checked:
         " name so their runs and history stay apart",
         "duplicate-name",
     )
-    diagnostics = sorted(
-        [*checked.diagnostics, *findings.diagnostics], key=lambda d: (d.line, d.column)
-    )
+    diagnostics = in_order([*checked.diagnostics, *findings.diagnostics], str(checked.path))
     return Checked(checked.path, diagnostics, False, checked.name, checked.name_at)
 
 
@@ -172,31 +172,51 @@ def _run_stages(
 
     declared = _declared_vars(data)
     variables = {**declared, **overrides}
-    filled = interpolate(data, document.references, variables, _secrets(data, secrets, findings))
+    known_secrets = _secrets(data, secrets, findings)
+    composition = compose_services(
+        data, path, findings, variables, known_secrets, document.references
+    )
+    rest = [where for where in document.references if where[:1] != ("services",)]
+    filled = interpolate(data, rest, Values(variables, known_secrets))
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
+        findings.explain(where)
+    filled.absorb(composition.interpolation)
 
     explained = {where for where, _ in filled.problems}
     keys = check_keys(data, findings)
-    scenario, broken = check_structure(data, findings, keys, explained)
+    scenario, broken = check_structure(data, findings, keys)
     if scenario is not None:
-        _check_whole(scenario, path, findings, SetAside())
+        _check_whole(scenario, path, findings, SetAside(), composition)
     else:
         rescued = salvage(data, broken | keys.unknown | explained)
         if rescued.scenario is not None:
             findings.remap = rescued.original_path
-            _check_whole(rescued.scenario, path, findings, rescued.set_aside)
+            _check_whole(rescued.scenario, path, findings, rescued.set_aside, composition)
             findings.remap = None
-    for name in declared.keys() - filled.used:
+    for name in declared.keys() - filled.used - overrides.keys():
         findings.warning(("vars", name), f"var {name!r} is never used", "unused-var", at_key=True)
+    for name in overrides.keys() - filled.referenced:
+        findings.file_error(
+            f"--var {name} is not used by this scenario or its Compose files"
+            f"{did_you_mean(name, filled.referenced)}",
+            "unused-var",
+        )
     return scenario
 
 
-def _check_whole(scenario: Scenario, path: Path, findings: Findings, set_aside: SetAside) -> None:
+def _check_whole(
+    scenario: Scenario,
+    path: Path,
+    findings: Findings,
+    set_aside: SetAside,
+    composition: Composition,
+) -> None:
     """The rules that need the whole scenario (or what is left of it after a salvage)."""
-    check_references(scenario, findings, set_aside)
-    check_dependencies(scenario, findings, set_aside)
+    check_references(scenario, findings, set_aside, composition.left_out)
+    check_dependencies(scenario, findings, set_aside, composition.left_out)
     check_files(scenario, path.parent, findings)
+    check_compose(scenario, findings)
     if set_aside.acceptance_is_whole:
         check_acceptance(scenario, findings)
 

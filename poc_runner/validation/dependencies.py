@@ -5,11 +5,16 @@ from __future__ import annotations
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
 from poc_runner.validation.findings import Findings
-from poc_runner.validation.references import refer
+from poc_runner.validation.references import refer_service
 from poc_runner.validation.salvage import SetAside
 
 
-def check_dependencies(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
+def check_dependencies(
+    scenario: Scenario,
+    findings: Findings,
+    set_aside: SetAside,
+    left_out: dict[str, list[str]] | None = None,
+) -> None:
     services = scenario.services
     known = set_aside.known("service", services)
     graph: dict[str, list[tuple[str, KeyPath]]] = {}
@@ -20,7 +25,9 @@ def check_dependencies(scenario: Scenario, findings: Findings, set_aside: SetAsi
                 findings.error(
                     path, f"service {name!r} depends on itself", "dependency-cycle", at_key=True
                 )
-            elif refer(findings, path, "service", dependency, known, at_key=True) and (
+            elif not _required(service, dependency) and dependency not in services:
+                continue  # `required: false`: skipped when not in the stack, as in Compose
+            elif refer_service(findings, path, dependency, known, left_out or {}, at_key=True) and (
                 dependency in services  # not one set aside after a structural error
             ):
                 graph[name].append((dependency, path))
@@ -34,6 +41,11 @@ def check_dependencies(scenario: Scenario, findings: Findings, set_aside: SetAsi
                         at_key=True,
                     )
     _report_cycles(graph, findings)
+
+
+def _required(service: Service, dependency: str) -> bool:
+    depends_on = service.depends_on
+    return not isinstance(depends_on, dict) or depends_on[dependency].required
 
 
 def _edges(name: str, service: Service) -> list[tuple[str, str, KeyPath]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from poc_runner.diagnostics import KeyPath
-from poc_runner.model import Scenario
+from poc_runner.model import Scenario, Service
 from poc_runner.model.checks import CsvCheck
 from poc_runner.validation.findings import Findings
 
@@ -37,10 +37,36 @@ def check_files(scenario: Scenario, folder: Path, findings: Findings) -> None:
             dockerfile = str(Path(spec.context) / spec.dockerfile)
             dockerfile_path = (*here, "dockerfile") if mapping else here
             _check_path(root, dockerfile, dockerfile_path, "file", findings)
+    for name, service in scenario.services.items():
+        _check_mounted(root, name, service, findings)
     for i, criterion in enumerate(scenario.acceptance.criteria):
         if isinstance(criterion.check, CsvCheck):
             here = ("acceptance", "criteria", i, "check", "expected")
             _check_path(root, criterion.check.expected, here, "file", findings)
+
+
+def _check_mounted(root: Path, name: str, service: Service, findings: Findings) -> None:
+    """What Compose's bind mounts, configs and secrets copy in comes from the scenario folder.
+    A bind source that is not there is an empty folder, as Compose makes one."""
+    for index, mount in enumerate(service.volumes):
+        relative = mount.copied_from
+        here: KeyPath = ("services", name, "volumes", index)
+        if relative is None:
+            continue
+        if not os.path.lexists(root / relative):
+            findings.warning(
+                here,
+                f"{relative!r} does not exist in the scenario folder; as Compose does, an empty"
+                " folder is mounted there",
+                "missing-file",
+            )
+            continue
+        _check_path(root, relative, here, "file or folder", findings)
+    for kind in ("configs", "secrets"):
+        for index, entry in enumerate(getattr(service, kind)):
+            if entry.file is not None:
+                here = ("services", name, kind, index, "file")
+                _check_path(root, entry.file, here, "file", findings)
 
 
 def _check_path(root: Path, relative: str, path: KeyPath, kind: Kind, findings: Findings) -> bool:

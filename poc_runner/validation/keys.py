@@ -18,12 +18,8 @@ from poc_runner.model import Scenario, Service
 from poc_runner.validation.findings import Findings, closest
 
 _NO_HOST_ACCESS = "the sandbox never touches the host"
+_OUTSIDE = "the sandbox reaches nothing outside it, and resolves only its own services"
 REFUSED_SERVICE_KEYS: dict[str, tuple[str, str]] = {
-    "volumes": (
-        "security",
-        "`volumes` is not allowed: host paths (and the Docker socket above all) are never mounted"
-        " into the sandbox; list files under `data` and they are copied in read-only",
-    ),
     "volumes_from": ("security", f"`volumes_from` is not allowed: {_NO_HOST_ACCESS}'s volumes"),
     "network_mode": (
         "security",
@@ -43,53 +39,14 @@ REFUSED_SERVICE_KEYS: dict[str, tuple[str, str]] = {
     "cgroup_parent": ("security", f"`cgroup_parent` is not allowed: {_NO_HOST_ACCESS}'s cgroups"),
     "cgroup": ("security", "`cgroup` is not allowed: the container keeps its own cgroup namespace"),
     "sysctls": ("security", "`sysctls` is not allowed: kernel settings stay at the engine's"),
-    "networks": (
-        "unsupported",
-        "`networks` is not supported: every service joins the scenario's own network and"
-        " reaches the others by service name",
-    ),
-    "links": ("unsupported", "`links` is not needed: services reach each other by name"),
-    "external_links": (
-        "unsupported",
-        "`external_links` is not supported: nothing outside is reachable",
-    ),
-    "dns": (
-        "unsupported",
-        "`dns` is not supported: an isolated sandbox resolves only its services",
-    ),
-    "dns_search": (
-        "unsupported",
-        "`dns_search` is not supported: the sandbox resolves service names only",
-    ),
-    "dns_opt": (
-        "unsupported",
-        "`dns_opt` is not supported: the sandbox resolves service names only",
-    ),
+    "dns": ("security", f"`dns` is not allowed: an outside DNS server is a way out; {_OUTSIDE}"),
+    "dns_search": ("security", f"`dns_search` is not allowed: {_OUTSIDE}"),
+    "dns_opt": ("security", f"`dns_opt` is not allowed: {_OUTSIDE}"),
     "extra_hosts": (
-        "unsupported",
-        "`extra_hosts` is not supported: nothing outside the sandbox is reachable",
+        "security",
+        f"`extra_hosts` is not allowed: it points names at addresses outside; {_OUTSIDE}",
     ),
-    "container_name": (
-        "unsupported",
-        "`container_name` is not supported: poc-runner names containers per run, so runs"
-        " never collide",
-    ),
-    "restart": (
-        "unsupported",
-        "`restart` is not supported: sandbox containers are never restarted, a crash is evidence",
-    ),
-    "env_file": (
-        "unsupported",
-        "`env_file` is not supported: write values under `environment`, or list names under"
-        " `secrets`",
-    ),
-    "cap_drop": ("unsupported", "`cap_drop` is not needed: every capability is already dropped"),
-    "expose": ("unsupported", "`expose` is not needed: services reach each other on every port"),
-    "mem_limit": ("unsupported", "write memory limits as `resources: {memory: 512m}`"),
-    "cpus": ("unsupported", "write CPU limits as `resources: {cpus: 1.0}`"),
-    "pids_limit": ("unsupported", "write process limits as `resources: {pids: 256}`"),
-    "deploy": ("unsupported", "write limits as `resources: {memory, cpus, pids, disk}`"),
-    "secrets": ("unsupported", "list secrets at the top level of the scenario, under `secrets`"),
+    "external_links": ("security", f"`external_links` is not allowed: {_OUTSIDE}"),
 }
 
 
@@ -101,10 +58,10 @@ class KeyReport:
     meant: set[KeyPath] = field(default_factory=set)  # keys suggested in their place
 
 
-def check_keys(data: Any, findings: Findings) -> KeyReport:
-    """Reports unknown and refused keys."""
+def check_keys(data: Any, findings: Findings, model: type[BaseModel] = Scenario) -> KeyReport:
+    """Reports unknown and refused keys of a scenario (or of the top of a Compose file)."""
     report = KeyReport()
-    _walk(data, _plan(Scenario), (), findings, report)
+    _walk(data, _plan(model), (), findings, report)
     return report
 
 
@@ -158,7 +115,7 @@ def _walk_model(
             hint = f" (did you mean {meant!r}?)"
         elif " " in key.strip():
             hint = " (inside {...}, a comma starts a new key: put text containing commas in quotes)"
-        findings.error(here, f"unknown key {key!r}{hint}", "unknown-key", at_key=True)
+        findings.error(here, f"unknown key {key!r}{hint}", "unknown-key", at_key=True, fix=meant)
 
 
 @dataclass

@@ -13,8 +13,14 @@ from poc_runner.validation.findings import Findings, closest, did_you_mean
 from poc_runner.validation.salvage import Choices, SetAside
 
 
-def check_references(scenario: Scenario, findings: Findings, set_aside: SetAside) -> None:
+def check_references(
+    scenario: Scenario,
+    findings: Findings,
+    set_aside: SetAside,
+    left_out: dict[str, list[str]] | None = None,
+) -> None:
     services = set_aside.known("service", scenario.services)
+    left_out = left_out or {}
     criteria = scenario.acceptance.criteria
     _unique(
         findings, "data item", ((("data", i, "name"), d.name) for i, d in enumerate(scenario.data))
@@ -42,15 +48,19 @@ def check_references(scenario: Scenario, findings: Findings, set_aside: SetAside
 
     for i, item in enumerate(scenario.data):
         for j, service in enumerate(item.services or ()):
-            refer(findings, ("data", i, "services", j), "service", service, services)
+            refer_service(findings, ("data", i, "services", j), service, services, left_out)
     _check_mounts(scenario, findings)
     for i, step in enumerate(scenario.steps):
-        refer(findings, ("steps", i, "service"), "service", step.service, services)
-    _check_criteria(scenario, findings, set_aside, services)
+        refer_service(findings, ("steps", i, "service"), step.service, services, left_out)
+    _check_criteria(scenario, findings, set_aside, services, left_out)
 
 
 def _check_criteria(
-    scenario: Scenario, findings: Findings, set_aside: SetAside, services: Choices | None
+    scenario: Scenario,
+    findings: Findings,
+    set_aside: SetAside,
+    services: Choices | None,
+    left_out: dict[str, list[str]],
 ) -> None:
     steps = set_aside.known("step", (step.name for step in scenario.steps))
     collected = set_aside.known("artifact", (a for step in scenario.steps for a in step.artifacts))
@@ -63,9 +73,9 @@ def _check_criteria(
         if (step := getattr(check, "step", None)) is not None:
             refer(findings, (*here, "check", "step"), "step", step, steps)
         if (service := getattr(check, "service", None)) is not None:
-            refer(findings, (*here, "check", "service"), "service", service, services)
+            refer_service(findings, (*here, "check", "service"), service, services, left_out)
         if isinstance(check, HttpCheck):
-            refer(findings, (*here, "check", "url"), "service", check.host, services)
+            refer_service(findings, (*here, "check", "url"), check.host, services, left_out)
         artifact = getattr(check, "artifact", None)
         if artifact is None or collected is None:
             continue
@@ -111,6 +121,30 @@ def _unique(findings: Findings, kind: str, named: Iterable[tuple[KeyPath, str]])
         if name in seen:
             findings.error(path, f"{kind} {name!r} is defined more than once", "duplicate-name")
         seen.add(name)
+
+
+def refer_service(
+    findings: Findings,
+    path: KeyPath,
+    name: str,
+    services: Choices | None,
+    left_out: dict[str, list[str]],
+    *,
+    at_key: bool = False,
+) -> bool:
+    """As `refer`, saying so when the service is left out of the run by its profiles."""
+    if name in left_out and (services is None or name not in services.every):
+        profiles = left_out[name]
+        findings.error(
+            path,
+            f"service {name!r} is not in this run: its profiles ({', '.join(profiles)}) are not"
+            " active; name one under `compose: {profiles: [...]}`",
+            "reference",
+            at_key=at_key,
+            fix=f"compose: {{files: [...], profiles: [{profiles[0]}]}}",
+        )
+        return False
+    return refer(findings, path, "service", name, services, at_key=at_key)
 
 
 def refer(

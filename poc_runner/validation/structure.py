@@ -6,9 +6,9 @@ location is mapped back onto the document's own keys so it can be found in the f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from poc_runner.diagnostics import KeyPath
@@ -41,16 +41,26 @@ _BOUNDS = {
 }
 
 
-def check_structure(
-    data: Any, findings: Findings, keys: KeyReport, explained: set[KeyPath]
-) -> tuple[Scenario | None, set[KeyPath]]:
-    """The scenario, or None and the paths of every structural error (all reported).
+M = TypeVar("M", bound=BaseModel)
 
-    Errors at `explained` paths (a reference that could not be filled) and at keys the keys
-    rule reported are consequences of problems already reported, so they are not repeated.
+
+def check_structure(
+    data: Any, findings: Findings, keys: KeyReport
+) -> tuple[Scenario | None, set[KeyPath]]:
+    """The scenario, or None and the paths of every structural error (all reported)."""
+    return check_model(Scenario, data, findings, keys)
+
+
+def check_model(
+    model: type[M], data: Any, findings: Findings, keys: KeyReport
+) -> tuple[M | None, set[KeyPath]]:
+    """`data` read by `model`, or None and the paths of every structural error (all reported).
+
+    Errors at explained paths (a reference that could not be filled) and at keys the keys rule
+    reported are consequences of problems already reported, so they are not repeated.
     """
     try:
-        return Scenario.model_validate(data), set()
+        return model.model_validate(data), set()
     except ValidationError as exc:
         suggested_in = {meant[:-1] for meant in keys.meant}
         broken: set[KeyPath] = set()
@@ -58,7 +68,7 @@ def check_structure(
             loc = details["loc"]
             path = _document_path(data, loc)
             broken.add(path)
-            if path in keys.unknown or path in explained:
+            if path in keys.unknown or findings.is_explained(path):
                 continue
             if details["type"] == "missing":
                 path = (*path, loc[-1])  # shown as the key that is missing; placed at its parent

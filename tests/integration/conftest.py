@@ -32,6 +32,7 @@ from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
 POC = [sys.executable, "-m", "poc_runner"]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

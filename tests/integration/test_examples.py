@@ -17,6 +17,7 @@ EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
     "invoice-dedupe": ("pass", 100.0, set()),
     "ledger-load": ("pass", 100.0, set()),
     "order-status-api": ("pass", 90.0, {"search-by-email"}),
+    "stock-alerts": ("pass", 100.0, set()),
 }
 FILES = {  # scenario -> the files besides scenario.yaml whose sha256 the run records
     "invoice-dedupe": {"data/known_duplicates.csv", "scoring/score.py"},

@@ -54,7 +54,7 @@ def test_secret_values_are_masked_in_every_output_and_form(
         services:
           app:
             image: {BASE}
-            command: [sh, -c, "echo service sees $TOKEN; sleep infinity"]
+            command: [sh, -c, "echo service sees $$TOKEN; sleep infinity"]
             environment: {{TOKEN: "${{POC_TEST_TOKEN}}"}}
             tmpfs: [/out]
         steps:

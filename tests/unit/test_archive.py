@@ -144,7 +144,9 @@ class TestPack:
         swapped = tmp_path / "data.csv"
         swapped.symlink_to(tmp_path / "outside")
 
-        def walk_before_the_swap(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+        def walk_before_the_swap(
+            source: Path, name: str, _as_host: bool
+        ) -> Iterator[tuple[Path, tarfile.TarInfo]]:
             yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
 
         monkeypatch.setattr(archive, "_walk", walk_before_the_swap)
@@ -157,7 +159,9 @@ class TestPack:
         swapped = tmp_path / "data.csv"
         os.mkfifo(swapped)
 
-        def walk_before_the_swap(source: Path, name: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+        def walk_before_the_swap(
+            source: Path, name: str, _as_host: bool
+        ) -> Iterator[tuple[Path, tarfile.TarInfo]]:
             yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
 
         monkeypatch.setattr(archive, "_walk", walk_before_the_swap)

@@ -134,3 +134,23 @@ class TestConfinement:
 
         accepted = {*RUN_HOST_CONFIG_KWARGS, "use_config_proxy"}
         assert set(confinement(service())) <= accepted
+
+
+class TestComposeLimits:
+    def test_compose_limits_map_onto_the_engines_and_resources_win(self) -> None:
+        options = confinement(service(mem_limit="256m", cpus=0.5, resources={"cpus": 2}))
+        assert options["mem_limit"] == options["memswap_limit"] == 256 * 1024**2
+        assert options["nano_cpus"] == 2 * 10**9
+
+    def test_ulimits_apply_within_their_caps_and_the_rest_stay_at_the_engines(self) -> None:
+        options = confinement(
+            service(ulimits={"nofile": {"soft": 20000, "hard": 40000}, "nproc": -1, "memlock": -1})
+        )
+        limits = {u.name: (u.soft, u.hard) for u in options["ulimits"]}
+        assert limits == {"nofile": (20000, 40000), "nproc": (65536, 65536)}
+
+    def test_shared_memory_is_at_most_the_memory_limit_and_init_can_be_turned_off(self) -> None:
+        options = confinement(service(shm_size="2g", mem_limit="512m", init=False))
+        assert options["shm_size"] == 512 * 1024**2
+        assert options["init"] is False
+        assert confinement(service())["shm_size"] is None

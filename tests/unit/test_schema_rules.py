@@ -74,13 +74,13 @@ def test_unknown_key_inside_a_check_uses_the_check_types_fields(check: Check) ->
             "must not be empty",
         ),
         (
-            ("      - TOKEN=${VENDOR_API_TOKEN}", "      - TOKEN"),
-            "services.app.environment[0]",
+            ("    env: {MODE: strict}", "    env: [MODE]"),
+            "steps[0].env[0]",
             "KEY=VALUE",
         ),
         (
-            ("{POSTGRES_PASSWORD: poc}", "{POSTGRES_PASSWORD: }"),
-            "services.db.environment.POSTGRES_PASSWORD",
+            ("{MODE: strict}", "{MODE: }"),
+            "steps[0].env.MODE",
             "host's environment",
         ),
         (
@@ -101,7 +101,7 @@ def test_unknown_key_inside_a_check_uses_the_check_types_fields(check: Check) ->
         (
             ("{condition: service_healthy}", "{condition: healthy}"),
             "services.app.depends_on.db.condition",
-            "'service_started' or 'service_healthy'",
+            "'service_started', 'service_healthy' or 'service_completed_successfully'",
         ),
         (('ports: ["8080"]', 'ports: ["http"]'), "services.app.ports[0]", "not a port"),
         (('ports: ["8080"]', 'ports: ["70000"]'), "services.app.ports[0]", "1-65535"),

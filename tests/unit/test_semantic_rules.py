@@ -112,7 +112,7 @@ class TestDependencies:
         assert "depends on itself" in found.message
 
     def test_healthy_condition_needs_a_healthcheck(self, check: Check) -> None:
-        result = check(("    healthcheck:\n      test:", "    x-healthcheck:\n      test:"))
+        result = check(("    healthcheck:\n      test:", "    healthchek:\n      test:"))
         assert errors(result)[0].rule == "unknown-key"
         result = check(
             ('      test: ["CMD", "pg_isready", "-U", "postgres"]', '      test: ["NONE"]')

@@ -303,3 +303,51 @@ def _fail(message: str) -> Callable[[], None]:
         raise RuntimeError(message)
 
     return fail
+
+
+def test_service_completed_successfully_waits_for_the_job_to_exit() -> None:
+    """The API starts only once the migration job is done; a job no one waits for is never
+    waited for (it is an ordinary service)."""
+    recorder = Recorder()
+    completed: list[str] = []
+
+    def wait_completed(name: str) -> None:
+        recorder._log("completed", name)
+        completed.append(name)
+
+    subject = scenario(
+        migrate={},
+        api={"depends_on": {"migrate": {"condition": "service_completed_successfully"}}},
+        other={},
+    )
+    thread = threading.Thread(
+        target=start_in_order,
+        args=(subject, recorder.start, recorder.wait_healthy),
+        kwargs={"wait_completed": wait_completed},
+        daemon=True,
+    )
+    thread.start()
+    thread.join(WAIT)
+    assert completed == ["migrate"]
+    assert recorder.when("completed", "migrate") <= recorder.when("start", "api")
+    assert startup.jobs(subject) == {"migrate"}
+
+
+def test_a_job_that_fails_stops_what_waits_for_it() -> None:
+    recorder = Recorder()
+    subject = scenario(
+        migrate={},
+        api={"depends_on": {"migrate": {"condition": "service_completed_successfully"}}},
+    )
+
+    def failed(_name: str) -> None:
+        raise RuntimeError("exited with code 1")
+
+    with pytest.raises(RuntimeError, match="code 1"):
+        start_in_order(subject, recorder.start, recorder.wait_healthy, wait_completed=failed)
+    assert not recorder.happened("start", "api")
+
+
+def test_an_optional_dependency_that_is_not_in_the_stack_is_skipped() -> None:
+    subject = scenario(api={"depends_on": {"debug": {"required": False}}})
+    assert dependencies(subject, "api") == {}

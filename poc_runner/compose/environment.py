@@ -1,0 +1,92 @@
+"""A service's environment as Compose builds it: its `env_file`s first, `environment` over them,
+and entries written without a value (`- NAME`, `NAME:`) taken from the scenario's values.
+
+Compose takes a value-less entry from the shell; a sandbox never reads the host's environment,
+so it comes from `--var`, the scenario's `vars` or the env file (a listed secret from the
+host at run time), and is left unset, with a warning, when none has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from poc_runner.compose.dotenv import parse_env
+from poc_runner.compose.origins import Source
+from poc_runner.diagnostics import KeyPath
+from poc_runner.interpolation import Values
+from poc_runner.loader import LoadError, Mark, SourceMap, read_text
+from poc_runner.validation.findings import Findings
+
+
+@dataclass
+class EnvFiles:
+    """Reads env files once each, relative to the scenario folder."""
+
+    root: Path
+    folder_shown: Path  # the scenario folder as diagnostics name it
+    findings: Findings
+    values: Values
+
+    def read(
+        self, relative: str, at: KeyPath, *, required: bool = True
+    ) -> tuple[dict[str, str], Source] | None:
+        """An env file's values and where each was written; None (reported, unless not
+        `required`) when it cannot be read."""
+        target = (self.root / relative).resolve()
+        shown = str(self.folder_shown / relative)
+        if not (target == self.root or self.root in target.parents):
+            self.findings.error(
+                at, f"{relative!r} leads outside the scenario folder", "path-escape"
+            )
+            return None
+        try:
+            text = read_text(target)
+        except LoadError as exc:
+            if required:
+                self.findings.error(at, f"env file {relative!r}: {exc.message}", "missing-file")
+            return None
+        parsed = parse_env(text, self.values.variables)
+        lines = SourceMap()
+        for number, line in enumerate(text.splitlines(), start=1):
+            name = line.strip().removeprefix("export ").split("=", 1)[0].strip()
+            lines.values.setdefault((name,), Mark(number, 1))
+        source = Source(shown, lines)
+        for number, message in parsed.problems:
+            self.findings.add(Mark(number, 1), (), message, "env-file", file=shown)
+        return parsed.values, source
+
+
+def env_file_entries(value: Any) -> list[tuple[int | None, str, bool]]:
+    """(index in the list or None, path, required) of each `env_file` entry."""
+    if isinstance(value, str):
+        return [(None, value, True)]
+    entries: list[tuple[int | None, str, bool]] = []
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        if isinstance(item, str):
+            entries.append((index, item, True))
+        elif isinstance(item, dict) and isinstance(item.get("path"), str):
+            entries.append((index, item["path"], item.get("required", True) is not False))
+    return entries
+
+
+def valueless(environment: Any) -> list[tuple[KeyPath, str]]:
+    """(path below `environment`, name) of each entry written without a value."""
+    if isinstance(environment, dict):
+        return [((name,), name) for name, value in environment.items() if value is None]
+    if isinstance(environment, list):
+        return [
+            ((index,), item)
+            for index, item in enumerate(environment)
+            if isinstance(item, str) and "=" not in item
+        ]
+    return []
+
+
+def fill(environment: Any, below: KeyPath, name: str, value: str) -> None:
+    """Give a value-less entry its value."""
+    if isinstance(environment, dict):
+        environment[name] = value
+    else:
+        environment[int(below[0])] = f"{name}={value}"
