@@ -5,13 +5,14 @@ apart ("safety_days 7 against 14", "a new scoring script") and one repeated on t
 and each secret as `***` (its name is on record, never its value).
 
 `files`: the sha256 of each file that decides the run, by its path in the scenario folder:
-- the scenario file itself, and its Compose files (the caller lists them);
+- the scenario file itself, and its Compose files (`compose_files`; not their env file, which
+  may hold passwords);
 - its check scripts: the files of the scenario folder that a step's or a `command` check's
   `run` names by their path in the containers, through a `data` mount. With
   `data: [{path: scoring, mount: /poc/scoring}]`, a step running
   `python3 /poc/scoring/score.py` makes `scoring/score.py` one. (A data item named whole is
   data: its sha256 is in `environment.data`. A program built into an image is covered by the
-  image's id in `environment.images`.)
+  image's id in `environment.images`. A file a Compose file bind-mounts is not listed yet.)
 - the files checks compare against: each csv check's `expected`.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from poc_runner.masking import MASK
 from poc_runner.model import Scenario
 from poc_runner.model.checks import CommandCheck, CsvCheck
+from poc_runner.model.compose import ComposeFiles
 
 # An absolute path in a command: not inside a URL (`http://api/x`) or a longer word.
 _CONTAINER_PATH = re.compile(r"(?<![\w.:/-])/[^\s'\"`;|&<>()$,]+")
@@ -35,6 +37,13 @@ def variables_used(scenario: Scenario, overrides: Mapping[str, str]) -> dict[str
     """Every variable's value as used, `--var` overrides included, secrets as ***."""
     values = {**scenario.vars, **overrides}
     return values | {name: MASK for name in scenario.secrets if name not in values}
+
+
+def compose_files(scenario: Scenario, folder: Path) -> list[Path]:
+    """The Compose files the scenario takes services from, in the order they merge."""
+    if scenario.compose is None:
+        return []
+    return [folder / name for name in ComposeFiles.of(scenario.compose).files]
 
 
 def decisive_files(scenario: Scenario, folder: Path) -> list[Path]:

@@ -42,7 +42,7 @@ from poc_runner.errors import (
     reason,
     world_failure,
 )
-from poc_runner.inputs import decisive_files, digests, variables_used
+from poc_runner.inputs import compose_files, decisive_files, digests, variables_used
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
@@ -392,7 +392,10 @@ def assemble(
         environment=_fingerprint(scenario, sandbox, engine),
         inputs=RunInputs(
             vars=variables_used(scenario, variables),
-            files=digests(folder, [run.path, *decisive_files(scenario, folder)]),
+            files=digests(
+                folder,
+                [run.path, *compose_files(scenario, folder), *decisive_files(scenario, folder)],
+            ),
         ),
     )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.inputs import decisive_files, digests, variables_used
+from poc_runner.inputs import compose_files, decisive_files, digests, variables_used
 from poc_runner.model import Scenario
 from poc_runner.validation import validate_file
 
@@ -102,3 +102,29 @@ def test_digests_are_sha256_by_path_in_the_scenario_folder(folder: Path) -> None
         "scenario.yaml": hashlib.sha256(SCENARIO.encode()).hexdigest(),
         "scoring/score.py": hashlib.sha256(FILES["scoring/score.py"].encode()).hexdigest(),
     }
+
+
+def test_compose_files_are_on_record_in_the_order_they_merge(tmp_path: Path) -> None:
+    files = {
+        "deploy/compose.yaml": "services:\n  app: {image: base, command: [sleep, infinity]}\n",
+        "deploy/compose.poc.yaml": "services:\n  app: {read_only: true}\n",
+        "deploy/.env": "PASSWORD=not-on-record\n",
+    }
+    for relative, text in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    (tmp_path / "scenario.yaml").write_text(
+        "apiVersion: poc-runner/v1\nname: composed\n"
+        "compose: [deploy/compose.yaml, deploy/compose.poc.yaml]\n"
+    )
+    validated = validate_file(tmp_path / "scenario.yaml")
+    assert validated.scenario is not None, [d.format_text() for d in validated.diagnostics]
+    found = compose_files(validated.scenario, tmp_path)
+    assert [path.relative_to(tmp_path).as_posix() for path in found] == [
+        "deploy/compose.yaml",
+        "deploy/compose.poc.yaml",
+    ]  # not the env file: it may hold passwords
+
+
+def test_a_scenario_without_compose_has_no_compose_files(scenario: Scenario, folder: Path) -> None:
+    assert compose_files(scenario, folder) == []
