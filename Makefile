@@ -48,14 +48,15 @@ base-image: engine
 	sandbox/base-image.sh
 	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
 
-# What some tests drive, from Debian's packages: Chromium for the browser test of report.html
-# (Playwright never downloads a browser of its own), user-mode QEMU so the arm64 build of the
+# What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
+# and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
+# that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started).
-TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd
+TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
 test-tools:
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
-	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server; }
+	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest

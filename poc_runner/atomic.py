@@ -6,8 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def partial(target: Path) -> Path:
+    """Where `target` is written before it is renamed into place (the same folder, so the
+    rename is atomic)."""
+    return target.with_name(f".{target.name}.partial")
+
+
 def write_atomic(target: Path, text: str) -> Path:
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    being_written = partial(target)
+    being_written.write_text(text, encoding="utf-8")
+    being_written.replace(target)
     return target

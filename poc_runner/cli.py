@@ -250,6 +250,9 @@ def _one_scenario(path: str) -> Path:
     " the same part on every machine, balanced by the run history's durations when it has"
     " them. Merge the parts' --out folders with `poc report --merge`.",
 )
+@click.option(
+    "--pdf", is_flag=True, help="Also write report.pdf, printed by Chromium (checked first)."
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -260,6 +263,7 @@ def run(
     reuse: bool,
     parallel: int,
     shard: str | None,
+    pdf: bool,
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
 
@@ -269,9 +273,10 @@ def run(
     runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
     Ctrl-C or SIGTERM. While the steps run the services are watched: one that stops is on
     record, one killed for memory or over its disk limit is a sandbox error. Each run writes
-    result.json, report.html, report.md, junit.xml, steps/, logs/ and artifacts/ under OUT,
-    and is recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on
-    a sandbox error.
+    result.json (with the variables and files it was given), report.html, report.md,
+    junit.xml (with --pdf, report.pdf), steps/, logs/ and artifacts/ under OUT, and is
+    recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
+    sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
     from poc_runner.sandbox import headstart
 
@@ -285,6 +290,10 @@ def run(
         from poc_runner.errors import InvalidInput
 
         raise InvalidInput("--reuse leaves the sandbox up already; give --keep or --reuse")
+    if pdf:
+        from poc_runner.report.pdf import chromium
+
+        chromium()  # no PDF printer: say so before any sandbox starts
     # the engine sets up the first runs while the imports below load the scenario models
     fresh = [] if reuse else files[:parallel]  # a reused sandbox has its network
     with headstart.head_starts(fresh, keep=keep) as head_starts:
@@ -294,7 +303,7 @@ def run(
 
         progress = for_terminal()
         try:
-            options = RunOptions(out, variables, keep, parallel, reuse)
+            options = RunOptions(out, variables, keep, parallel, reuse, pdf)
             runner = Runner(options, progress, head_starts)
             results = runner.run_all(files)
         finally:
@@ -447,17 +456,28 @@ def _fail_on(problems: list[str]) -> None:
 
 
 @cli.command()
-@click.argument(
-    "run_dirs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(path_type=Path)
-)
+@click.argument("run_dirs", nargs=-1, metavar="[RUN_DIR...]", type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "report_format",
-    type=click.Choice(["html", "md", "junit", "json"]),
-    default="md",
-    show_default=True,
-    help="html: the prospect's report; md: for email or a pull request; junit: for CI;"
-    " json: result.json itself.",
+    type=click.Choice(["html", "md", "junit", "json", "pdf"]),
+    help="html: the prospect's report; md: for email or a pull request (the default); junit:"
+    " for CI; json: result.json itself; pdf: report.html printed by Chromium, written to"
+    " RUN_DIR/report.pdf unless --out. With --compare: html (the default) or md.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    help="Write the report to FILE instead of stdout; with --merge, the folder to write into.",
+)
+@click.option(
+    "--compare",
+    nargs=2,
+    type=click.Path(path_type=Path),
+    metavar="RUN_A RUN_B",
+    help="Two runs side by side instead (run folders or result.json files): what each was"
+    " given, their verdicts, each criterion's figures and the change.",
 )
 @click.option(
     "--merge",
@@ -466,45 +486,61 @@ def _fail_on(problems: list[str]) -> None:
     " and write one suite report into the --out folder: index.html, junit.xml, suite.json."
     " Exits as `poc run` would for the worst verdict.",
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(path_type=Path),
-    help="Write the report to FILE instead of stdout; with --merge, the folder to write into.",
-)
 @click.pass_context
 def report(
     ctx: click.Context,
     run_dirs: tuple[Path, ...],
-    report_format: str,
-    merge: bool,
+    report_format: str | None,
     out_path: Path | None,
+    compare: tuple[Path, Path] | None,
+    merge: bool,
 ) -> None:
-    """Render a report of a finished run from RUN_DIR/result.json alone, or (--merge) one
-    report of a suite run in parts.
+    """Render a report of a finished run from RUN_DIR/result.json alone.
 
     RUN_DIR is a run folder (OUT/<scenario>/<UTC time>-<id>/) or its result.json. `poc run`
     already writes report.html, report.md and junit.xml there; this re-renders one of them,
-    e.g. after an upgrade of poc-runner, or to hand one to another tool.
-    """
-    from poc_runner.errors import InvalidInput
+    e.g. after an upgrade of poc-runner, or to hand one to another tool. A PDF needs Chromium
+    (Debian's package `chromium`): without it, exit 3 and how to install it.
 
-    if merge:
-        if out_path is None:
-            raise InvalidInput("--merge writes a folder: give it with --out DIR")
-        _merge(ctx, list(run_dirs), out_path)
-    if len(run_dirs) != 1:
-        raise InvalidInput(f"give one RUN_DIR ({len(run_dirs)} given), or --merge to read several")
-    from poc_runner.report import Format, render, write_atomic
+    With --compare RUN_A RUN_B instead of RUN_DIR: both runs side by side ("7 days against
+    14") on one self-contained page, or in Markdown for a pull request. With --merge, every
+    run under the RUN_DIRs (the parts of a suite run with `poc run --shard`) in one report.
+    """
+    from poc_runner.report import Format, render, render_comparison, write_pdf
     from poc_runner.result import load_result
 
-    fmt: Format = report_format  # type: ignore[assignment]  # click.Choice checked it
-    text = render(load_result(run_dirs[0]), fmt)
-    if out_path is None:
+    if merge:
+        if out_path is None or compare is not None or not run_dirs:
+            raise click.UsageError("--merge reads RUN_DIR... and writes the folder --out DIR")
+        _merge(ctx, list(run_dirs), out_path)
+    if compare is not None and not run_dirs:
+        if report_format not in (None, "html", "md"):
+            raise click.UsageError("--compare writes html (the default) or md")
+        before, after = (load_result(path) for path in compare)
+        _emit(render_comparison(before, after, "md" if report_format else "html"), out_path)
+        return
+    if len(run_dirs) != 1 or compare is not None:
+        raise click.UsageError(
+            "name one RUN_DIR, two runs with --compare RUN_A RUN_B, or several with --merge"
+        )
+    result = load_result(run_dirs[0])
+    if report_format == "pdf":
+        folder = run_dirs[0] if run_dirs[0].is_dir() else run_dirs[0].parent
+        click.echo(f"wrote {write_pdf(result, out_path or folder / 'report.pdf')}", err=True)
+        return
+    fmt: Format = report_format or "md"  # type: ignore[assignment]  # click.Choice checked it
+    _emit(render(result, fmt), out_path)
+
+
+def _emit(text: str, out_file: Path | None) -> None:
+    """A report to stdout, or to `out_file` (whole or not at all)."""
+    from poc_runner.report import write_atomic
+
+    if out_file is None:
         click.echo(text, nl=False)
     else:
-        write_atomic(out_path, text)
-        click.echo(f"wrote {out_path}", err=True)
+        write_atomic(out_file, text)
+        click.echo(f"wrote {out_file}", err=True)
 
 
 def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
@@ -531,8 +567,8 @@ def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
     "--compare",
     nargs=2,
     metavar="RUN_A RUN_B",
-    help="Show, per criterion, what changed from RUN_A to RUN_B (run ids as listed, or any"
-    " unique prefix of them).",
+    help="Show what RUN_A and RUN_B were given (variables, files' sha256) and, per criterion,"
+    " what changed (run ids as listed, or any unique prefix of them).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).

@@ -57,6 +57,11 @@ class EngineLost(SandboxError):
     """The Docker engine stopped answering: the world outside failed, not poc-runner."""
 
 
+class ToolUnavailable(PocError):
+    """A program poc-runner calls on this machine (Chromium, to print a PDF) is not installed
+    or failed: the machine's doing, not the scenario's nor the product's."""
+
+
 class CannotWrite(PocError):
     """A file poc-runner writes could not be written (a full disk, a read-only folder)."""
 

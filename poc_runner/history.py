@@ -3,10 +3,12 @@ can see a scenario's trend and what changed between two runs without keeping run
 
 Where: `$POC_HISTORY` if set (a file path), else `<state dir>/history.sqlite`, the state dir
 being `$POC_STATE_DIR`, else `$XDG_STATE_HOME/poc-runner`, else
-`~/.local/state/poc-runner`. The schema is created on first
-use. `poc run --parallel` records from several threads and several `poc` processes may run at
-once, so each write opens its own connection, the database is in WAL mode (readers never block
-the writer) and a busy timeout makes a writer wait for another instead of failing.
+`~/.local/state/poc-runner`. The schema is created on first use, and a file an older
+poc-runner wrote is upgraded in place (its `user_version` says which schema it has; each
+version's `_MIGRATIONS` apply in order, in one transaction). `poc run --parallel` records from
+several threads and several `poc` processes may run at once, so each write opens its own
+connection, the database is in WAL mode (readers never block the writer) and a busy timeout
+makes a writer wait for another instead of failing.
 
 Values are masked before they are stored: the history outlives the run that knew its secrets.
 """
@@ -21,17 +23,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
-from poc_runner.result import RunResult, Verdict
+from poc_runner.result import RunInputs, RunResult, Verdict
 
 ENV_VAR = "POC_HISTORY"
 _BUSY_TIMEOUT_S = 30.0
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
@@ -103,6 +105,11 @@ def _use_wal(db: sqlite3.Connection) -> None:
 # when it is opened, so the history a team already has is kept.
 _MIGRATIONS = {
     2: ["ALTER TABLE runs ADD COLUMN reused TEXT"],  # the sandbox a `--reuse` run ran on
+    3: [  # what each run was given, and how each criterion's figures read
+        "ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE criteria ADD COLUMN check_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE criteria ADD COLUMN unit TEXT",
+    ],
 }
 
 
@@ -131,7 +138,9 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
         try:
             db.execute("DELETE FROM criteria WHERE run_id = ?", (result.run_id,))
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO runs (run_id, scenario, started_at, finished_at,"
+                " verdict, score, pass_score, folder, error, reused, inputs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.run_id,
                     result.scenario,
@@ -143,10 +152,12 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                     str(folder.resolve()),
                     None if result.error is None else SECRETS.mask(result.error),
                     result.reused,
+                    _stored(asdict(result.inputs), in_order=True),
                 ),
             )
             db.executemany(
-                "INSERT INTO criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO criteria (run_id, position, id, title, passed, must, measured,"
+                " expected, check_type, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         result.run_id,
@@ -157,6 +168,8 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                         c.must,
                         _stored(c.measured),
                         _stored(c.expected),
+                        c.check,
+                        c.unit,
                     )
                     for position, c in enumerate(result.criteria)
                 ],
@@ -179,8 +192,10 @@ def record_run(result: RunResult, folder: Path) -> None:
         )
 
 
-def _stored(value: Any) -> str:
-    return SECRETS.mask(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+def _stored(value: Any, *, in_order: bool = False) -> str:
+    """JSON, masked; keys sorted unless their order says something (the run's inputs)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=not in_order, default=str)
+    return SECRETS.mask(text)
 
 
 @dataclass
@@ -197,6 +212,7 @@ class RunRow:
     error: str | None = None
     previous_score: float | None = None
     reused: str | None = None  # the sandbox left up it ran on, for a `--reuse` run
+    inputs: RunInputs = field(default_factory=RunInputs)
     criteria: list[CriterionRow] = field(default_factory=list)
 
     @property
@@ -220,6 +236,8 @@ class CriterionRow:
     must: bool
     measured: Any
     expected: Any
+    check: str = ""  # "" in runs recorded before the schema kept it
+    unit: str | None = None
 
 
 # A run's trend is against the scenario's judged run before it: a run whose sandbox failed
@@ -311,6 +329,8 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
                 bool(row["must"]),
                 json.loads(row["measured"]),
                 json.loads(row["expected"]),
+                row["check_type"],
+                row["unit"],
             )
             for row in criteria
         ]
@@ -343,6 +363,7 @@ def _prefix_pattern(text: str) -> str:
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:
+    inputs = json.loads(row["inputs"])
     return RunRow(
         row["run_id"],
         row["scenario"],
@@ -354,6 +375,7 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         row["error"],
         row["previous_score"],
         row["reused"],
+        RunInputs(inputs.get("vars", {}), inputs.get("files", {})),
     )
 
 
@@ -390,16 +412,19 @@ def format_runs(runs: list[RunRow], scenario: str | None = None) -> str:
 def _delta(score: float, previous: float | None) -> str:
     if previous is None or score == previous:
         return ""
-    return " " + f"{score - previous:+.2f}".rstrip("0").rstrip(".")
+    return " " + f"{score - previous:+.1f}".removesuffix(".0")
 
 
 def _num(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    from poc_runner.report.quantities import score_text
+
+    return score_text(value)
 
 
 def format_comparison(before: RunRow, after: RunRow) -> str:
-    """Per criterion, what changed from `before` to `after`: `!` passed or failed differently,
-    `~` the same outcome with another measured value, `=` nothing changed."""
+    """What the runs were given (variables, files' sha256), then per criterion what changed
+    from `before` to `after`: `!` passed or failed differently, `~` the same outcome with
+    another measured value (an input: another value), `=` nothing changed."""
     lines = [
         f"{before.run_id} -> {after.run_id}"
         + ("" if before.scenario == after.scenario else "  (different scenarios)"),
@@ -409,16 +434,32 @@ def format_comparison(before: RunRow, after: RunRow) -> str:
         + (
             f" ({_delta(after.score, before.score).strip()})" if before.score != after.score else ""
         ),
+        *_inputs_change(before.inputs, after.inputs),
         "",
     ]
-    old = {c.id: c for c in before.criteria}
-    new = {c.id: c for c in after.criteria}
-    ids = [c.id for c in after.criteria] + [i for i in old if i not in new]
-    width = max((len(i) for i in ids), default=0)
-    lines += [_criterion_change(i.ljust(width), old.get(i), new.get(i)) for i in ids]
-    changed = sum(_differs(old.get(i), new.get(i)) for i in ids)
-    lines += ["", f"{changed} of {len(ids)} criteria changed"]
+    from poc_runner.report.comparison import pair_by_id
+
+    pairs = pair_by_id(before.criteria, after.criteria)
+    width = max((len(name) for name, _, _ in pairs), default=0)
+    lines += [_criterion_change(name.ljust(width), old, new) for name, old, new in pairs]
+    changed = sum(_differs(old, new) for _, old, new in pairs)
+    lines += ["", f"{changed} of {len(pairs)} criteria changed"]
     return SECRETS.mask("\n".join(lines))
+
+
+def _inputs_change(before: RunInputs, after: RunInputs) -> list[str]:
+    from poc_runner.report.comparison import input_changes
+
+    changes = input_changes(before, after)
+    if not changes:
+        return ["  inputs    not recorded for these runs"]
+    changed = sum(change.changed for change in changes)
+    width = max(len(f"{change.kind} {change.name}") for change in changes)
+    return [f"  inputs    {changed} of {len(changes)} changed"] + [
+        f"    {'~' if change.changed else '='} {f'{change.kind} {change.name}':<{width}}  "
+        + _change(change.shown(change.before), change.shown(change.after))
+        for change in changes
+    ]
 
 
 def _change(before: str, after: str) -> str:
@@ -447,6 +488,6 @@ def _differs(old: CriterionRow | None, new: CriterionRow | None) -> bool:
 def _shown(criterion: CriterionRow | None) -> str:
     if criterion is None:
         return "-"
-    from poc_runner.report.common import show
+    from poc_runner.report.figures import measured_text
 
-    return show(criterion.measured)
+    return measured_text(criterion)

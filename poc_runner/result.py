@@ -73,7 +73,10 @@ class CriterionResult:
     stakeholders: list[str]
     check: str
     baseline: Any = None
-    improvement: float | None = None
+    improvement: float | None = None  # over the baseline; only on a criterion that was met
+    unit: str | None = None  # how measured, expected and baseline read (scenario's `unit`)
+    headline: bool = False  # one of the executive summary's figures
+    max_factor: float = 100.0  # larger improvement factors read "over 100x"
 
 
 class StepOutcome(StrEnum):
@@ -165,6 +168,17 @@ class TimelineEntry:
 
 
 @dataclass
+class RunInputs:
+    """What the run was given (spec, "Run results"), so two runs can be told apart: every
+    variable's value as used (secrets as ***) and the sha256 of the files that decide it."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    vars: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path in the scenario folder -> sha256
+
+
+@dataclass
 class RunResult:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 
@@ -184,6 +198,7 @@ class RunResult:
     incidents: list[Incident] = field(default_factory=list)
     reused: str | None = None  # the run id of the sandbox left up that this run ran on
     environment: dict[str, Any] = field(default_factory=dict)
+    inputs: RunInputs = field(default_factory=RunInputs)
     schema_version: Literal["1.0"] = SCHEMA_VERSION
 
     def to_json(self) -> str:

@@ -38,14 +38,25 @@ from poc_runner.errors import (
     Interrupted,
     InvalidInput,
     SandboxError,
+    ToolUnavailable,
     reason,
     world_failure,
 )
+from poc_runner.inputs import compose_files, decisive_files, digests, variables_used
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
+from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.model.checks import SANDBOXED_CHECKS
 from poc_runner.progress import Progress, services_of
-from poc_runner.result import CriterionResult, Job, RunResult, Stakeholder, StepRecord, Verdict
+from poc_runner.result import (
+    CriterionResult,
+    Job,
+    RunInputs,
+    RunResult,
+    Stakeholder,
+    StepRecord,
+    Verdict,
+)
 from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
@@ -67,6 +78,7 @@ class RunOptions:
     keep: bool = False
     parallel: int = 1
     reuse: bool = False  # run on the sandbox `poc up` or `--keep` left up, and leave it up
+    pdf: bool = False  # also report.pdf (needs Chromium: checked before any run starts)
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -172,8 +184,8 @@ class Runner:
             self.endpoints[run.run_id] = {
                 name: sandbox.endpoints(name) for name in sandbox.containers
             }
-        result = assemble(run, sandbox, work, self._engine_info())
-        publish(result, run.folder)
+        result = assemble(run, sandbox, work, self._engine_info(), self.options.variables)
+        publish(result, run.folder, pdf=self.options.pdf)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
         return result
 
@@ -350,9 +362,15 @@ def judge(
         return judge_criteria(run.scenario, evidence)
 
 
-def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None) -> RunResult:
-    """The run's result, from what each stage produced."""
-    scenario, criteria = run.scenario, work.criteria or []
+def assemble(
+    run: _Run,
+    sandbox: Sandbox,
+    work: _Work,
+    engine: EngineInfo | None,
+    variables: Mapping[str, str],
+) -> RunResult:
+    """The run's result, from what each stage produced and the `--var`s it was given."""
+    scenario, criteria, folder = run.scenario, work.criteria or [], run.path.parent
     return RunResult(
         scenario.name,
         run.run_id,
@@ -372,18 +390,30 @@ def assemble(run: _Run, sandbox: Sandbox, work: _Work, engine: EngineInfo | None
         incidents=sandbox.incidents,
         reused=sandbox.run_id if sandbox.reusing else None,
         environment=_fingerprint(scenario, sandbox, engine),
+        inputs=RunInputs(
+            vars=variables_used(scenario, variables),
+            files=digests(
+                folder,
+                [run.path, *compose_files(scenario, folder), *decisive_files(scenario, folder)],
+            ),
+        ),
     )
 
 
-def publish(result: RunResult, folder: Path) -> None:
-    """result.json, the reports, and the history (a history that cannot be written is only
-    a warning: the run's own files are its record)."""
+def publish(result: RunResult, folder: Path, *, pdf: bool = False) -> None:
+    """result.json, the reports (with `pdf`, report.pdf too), and the history (a PDF or a
+    history that cannot be written is only a warning: the run's own files are its record)."""
     from poc_runner.history import record_run
-    from poc_runner.report import write_reports
+    from poc_runner.report import FILES, print_pdf, write_reports
 
     try:
         result.write(folder)
         write_reports(folder, result)
+        if pdf:
+            try:
+                print_pdf(folder / FILES["html"], folder / "report.pdf")
+            except ToolUnavailable as exc:
+                sys.stderr.write(SECRETS.mask(f"warning: report.pdf not written: {exc}") + "\n")
     except OSError as exc:
         raise CannotWrite(
             f"the results of {result.scenario} (verdict {result.verdict}) could not be written"

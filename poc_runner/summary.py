@@ -1,41 +1,40 @@
-"""The end-of-run summary in the terminal: verdict and score first, then each stakeholder's
-criteria with what was measured against what was expected. Values, numbers, improvements and
-groups read as they do in the reports (report/common.py): one way to say each."""
+"""The end-of-run summary in the terminal: verdict and score first, then what went wrong around
+the product (the sandbox, a reused sandbox, its services, the steps that failed and their last
+words), then each stakeholder's criteria with what was measured against what was expected, then
+where the results are. Figures read as they do in the reports (report/figures.py), as text:
+never a Python structure. Each part is a list of lines, so another part slots in where it
+belongs."""
 
 from __future__ import annotations
 
-from poc_runner.report.common import (
-    CRITERION_WORD,
-    NOT_STATED,
-    by_stakeholder,
-    improvement_text,
-    number,
-    shorten,
-    show,
-)
+from poc_runner.report.common import CRITERION_WORD, State, by_stakeholder, shorten, state
+from poc_runner.report.figures import expected_text, improvement_text, measured_text
+from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult, StepRecord
 
 _WIDTH = 38  # characters of a measured or expected value, so a criterion stays on one line
 
 
 def summarize(result: RunResult, folder: str) -> str:
-    lines = [
-        f"{result.scenario}: {result.verdict.word}  score {number(result.score)}"
-        f" (needs {number(result.pass_score)})",
+    parts = [_verdict(result), _trouble(result), _criteria(result), _where(folder)]
+    return "\n".join(line for part in parts for line in part)
+
+
+def _verdict(result: RunResult) -> list[str]:
+    return [
+        f"{result.scenario}: {result.verdict.word}  score {score_text(result.score)}"
+        f" (needs {readable(result.pass_score)})"
     ]
-    if result.error:
-        lines.append(f"  sandbox error: {result.error}")
+
+
+def _trouble(result: RunResult) -> list[str]:
+    """The sandbox's error, a reused sandbox, the services that stopped, the steps that
+    failed: what a reader must know before the criteria."""
+    lines = [f"  sandbox error: {result.error}"] if result.error else []
     if result.reused:
         lines.append(f"  on the sandbox left up by run {result.reused} (not a clean one)")
     lines += [f"  service {i.service} {i.status}" for i in result.incidents]
-    lines += [line for step in result.steps for line in _failed(step)]
-    for group in by_stakeholder(result):
-        if group.criteria:
-            lines.append(f"  {group.role}")
-            lines += [f"    {_line(criterion)}" for criterion in group.criteria]
-    lines.append(f"  results: {folder}")
-    lines.append(f"  report:  {folder}/report.html")
-    return "\n".join(lines)
+    return lines + [line for step in result.steps for line in _failed(step)]
 
 
 def _failed(step: StepRecord) -> list[str]:
@@ -46,14 +45,26 @@ def _failed(step: StepRecord) -> list[str]:
     return [f"  step {step.name} {how}:", *(f"    | {line}" for line in step.last_lines)]
 
 
-def _line(criterion: CriterionResult) -> str:
+def _criteria(result: RunResult) -> list[str]:
+    lines = []
+    for group in by_stakeholder(result):
+        if group.criteria:
+            lines.append(f"  {group.role}")
+            lines += [f"    {_line(state(result, c), c)}" for c in group.criteria]
+    return lines
+
+
+def _where(folder: str) -> list[str]:
+    return [f"  results: {folder}", f"  report:  {folder}/report.html"]
+
+
+def _line(judged: State, criterion: CriterionResult) -> str:
     must = " (must)" if criterion.must else ""
-    measured = _cell(show(criterion.measured, criterion.check))
-    expected = _cell(show(criterion.expected, criterion.check, NOT_STATED))
-    better = improvement_text(criterion.improvement)
-    return (
-        f"{CRITERION_WORD[criterion.passed]}  {criterion.id}{must}: measured {measured},"
-        f" expected {expected}" + (f", {better}" if better else "")
+    measured = _cell(measured_text(criterion))
+    expected = _cell(expected_text(criterion))
+    better = improvement_text(criterion)
+    return f"{CRITERION_WORD[judged]}  {criterion.id}{must}: {measured}, expected {expected}" + (
+        f", {better}" if better else ""
     )
 
 

@@ -26,6 +26,7 @@ from poc_runner.result import CriterionResult
 from poc_runner.scoring import improvement
 
 Judge = Callable[[Any, Evidence], Judgement]
+_MAX_FACTOR = CriterionResult.max_factor  # a result's default, where no baseline gives one
 
 JUDGES: dict[str, Judge] = {
     "exit_code": judge_exit_code,
@@ -49,14 +50,16 @@ def judge(check: Any, evidence: Evidence) -> Judgement:
 
 
 def judge_criteria(scenario: Scenario, evidence: Evidence) -> list[CriterionResult]:
-    """Every criterion, in file order, with what was measured and the improvement over the
-    prospect's current solution where a baseline is given."""
+    """Every criterion, in file order, with what was measured and, where a baseline is given
+    and the criterion was met, the improvement over the prospect's current solution (a figure
+    on a criterion that was not met would praise a failure)."""
     return [_judge_criterion(criterion, evidence) for criterion in scenario.acceptance.criteria]
 
 
 def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResult:
     judgement = judge(criterion.check, evidence)
     baseline = criterion.baseline.value if criterion.baseline else None
+    gained = baseline is not None and judgement.passed
     return CriterionResult(
         id=criterion.id,
         title=criterion.title,
@@ -69,7 +72,10 @@ def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResul
         stakeholders=list(criterion.for_),
         check=criterion.check.type,
         baseline=baseline,
-        improvement=None if baseline is None else _improvement(criterion, baseline, judgement),
+        improvement=_improvement(criterion, baseline, judgement) if gained else None,
+        unit=criterion.unit,
+        headline=criterion.headline,
+        max_factor=criterion.baseline.max_factor if criterion.baseline else _MAX_FACTOR,
     )
 
 

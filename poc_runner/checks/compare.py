@@ -40,6 +40,22 @@ def compare(measured: Any, op: str, expected: Any) -> bool:
     raise Incomparable(f"unknown operator {op!r}")
 
 
+def expectation(op: str, value: Any) -> str:
+    """What a comparison expects, as result.json records it and the reports read it back:
+    `>= 0.95`, `== shipped`, `between 1 and 1000`."""
+    if op == "between":
+        low, high = value
+        return f"between {_plain(low)} and {_plain(high)}"
+    return f"{op} {_plain(value)}"
+
+
+def _plain(value: Any) -> str:
+    """A bound as written in YAML: 120 rather than 120.0, true rather than True."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _text(value)
+
+
 def _equal(measured: Any, expected: Any) -> bool:
     left, right = as_number(measured), as_number(expected)
     if left is not None and right is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from poc_runner.checks.artifacts import absence, collected_by, local_path
-from poc_runner.checks.compare import Incomparable, compare
+from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.model.checks import FileCheck
 
@@ -69,7 +69,7 @@ def _expected(check: FileCheck) -> dict[str, Any]:
     if check.sha256 is not None:
         expected["sha256"] = check.sha256
     if check.size is not None:
-        expected["size"] = f"{check.size.op} {check.size.value}"
+        expected["size"] = expectation(check.size.op, check.size.value)
     return expected
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from poc_runner import jsonpath
 from poc_runner.checks import sandboxed
-from poc_runner.checks.compare import Incomparable, compare
+from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing
 from poc_runner.model.checks import HttpCheck, JsonProbe
 from poc_runner.model.types import show
@@ -108,9 +108,9 @@ def _expected(check: HttpCheck) -> dict[str, Any]:
     if check.body is not None:
         expected["body.contains"] = check.body.contains
     if check.json_ is not None:
-        expected["json"] = f"{check.json_.path} {check.json_.op} {check.json_.value}"
+        expected["json"] = f"{check.json_.path} {expectation(check.json_.op, check.json_.value)}"
     if check.latency_ms is not None:
-        expected["latency_ms"] = f"{check.latency_ms.op} {check.latency_ms.value}"
+        expected["latency_ms"] = expectation(check.latency_ms.op, check.latency_ms.value)
     return expected or {"status": "2xx"}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from poc_runner import jsonpath
 from poc_runner.checks.artifacts import absence, local_path
-from poc_runner.checks.compare import Incomparable, compare
+from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
 from poc_runner.model.checks import JsonCheck
 from poc_runner.sandbox.capture import CUT_NOTE
@@ -29,7 +29,7 @@ class Unreadable(ValueError):
 
 
 def judge_json(check: JsonCheck, evidence: Evidence) -> Judgement:
-    expected = f"{check.op} {check.value}"
+    expected = expectation(check.op, check.value)
     if check.step is not None and evidence.step(check.step) is None:
         return never_ran(check.step, expected)
     where = f"artifact {check.artifact}" if check.artifact else f"stdout of step {check.step!r}"

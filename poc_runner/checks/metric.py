@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from poc_runner.checks.compare import Incomparable, compare, search
+from poc_runner.checks.compare import Incomparable, compare, expectation, search
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
 from poc_runner.model.checks import MetricCheck
 from poc_runner.model.types import as_number
@@ -25,7 +25,7 @@ class NotFound(ValueError):
 
 
 def judge_metric(check: MetricCheck, evidence: Evidence) -> Judgement:
-    expected = f"{check.op} {check.value}"
+    expected = expectation(check.op, check.value)
     step = evidence.step(check.step)
     if step is None:
         return never_ran(check.step, expected)

@@ -26,7 +26,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.checks import sandboxed
-from poc_runner.checks.compare import Incomparable, compare
+from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing
 from poc_runner.model.checks import SqlCheck
 from poc_runner.model.types import as_number, show
@@ -53,7 +53,7 @@ class NoClient(Exception):
 
 
 def judge_sql(check: SqlCheck, evidence: Evidence) -> Judgement:
-    expected = f"{check.op} {check.value}"
+    expected = expectation(check.op, check.value)
     if evidence.sandbox is None:
         return sandboxed.not_running(expected)
     try:
@@ -77,7 +77,7 @@ def judge_sql(check: SqlCheck, evidence: Evidence) -> Judgement:
 
 
 def _compare(check: SqlCheck, measured: Any, where: str) -> Judgement:
-    expected = f"{check.op} {check.value}"
+    expected = expectation(check.op, check.value)
     seen = f"{where} is " + ("NULL" if measured is None else show(measured))
     try:
         passed = compare(measured, check.op, check.value)

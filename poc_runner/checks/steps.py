@@ -7,7 +7,7 @@ judgement shows is masked too.
 
 from __future__ import annotations
 
-from poc_runner.checks.compare import Incomparable, compare
+from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
 from poc_runner.masking import SECRETS
 from poc_runner.model.checks import DurationCheck, ExitCodeCheck, OutputCheck
@@ -42,7 +42,7 @@ def judge_duration(check: DurationCheck, evidence: Evidence) -> Judgement:
     return Judgement(
         passed,
         step.duration_s,
-        f"{check.op} {expected}",
+        expectation(check.op, expected),
         f"step {check.step!r} took {step.duration_s:.2f} s{note}",
     )
 

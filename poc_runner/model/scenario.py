@@ -82,6 +82,25 @@ class Baseline(Strict):
 
     value: float | str
     note: Text | None = None
+    max_factor: Annotated[
+        float,
+        Field(
+            ge=1,
+            description="the largest improvement factor the reports write as it is; above it"
+            " they write 'over 100x' (with the default of 100)",
+        ),
+    ] = 100.0
+
+
+# What the check types with a figure of their own measure: `unit` would only contradict it.
+_OWN_MEASURE = {
+    "exit_code": "an exit code",
+    "command": "an exit code",
+    "output": "text",
+    "file": "bytes",
+    "http": "a status and a latency in ms",
+    "duration": "seconds",
+}
 
 
 class Criterion(Strict):
@@ -90,8 +109,28 @@ class Criterion(Strict):
     for_: Annotated[list[Text], BeforeValidator(as_list)] = Field(default_factory=list, alias="for")
     weight: Annotated[float, Field(ge=0)] = 1.0
     must: bool = False
+    unit: Annotated[
+        Text | None,
+        Field(
+            description="how the measured value reads: EUR, %, ratio (shown as a percentage),"
+            " rows, ms, s, min, h, ... (json, metric, sql and csv checks; duration: s)"
+        ),
+    ] = None
+    headline: Annotated[
+        bool, Field(description="one of the few figures the executive summary leads with")
+    ] = False
     baseline: Baseline | None = None
     check: Check
+
+    @model_validator(mode="after")
+    def _unit_fits_the_check(self) -> Criterion:
+        kind = self.check.type
+        if self.unit is None or kind not in _OWN_MEASURE or (kind, self.unit) == ("duration", "s"):
+            return self
+        hint = " (or say `unit: s`)" if kind == "duration" else ""
+        raise error(
+            "unit", f"a {kind} check measures {_OWN_MEASURE[kind]}, so leave `unit` out{hint}"
+        )
 
     @model_validator(mode="after")
     def _baseline_is_a_measure(self) -> Criterion:

@@ -1,6 +1,7 @@
 """Reports of a run, each rendered from its RunResult alone (so `poc report` can re-render any
 of them from result.json): report.html for the prospect, report.md for an email or a pull
-request, junit.xml for CI, and result.json itself.
+request, junit.xml for CI, result.json itself, and report.pdf (report.html printed by
+Chromium, report/pdf.py). Two runs side by side are a page of their own (report/comparison.py).
 
 Every report passes through SECRETS.mask twice: each value before it is escaped (escaping can
 hide a secret from the mask) and the finished text once more.
@@ -8,20 +9,25 @@ hide a secret from the mask) and the finished text once more.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
 from poc_runner.atomic import write_atomic
 from poc_runner.masking import SECRETS
+from poc_runner.report.compare_html import render_comparison_html
+from poc_runner.report.compare_md import render_comparison_md
 from poc_runner.report.html import render_html
 from poc_runner.report.junit import render_junit
 from poc_runner.report.markdown import render_markdown
+from poc_runner.report.pdf import print_pdf
 from poc_runner.result import RunResult
 
 Format = Literal["html", "md", "junit", "json"]
 FORMATS: tuple[str, ...] = get_args(Format)
 FILES: dict[Format, str] = {"html": "report.html", "md": "report.md", "junit": "junit.xml"}
+ComparisonFormat = Literal["html", "md"]
 _RENDERERS: dict[Format, Callable[[RunResult], str]] = {
     "html": render_html,
     "md": render_markdown,
@@ -38,6 +44,14 @@ def render(result: RunResult, fmt: Format) -> str:
     return SECRETS.mask(renderer(result))
 
 
+def render_comparison(before: RunResult, after: RunResult, fmt: ComparisonFormat) -> str:
+    """Run A (`before`) and run B (`after`) side by side: fmt is html or md."""
+    renderer = {"html": render_comparison_html, "md": render_comparison_md}.get(fmt)
+    if renderer is None:
+        raise ValueError(f"a comparison is html or md, not {fmt!r}")
+    return SECRETS.mask(renderer(before, after))
+
+
 def write_reports(folder: Path, result: RunResult) -> list[Path]:
     """report.html, report.md and junit.xml next to result.json, each written whole or not at
     all (temporary name, then rename), so a reader never opens half a report."""
@@ -47,4 +61,22 @@ def write_reports(folder: Path, result: RunResult) -> list[Path]:
     return written
 
 
-__all__ = ["FILES", "FORMATS", "Format", "render", "write_atomic", "write_reports"]
+def write_pdf(result: RunResult, pdf: Path) -> Path:
+    """`result`'s report.html printed to `pdf` (ToolUnavailable without Chromium)."""
+    with tempfile.TemporaryDirectory(prefix="poc-report-") as scratch:
+        html = write_atomic(Path(scratch) / FILES["html"], render(result, "html"))
+        return print_pdf(html, pdf)
+
+
+__all__ = [
+    "FILES",
+    "FORMATS",
+    "ComparisonFormat",
+    "Format",
+    "print_pdf",
+    "render",
+    "render_comparison",
+    "write_atomic",
+    "write_pdf",
+    "write_reports",
+]

@@ -1,5 +1,6 @@
-"""What every report format says the same way: the words for a verdict, how a measured value
-or an improvement reads, which criteria belong to which stakeholder.
+"""What every report format says the same way: the words for a verdict and for a criterion's
+state, how any value reads as words, which criteria belong to which stakeholder. (How a
+criterion's own figures read is report/figures.py; numbers and units, report/quantities.py.)
 
 Every value in a result may come from the product under test (its output, its files, its
 answers), so it is untrusted: `clean` masks the run's secrets and drops the characters that
@@ -10,14 +11,15 @@ becomes `a&amp;b`).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from poc_runner.masking import SECRETS
+from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult, Verdict
 
 NOT_MEASURED = "not measured"
@@ -32,7 +34,24 @@ VERDICT_HEADLINE = {
     Verdict.FAIL: "Not there yet",
     Verdict.ERROR: "No verdict: the test environment failed",
 }
-CRITERION_WORD = {True: "PASS", False: "FAIL"}  # a criterion met or not, in the terminal
+
+
+class State(StrEnum):
+    """A criterion as a reader sees it: met, not met, or not judged because the sandbox failed
+    (a criterion failed by a broken sandbox says nothing about the product)."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    NOT_JUDGED = "not judged"
+
+
+CRITERION_WORD = {State.MET: "PASS", State.NOT_MET: "FAIL", State.NOT_JUDGED: "not judged"}
+
+
+def state(result: RunResult, criterion: CriterionResult) -> State:
+    if criterion.passed:
+        return State.MET
+    return State.NOT_JUDGED if result.verdict is Verdict.ERROR else State.NOT_MET
 
 
 def clean(value: object) -> str:
@@ -40,49 +59,27 @@ def clean(value: object) -> str:
     return _INVALID.sub("\ufffd", SECRETS.mask(str(value)))
 
 
-def show(value: Any, check: str = "", missing: str = NOT_MEASURED) -> str:
-    """A measured, expected or baseline value as a reader expects to see it: numbers without
-    trailing zeros, seconds marked on duration checks, structures as compact JSON."""
+def show(value: Any, missing: str = NOT_MEASURED) -> str:
+    """Any value as words: numbers rounded for reading, yes/no, lists item by item, mappings
+    as `key value; key value`. Never a Python or JSON structure. Criteria's figures read
+    through report/figures.py, which knows what each check measured."""
     if value is None:
         return missing
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        text = number(value)
-        return f"{text} s" if check == "duration" else text
+        return readable(value)
     if value == "":
         return "(empty)"
-    if isinstance(value, str):
-        seconds = check == "duration" and value[-1:].isdigit()
-        return clean(f"{value} s" if seconds else value)
-    return clean(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
-
-
-def number(value: float) -> str:
-    """12, 0.092, 88.89, 1234567: no exponent, no trailing zeros."""
-    if isinstance(value, bool) or not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-6):
-        return f"{value:g}"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        return ", ".join(show(item, missing) for item in value) or "(none)"
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {show(item, missing)}" for key, item in value.items()) or "(none)"
+    return clean(value)
 
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def improvement_text(factor: float | None) -> str | None:
-    """'12x better than today' (or worse): how the product compares with the current solution."""
-    if factor is None or not math.isfinite(factor) or factor <= 0:
-        return None
-    if math.isclose(factor, 1.0, rel_tol=0.005):
-        return "about the same as today"
-    better = factor > 1
-    times = factor if better else 1 / factor
-    shown = f"{times:,.0f}" if times >= 10 else f"{times:.1f}".removesuffix(".0")
-    return f"{shown}x {'better' if better else 'worse'} than today"
 
 
 @dataclass
@@ -96,6 +93,15 @@ class Group:
     @property
     def met(self) -> int:
         return sum(c.passed for c in self.criteria)
+
+
+def tally(result: RunResult, group: Group) -> str:
+    """How far a stakeholder's criteria got: `2 of 3 met`, `0 of 2 met, 2 not judged`."""
+    total = len(group.criteria)
+    if not total:
+        return "no criterion proves this yet"
+    unjudged = sum(state(result, c) is State.NOT_JUDGED for c in group.criteria)
+    return f"{group.met} of {total} met" + (f", {unjudged} {State.NOT_JUDGED}" if unjudged else "")
 
 
 def by_stakeholder(result: RunResult) -> list[Group]:
@@ -132,15 +138,16 @@ def summary_line(result: RunResult) -> str:
     met = sum(c.passed for c in result.criteria)
     musts_missed = [c.id for c in result.criteria if c.must and not c.passed]
     counted = f"{met} of {total} criteria met"
-    if result.verdict == "error":
+    if result.verdict is Verdict.ERROR:
         return f"The sandbox failed, so the product was not fairly judged ({counted} so far)."
+    score, needed = score_text(result.score), readable(result.pass_score)
     if result.verdict is Verdict.PASS:
-        return f"{counted}; score {number(result.score)} reaches {number(result.pass_score)}" + (
+        return f"{counted}; score {score} reaches {needed}" + (
             " and every must-have is met." if any(c.must for c in result.criteria) else "."
         )
     reasons = []
     if result.score < result.pass_score:
-        reasons.append(f"score {number(result.score)} is below {number(result.pass_score)}")
+        reasons.append(f"score {score} is below {needed}")
     if musts_missed:
         reasons.append("must-have not met: " + ", ".join(musts_missed))
     return f"{counted}; " + "; ".join(reasons) + "." if reasons else f"{counted}."

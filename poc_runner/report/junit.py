@@ -17,15 +17,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from poc_runner.report.common import (
-    NOT_STATED,
-    clean,
-    criterion_name,
-    number,
-    run_seconds,
-    show,
-    summary_line,
-)
+from poc_runner.report.common import clean, criterion_name, run_seconds, summary_line
+from poc_runner.report.figures import baseline_text, expected_text, measured_text
+from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult, Verdict
 
 _MESSAGE_LIMIT = 500  # attribute values are shown on one line by most CI systems
@@ -65,8 +59,8 @@ def _suite(result: RunResult) -> ET.Element:
     suite.append(_properties(result))
     suite.extend(cases)
     ET.SubElement(suite, "system-out").text = clean(
-        f"{result.verdict.upper()} score {number(result.score)} (needs"
-        f" {number(result.pass_score)}): {summary_line(result)}"
+        f"{result.verdict.word} score {score_text(result.score)} (needs"
+        f" {readable(result.pass_score)}): {summary_line(result)}"
     )
     return suite
 
@@ -87,8 +81,8 @@ def _properties(result: RunResult) -> ET.Element:
     values = {
         "run_id": result.run_id,
         "verdict": result.verdict,
-        "score": number(result.score),
-        "pass_score": number(result.pass_score),
+        "score": f"{result.score:g}",  # data for a CI tool: as recorded
+        "pass_score": f"{result.pass_score:g}",
         "title": result.title,
         "prospect": result.job.prospect,
         "started_at": result.started_at,
@@ -133,19 +127,14 @@ def _sandbox_case(result: RunResult) -> ET.Element:
 
 
 def _measured_vs_expected(criterion: CriterionResult) -> str:
-    return (
-        f"measured {show(criterion.measured, criterion.check)},"
-        f" expected {show(criterion.expected, criterion.check, NOT_STATED)}"
-    )
+    return f"measured {measured_text(criterion)}, expected {expected_text(criterion)}"
 
 
 def _details(criterion: CriterionResult) -> str:
-    lines = [
-        f"measured: {show(criterion.measured, criterion.check)}",
-        f"expected: {show(criterion.expected, criterion.check, NOT_STATED)}",
-    ]
-    if criterion.baseline is not None:
-        lines.append(f"today (baseline): {show(criterion.baseline, criterion.check)}")
+    lines = [f"measured: {measured_text(criterion)}", f"expected: {expected_text(criterion)}"]
+    today = baseline_text(criterion)
+    if today is not None:
+        lines.append(f"today (baseline): {today}")
     if criterion.stakeholders:
         lines.append("for: " + ", ".join(criterion.stakeholders))
     lines += ["", "evidence:", criterion.evidence or "(none)"]

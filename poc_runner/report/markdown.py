@@ -11,27 +11,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from poc_runner.report.common import (
-    NOT_MEASURED,
-    NOT_STATED,
     VERDICT_HEADLINE,
     Group,
+    State,
     by_stakeholder,
     clean,
     criterion_name,
-    improvement_text,
-    number,
     reuse_note,
     shorten,
     show,
-    summary_line,
+    state,
+    tally,
 )
+from poc_runner.report.executive import executive_summary
+from poc_runner.report.figures import (
+    baseline_text,
+    expected_text,
+    improvement_text,
+    measured_text,
+)
+from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
-_MARK = {True: "✅", False: "❌"}
+ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+MARK = {State.MET: "✅", State.NOT_MET: "❌", State.NOT_JUDGED: "⚪"}
 _CELL_LIMIT = 80
 _EVIDENCE_LIMIT = 4000  # an email stays readable; report.html and result.json hold it all
 _INLINE = re.compile(r"([\\`*_\[\]<>|!~&])")
@@ -69,9 +74,9 @@ def fenced(value: str) -> str:
 
 def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
-    parts = [_head(result), text(reuse_note(result) or ""), _job(result)]
-    parts += [_stakeholder(group) for group in by_stakeholder(result)]
-    parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result.criteria)]
+    parts = [_head(result), _executive(result), text(reuse_note(result) or ""), _job(result)]
+    parts += [_stakeholder(result, group) for group in by_stakeholder(result)]
+    parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result)]
     parts.append(_environment(result))
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -80,13 +85,17 @@ def _head(result: RunResult) -> str:
     title = result.title or result.scenario
     prospect = f" · for {text(result.job.prospect)}" if result.job.prospect else ""
     return (
-        f"# {_ICON[result.verdict]} {result.verdict.word}: {text(title)}\n\n"
+        f"# {ICON[result.verdict]} {result.verdict.word}: {text(title)}\n\n"
         f"**Verdict: {result.verdict.word}** ({VERDICT_HEADLINE[result.verdict]}) · "
-        f"**Score: {number(result.score)} / 100** (needs {number(result.pass_score)})"
-        f"{prospect}\n\n{text(summary_line(result))}\n\n"
+        f"**Score: {score_text(result.score)} / 100** (needs {readable(result.pass_score)})"
+        f"{prospect}\n\n"
         f"Scenario {code(result.scenario)}, run {code(result.run_id)}, started"
         f" {text(result.started_at)}."
     )
+
+
+def _executive(result: RunResult) -> str:
+    return f"## Executive summary\n\n{text(executive_summary(result))}"
 
 
 def _job(result: RunResult) -> str:
@@ -99,40 +108,40 @@ def _job(result: RunResult) -> str:
     return "\n\n".join(lines)
 
 
-def _stakeholder(group: Group) -> str:
+def _stakeholder(result: RunResult, group: Group) -> str:
     wants = f"*Wants: {text(group.wants)}* · " if group.wants else ""
     lines = [
         f"## {text(group.role)}",
         "",
-        f"{wants}{group.met} of {len(group.criteria)} met",
+        f"{wants}{tally(result, group)}",
     ]
     if group.criteria:
         lines += [
             "",
             "| | Criterion | Measured | Expected | Today | Compared with today |",
             "|---|---|---|---|---|---|",
-            *(_row(criterion) for criterion in group.criteria),
+            *(_row(state(result, criterion), criterion) for criterion in group.criteria),
         ]
     return "\n".join(lines)
 
 
-def _row(criterion: CriterionResult) -> str:
+def _row(judged: State, criterion: CriterionResult) -> str:
     must = " (must-have)" if criterion.must else ""
     title = text(criterion.title or criterion.id)
-    baseline = "" if criterion.baseline is None else _value(criterion.baseline, criterion.check)
+    today = baseline_text(criterion)
     cells = [
-        _MARK[criterion.passed],
+        MARK[judged],
         f"**{title}**{must}<br>{code(criterion.id, in_table=True)}",
-        _value(criterion.measured, criterion.check),
-        _value(criterion.expected, criterion.check, NOT_STATED),
-        baseline,
-        text(improvement_text(criterion.improvement) or ""),
+        _cell(measured_text(criterion)),
+        _cell(expected_text(criterion)),
+        "" if today is None else _cell(today),
+        text(improvement_text(criterion) or ""),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def _value(value: Any, check: str, missing: str = NOT_MEASURED) -> str:
-    return code(shorten(show(value, check, missing), _CELL_LIMIT), in_table=True)
+def _cell(value: str) -> str:
+    return code(shorten(value, _CELL_LIMIT), in_table=True)
 
 
 def _error(result: RunResult) -> str:
@@ -167,20 +176,28 @@ def _failed_steps(result: RunResult) -> str:
     )
 
 
-def _failing(criteria: list[CriterionResult]) -> str:
-    failing = [criterion for criterion in criteria if not criterion.passed]
+_UNMET_HEADING = {
+    State.NOT_MET: "## Failing criteria",
+    State.NOT_JUDGED: "## Criteria not judged (the sandbox failed)",
+}
+
+
+def _failing(result: RunResult) -> str:
+    """The criteria not met (or not judged), each with its evidence."""
+    failing = [criterion for criterion in result.criteria if not criterion.passed]
     if not failing:
         return ""
-    return "## Failing criteria\n\n" + "\n\n".join(_failure(c) for c in failing)
+    heading = _UNMET_HEADING[state(result, failing[0])]
+    return f"{heading}\n\n" + "\n\n".join(_failure(state(result, c), c) for c in failing)
 
 
-def _failure(criterion: CriterionResult) -> str:
+def _failure(judged: State, criterion: CriterionResult) -> str:
     must = " · **must-have**" if criterion.must else ""
     who = ", ".join(text(role) for role in criterion.stakeholders) or "nobody named"
     return (
-        f"### ❌ {text(criterion_name(criterion))}\n\n"
-        f"Measured {code(show(criterion.measured, criterion.check))} · expected"
-        f" {code(show(criterion.expected, criterion.check, NOT_STATED))}{must} · for {who}\n\n"
+        f"### {MARK[judged]} {text(criterion_name(criterion))}\n\n"
+        f"Measured {code(measured_text(criterion))} · expected"
+        f" {code(expected_text(criterion))}{must} · for {who}\n\n"
         f"{fenced(criterion.evidence or '(no evidence)')}"
     )
 
@@ -201,6 +218,9 @@ def _environment(result: RunResult) -> str:
         section = env.get(key)
         if isinstance(section, Mapping):
             lines += [f"- {label} {text(name)}: {code(show(v))}" for name, v in section.items()]
+    inputs = result.inputs
+    lines += [f"- var {code(name)} = {code(value)}" for name, value in inputs.vars.items()]
+    lines += [f"- file {code(path)} sha256: {code(sha)}" for path, sha in inputs.files.items()]
     return "\n".join(lines) if len(lines) > 2 else ""
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from poc_runner.atomic import write_atomic
 from poc_runner.errors import InvalidInput
-from poc_runner.report.common import number
-from poc_runner.report.html import e, page
 from poc_runner.report.junit import render_suites
+from poc_runner.report.page import e, page
+from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import RunResult, Verdict, load_result
 
 SCHEMA_VERSION = "1.0"
@@ -122,7 +122,7 @@ def _row(member: Member, out: Path) -> str:
     return (
         f"<tr><td>{e(result.title or result.scenario)}</td>"
         f'<td><span class="{tone}">{e(result.verdict.word)}</span></td>'
-        f"<td>{e(number(result.score))} (needs {e(number(result.pass_score))})</td>"
+        f"<td>{e(score_text(result.score))} (needs {e(readable(result.pass_score))})</td>"
         f"<td>{met} of {len(result.criteria)}</td>"
         f'<td><a href="{e(_link(member, out))}">{e(result.run_id)}</a></td></tr>'
     )

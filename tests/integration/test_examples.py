@@ -1,5 +1,6 @@
 """Every example scenario in scenarios/ runs offline and ends with the verdict its README
-promises: CI proves the examples a new user tries first actually work."""
+promises, with its inputs on record: CI proves the examples a new user tries first actually
+work. Each says the unit of every figure that has one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from poc_runner.model.checks import Check
+from poc_runner.model.types import as_number
 from poc_runner.result import RunResult
+from poc_runner.run import load
 
 EXAMPLES = Path(__file__).parents[2] / "scenarios"
 EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
@@ -16,6 +20,12 @@ EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
     "ledger-load": ("pass", 100.0, set()),
     "order-status-api": ("pass", 90.0, {"search-by-email"}),
     "stock-alerts": ("pass", 100.0, set()),
+}
+FILES = {  # scenario -> the files besides scenario.yaml whose sha256 the run records
+    "invoice-dedupe": {"data/known_duplicates.csv", "scoring/score.py"},
+    "ledger-load": {"checks/closing_balances.py"},
+    "order-status-api": {"data/expected_status.csv", "probe/lookup_all.py"},
+    "stock-alerts": {"deploy/compose.yaml"},
 }
 
 
@@ -30,3 +40,22 @@ def test_example_ends_with_its_expected_verdict(name: str, run: Callable[..., Ru
     assert result.error is None, result.error
     assert {c.id for c in result.criteria if not c.passed} == failing
     assert (result.verdict, result.score) == (verdict, score)
+    assert set(result.inputs.files) == {"scenario.yaml"} | FILES[name]
+    assert result.inputs.vars == load(EXAMPLES / name / "scenario.yaml", {}).vars
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_figure_of_an_example_says_its_unit(name: str) -> None:
+    scenario = load(EXAMPLES / name / "scenario.yaml", {}, secrets=False)
+    criteria = scenario.acceptance.criteria
+    assert [c.id for c in criteria if _counts(c.check) and c.unit is None] == []
+    assert any(c.headline for c in criteria)
+
+
+def _counts(check: Check) -> bool:
+    """Whether the check's figure is a quantity: a duration, rows that differ, or a number a
+    json, metric or sql check compares (a list of names or a word has no unit)."""
+    if check.type in ("duration", "csv"):
+        return True
+    value = getattr(check, "value", None)
+    return check.type in ("json", "metric", "sql") and as_number(value) is not None

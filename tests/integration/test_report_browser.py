@@ -1,7 +1,8 @@
 """report.html in a real browser: it shows the verdict, reads well, prints with its evidence,
-and makes no network request at all, even when the product's output is full of URLs.
+and makes no network request at all, even when the product's output is full of URLs; and so
+does the page that puts two runs side by side.
 
-Needs no Docker, but Debian's Chromium (`make browser` installs it), driven through the
+Needs no Docker, but Debian's Chromium (`make test-tools` installs it), driven through the
 `playwright` package with that executable (browser downloads are never needed). Requests are
 observed twice: Playwright's `request` event sees every URL the page asks for, and a local HTTP
 server named in the hostile values counts what actually arrived. A control page that does load
@@ -18,9 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from poc_runner.report import write_reports
+from poc_runner.report import render_comparison, write_reports
 from poc_runner.result import RunResult
-from tests.unit.sample_results import errored, hostile, passing
+from tests.unit.sample_results import errored, failing, hostile, passing, priced
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -33,7 +34,7 @@ ARGS = [
 ]
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: `make browser`"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: `make test-tools`"),
 ]
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -107,8 +108,8 @@ def with_urls(base: str) -> RunResult:
 
 @pytest.mark.parametrize(
     ("make", "verdict"),
-    [(passing, "PASS"), (hostile, "FAIL"), (errored, "ERROR")],
-    ids=["pass", "fail", "error"],
+    [(passing, "PASS"), (hostile, "FAIL"), (priced, "FAIL"), (errored, "ERROR")],
+    ids=["pass", "fail", "priced", "error"],
 )
 def test_the_report_shows_its_verdict_and_makes_no_request(
     browser: Browser,
@@ -118,7 +119,7 @@ def test_the_report_shows_its_verdict_and_makes_no_request(
     verdict: str,
 ) -> None:
     base, hits = listener
-    result = with_urls(base) if verdict == "FAIL" else make()
+    result = with_urls(base) if make is hostile else make()
     url = report_of(result, tmp_path / "run")
     opened = Opened(browser, url)
     page = opened.page
@@ -133,7 +134,12 @@ def test_the_report_shows_its_verdict_and_makes_no_request(
     assert opened.errors == []  # the report's own script passed its Content-Security-Policy
     badge = page.locator(".verdict")
     assert badge.is_visible() and badge.inner_text() == verdict
-    assert page.locator(".score-value").inner_text().startswith(f"{result.score:g}")
+    assert (
+        page.locator(".score-value")
+        .inner_text()
+        .startswith(f"{result.score:.1f}".removesuffix(".0"))
+    )
+    assert page.locator(".executive").is_visible()
     page.close()
 
 
@@ -165,6 +171,31 @@ def test_printing_expands_the_evidence(browser: Browser, tmp_path: Path) -> None
     page.screenshot(path=str(tmp_path / "report-print.png"), full_page=True)
     page.pdf(path=str(tmp_path / "report.pdf"))
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    page.close()
+
+
+def test_the_comparison_page_names_both_runs_and_makes_no_request(
+    browser: Browser, listener: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    base, hits = listener
+    later = failing()
+    later.criteria[0].evidence = f'<img src="{base}/img.png">'  # bait from the product
+    later.job.prospect = f'<link rel="stylesheet" href="{base}/css.css">'
+    page_file = tmp_path / "compare.html"
+    page_file.write_text(render_comparison(passing(), later, "html"))
+    opened = Opened(browser, page_file.as_uri())
+    page = opened.page
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    assert (tmp_path / "compare.png").read_bytes().startswith(PNG)
+
+    assert opened.requests == [page_file.as_uri()] and hits == []
+    assert opened.errors == []
+    sides = page.locator(".side")
+    assert sides.count() == 2
+    assert "20261123T005103Z-aaaaaa" in sides.nth(0).inner_text()
+    assert "20261124T005103Z-bbbbbb" in sides.nth(1).inner_text()
+    assert [sides.nth(i).locator(".verdict").inner_text() for i in range(2)] == ["PASS", "FAIL"]
+    assert "safety_days 7 → 14" in page.locator(".differs").inner_text()
     page.close()
 
 

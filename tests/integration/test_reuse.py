@@ -93,7 +93,7 @@ def test_reuse_copies_changed_data_again_and_refuses_changed_services(
     (slow_api.parent / "data" / "numbers.txt").write_text("1\n2\n3\n4\n")
     done = poc("run", "--reuse", str(slow_api), "--out", out)
     assert done.returncode == 1  # the data changed: total 10, not 6
-    assert "measured total 10" in done.stdout
+    assert 'FAIL  total: "total 10", expected contains "total 6"' in done.stdout
     slow_api.write_text(slow_api.read_text().replace("sleep 5;", "sleep 4;"))
     refused = poc("run", "--reuse", str(slow_api), "--out", out)
     assert refused.returncode == 2
@@ -161,7 +161,7 @@ def test_watch_runs_again_after_a_change_and_ctrl_c_leaves_the_sandbox_up(
         second = until("results:")
         assert any("changed: data/numbers.txt" in line for line in second)
         assert any("slow-api: FAIL" in line for line in second)  # total 10 now
-        assert any("measured total 10" in line for line in second)
+        assert any('total: "total 10", expected contains "total 6"' in line for line in second)
     finally:
         watching.send_signal(signal.SIGINT)
         assert watching.wait(timeout=30) == 130

@@ -12,6 +12,7 @@ from poc_runner.masking import Masker
 from poc_runner.result import (
     CriterionResult,
     Job,
+    RunInputs,
     RunResult,
     Stakeholder,
     StepRecord,
@@ -95,6 +96,10 @@ def passing() -> RunResult:
             "images": {"app": "sha256:" + "ab" * 32},
             "data": {"invoices": "6f1f8415" + "0" * 56},
         },
+        inputs=RunInputs(
+            vars={"min_recall": "0.95", "safety_days": "7", "VENDOR_API_TOKEN": "***"},
+            files={"scenario.yaml": "1a" * 32, "scoring/score.py": "2b" * 32},
+        ),
     )
 
 
@@ -105,6 +110,10 @@ def failing() -> RunResult:
     result.finished_at = "2026-11-24T00:51:05.977Z"
     result.verdict = Verdict.FAIL
     result.score = 25.0
+    result.inputs = RunInputs(  # the same scenario, run with --var safety_days=14
+        vars={"min_recall": "0.95", "safety_days": "14", "VENDOR_API_TOKEN": "***"},
+        files={"scenario.yaml": "1a" * 32, "scoring/score.py": "2b" * 32},
+    )
     result.criteria[0] = criterion(
         "recall",
         passed=False,
@@ -123,6 +132,36 @@ def errored() -> RunResult:
     result.finished_at = "2026-11-25T00:51:04.100Z"
     result.verdict = Verdict.ERROR
     result.error = "service 'db' exited with code 1 before it was healthy"
+    return result
+
+
+def priced() -> RunResult:
+    """The failing run a CFO read: figures with units, a budget not met, machine time against
+    a person's hours, a score with decimals."""
+    result = failing()
+    result.run_id = "20261126T005103Z-dddddd"
+    result.score = 70.5882
+    result.job.stakeholders.append(Stakeholder("CFO", "A figure to take to the board"))
+    result.criteria = [
+        criterion(
+            "recall", measured=0.9734, unit="ratio", headline=True, must=True, weight=3.0,
+            baseline=0.6, improvement=1.62, title="Catches the duplicates the auditors found",
+        ),
+        criterion(
+            "minutes-not-hours", measured=0.27, expected="< 120", check="duration",
+            stakeholders=["AP clerk"], baseline="4h", improvement=53333.33, headline=True,
+            title="The check takes minutes, not a working day",
+        ),
+        criterion(
+            "within-budget", False, measured=5686.35, expected="<= 5000", check="metric",
+            unit="EUR", stakeholders=["CFO"], baseline=8000, must=True, weight=2.0,
+            headline=True, title="Overpayments left in the payment run",
+        ),
+        criterion(
+            "matches-the-audit", False, measured=18, expected=0, check="csv",
+            title="The flagged list matches the auditors' list",
+        ),
+    ]  # fmt: skip
     return result
 
 

@@ -160,7 +160,8 @@ class TestSize:
         judged = judge_file(check(size={"op": op, "value": value}), written(tmp_path))
         assert judged.passed is passed
         assert judged.measured == {"exists": True, "size": len(CONTENT)}
-        assert judged.expected == {"exists": True, "size": f"{op} {value}"}
+        bound = f"between {value[0]} and {value[1]}" if op == "between" else f"{op} {value}"
+        assert judged.expected == {"exists": True, "size": bound}
 
     def test_failure_says_so(self, tmp_path: Path) -> None:
         judged = judge_file(check(size={"op": "<", "value": 10}), written(tmp_path))

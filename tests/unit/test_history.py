@@ -23,7 +23,7 @@ from poc_runner.history import (
     record,
     record_run,
 )
-from poc_runner.result import RunResult, Verdict
+from poc_runner.result import RunInputs, RunResult, Verdict
 from tests.unit.sample_results import SECRET, criterion, failing, passing, register_secret
 
 
@@ -59,7 +59,7 @@ class TestRecord:
         record(passing(), Path("runs/x"), db)
         with sqlite3.connect(db) as connection:
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         assert {"runs", "criteria"} <= tables
 
@@ -72,6 +72,12 @@ class TestRecord:
             ("recall", False, True, 0.5),
             ("minutes-not-hours", True, False, 0.5),
         ]
+
+    def test_its_inputs_and_how_its_figures_read_are_stored(self, db: Path) -> None:
+        record(failing(), Path("r"), db)
+        stored = get_run("20261124T005103Z-bbbbbb", db)
+        assert stored.inputs == failing().inputs
+        assert [(c.check, c.unit) for c in stored.criteria] == [("json", None), ("duration", None)]
 
     def test_recording_a_run_again_replaces_it(self, db: Path) -> None:
         result = failing()
@@ -137,6 +143,82 @@ class TestRecord:
         monkeypatch.setenv("POC_HISTORY", str(blocker / "history.sqlite"))
         record_run(passing(), tmp_path)
         assert "warning: run 20261123T005103Z-aaaaaa not recorded in" in capsys.readouterr().err
+
+
+# A history file as poc-runner 0.1 wrote it (schema version 1), with one run in it.
+VERSION_1 = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, scenario TEXT NOT NULL, started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL, verdict TEXT NOT NULL, score REAL NOT NULL,
+    pass_score REAL NOT NULL, folder TEXT NOT NULL, error TEXT);
+CREATE INDEX runs_by_scenario ON runs (scenario, started_at);
+CREATE TABLE criteria (run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, id TEXT NOT NULL, title TEXT, passed INTEGER NOT NULL,
+    must INTEGER NOT NULL, measured TEXT NOT NULL, expected TEXT NOT NULL,
+    PRIMARY KEY (run_id, id));
+INSERT INTO runs VALUES ('old-run', 'invoice-dedupe', '2026-10-01T00:00:00.000Z',
+    '2026-10-01T00:00:02.000Z', 'pass', 100.0, 80.0, '/runs/old', NULL);
+INSERT INTO criteria VALUES ('old-run', 0, 'recall', 'Recall', 1, 1, '0.97', '">= 0.95"');
+PRAGMA user_version = 1;
+"""
+# As the first poc-runner with `--reuse` wrote it (version 2): the same, and `reused`.
+VERSION_2 = VERSION_1 + "ALTER TABLE runs ADD COLUMN reused TEXT; PRAGMA user_version = 2;"
+
+
+class TestUpgrade:
+    """A history an older poc-runner wrote keeps its runs and gains what version 3 keeps:
+    each run's inputs, and how each criterion's figures read."""
+
+    @pytest.fixture(params=[VERSION_1, VERSION_2], ids=["version-1", "version-2"])
+    def old(self, db: Path, request: pytest.FixtureRequest) -> Path:
+        db.parent.mkdir(parents=True)
+        with sqlite3.connect(db) as connection:
+            connection.executescript(request.param)
+        return db
+
+    def test_an_older_file_is_upgraded_in_place_and_keeps_its_runs(self, old: Path) -> None:
+        (listed,) = list_runs(path=old)
+        assert (listed.run_id, listed.score, listed.reused) == ("old-run", 100.0, None)
+        with sqlite3.connect(old) as connection:
+            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
+        kept = get_run("old-run", old)
+        assert kept.inputs == RunInputs()
+        assert [(c.id, c.measured, c.check, c.unit) for c in kept.criteria] == [
+            ("recall", 0.97, "", None)
+        ]
+
+    def test_new_runs_are_recorded_next_to_the_old_ones(self, old: Path) -> None:
+        record(failing(), Path("r"), old)
+        assert get_run("20261124T005103Z-bbbbbb", old).criteria[1].unit is None
+        assert [r.run_id for r in list_runs(path=old)] == ["20261124T005103Z-bbbbbb", "old-run"]
+        assert get_run("20261124T005103Z-bbbbbb", old).inputs == failing().inputs
+
+    def test_an_old_run_compares_with_a_new_one(self, old: Path) -> None:
+        record(failing(), Path("r"), old)
+        text = format_comparison(get_run("old-run", old), get_run("20261124T005103Z-bbbbbb", old))
+        assert "  inputs    5 of 5 changed" in text
+        assert "    ~ var safety_days        - -> 14" in text
+        assert "! recall" in text and "measured 0.97 -> 0.5" in text
+
+    def test_runs_without_inputs_say_so(self, old: Path) -> None:
+        kept = get_run("old-run", old)
+        assert "  inputs    not recorded for these runs" in format_comparison(kept, kept)
+
+    def test_two_writers_upgrade_it_once(self, old: Path) -> None:
+        errors: list[BaseException] = []
+
+        def writer(n: int) -> None:
+            try:
+                record(run(f"w{n}", 50), Path("r"), old)
+            except BaseException as exc:  # reported below, in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(list_runs(path=old)) == 5
 
 
 class TestList:
@@ -249,9 +331,17 @@ class TestCompare:
         assert lines[0] == "20261123T005103Z-aaaaaa -> 20261124T005103Z-bbbbbb"
         assert lines[2].split() == ["verdict", "PASS", "->", "FAIL"]
         assert lines[3].split() == ["score", "100", "->", "25", "(-75)"]
+        assert lines[4:10] == [
+            "  inputs    1 of 5 changed",
+            "    = var min_recall         0.95",
+            "    ~ var safety_days        7 -> 14",
+            "    = var VENDOR_API_TOKEN   ***",
+            f"    = file scenario.yaml     {'1a' * 6}",
+            f"    = file scoring/score.py  {'2b' * 6}",
+        ]
         assert "! recall             passed -> failed" in text
         assert "measured 0.97 -> 0.5" in text
-        assert "~ minutes-not-hours  passed" in text and "measured 0.5 -> 0.75" in text
+        assert "~ minutes-not-hours  passed" in text and "measured 0.5 s -> 0.75 s" in text
         assert "! new-one            absent -> passed" in text
         assert lines[-1] == "3 of 3 criteria changed"
 

@@ -61,7 +61,7 @@ class TestPattern:
         )
         assert judged.passed
         assert judged.measured == 4.5
-        assert judged.expected == "between [1, 1000]"
+        assert judged.expected == "between 1 and 1000"
         assert judged.evidence == (
             "stdout of step 'detect': the last match 'saved 4.5 hours' gives 4.5"
         )

@@ -18,6 +18,7 @@ from poc_runner.history import record
 from poc_runner.report import FILES, render, write_reports
 from poc_runner.result import RunResult, load_result
 from poc_runner.schema import result_schema
+from tests.unit.conftest import write_scenario
 from tests.unit.sample_results import errored, failing, hostile, passing
 
 
@@ -118,6 +119,36 @@ class TestReportCommand:
             assert out.exit_code == ExitCode.PASSED
             # in report.md markup is only ever inside code spans and fences, shown literally
             assert fmt == "md" or "<script>alert" not in out.stdout
+
+
+class TestPdfWithoutChromium:
+    """Where Chromium is not installed, a PDF is refused in one paragraph naming the Debian
+    package (exit 3: the machine lacks a tool, neither the input nor the product is wrong)."""
+
+    @pytest.fixture
+    def no_chromium(self, tmp_path: Path) -> dict[str, str]:
+        (tmp_path / "bin").mkdir()
+        return {"PATH": str(tmp_path / "bin")}
+
+    def test_poc_report_says_what_to_install(
+        self, run_dir: Path, no_chromium: dict[str, str]
+    ) -> None:
+        result = poc("report", str(run_dir), "--format", "pdf", env=no_chromium)
+        assert result.exit_code == ExitCode.SANDBOX_ERROR
+        assert "a PDF is printed by Chromium, which is not installed here" in result.stderr
+        assert "install the package `chromium` (apt-get install chromium)" in result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert not (run_dir / "report.pdf").exists()
+
+    def test_poc_run_pdf_stops_before_any_sandbox_starts(
+        self, tmp_path: Path, no_chromium: dict[str, str]
+    ) -> None:
+        scenario = write_scenario(tmp_path / "scenario")
+        out = tmp_path / "runs"
+        result = poc("run", str(scenario), "--pdf", "--out", str(out), env=no_chromium)
+        assert result.exit_code == ExitCode.SANDBOX_ERROR
+        assert "install the package `chromium`" in result.stderr
+        assert not out.exists()
 
 
 class TestHistoryCommand:

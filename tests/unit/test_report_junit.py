@@ -88,7 +88,7 @@ class TestOutcomes:
         assert suite is not None and suite.get("failures") == "1"
         failure = suite.find("testcase/failure")
         assert failure is not None
-        assert failure.get("message") == "measured 0.5, expected >= 0.95"
+        assert failure.get("message") == "measured 0.5, expected ≥ 0.95"
         assert failure.get("type") == "json check, must-have"
         assert failure.text is not None
         assert "today (baseline): 0.6" in failure.text

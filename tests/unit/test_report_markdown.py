@@ -14,7 +14,15 @@ from markdown_it import MarkdownIt
 from poc_runner.report import render
 from poc_runner.report.markdown import code, fenced, text
 from poc_runner.result import RunResult
-from tests.unit.sample_results import SECRET, errored, failing, hostile, passing, register_secret
+from tests.unit.sample_results import (
+    SECRET,
+    errored,
+    failing,
+    hostile,
+    passing,
+    priced,
+    register_secret,
+)
 
 
 def to_html(markdown: str) -> str:
@@ -49,27 +57,48 @@ class TestContent:
         assert lines[0] == first
         assert f"**Score: {result.score:g} / 100** (needs 80) · for Acme Manufacturing" in lines[2]
 
+    def test_an_executive_summary_follows_the_verdict(self) -> None:
+        md = render(priced(), "md")
+        summary = md[md.index("## Executive summary") :].split("\n\n")[1]
+        assert summary.startswith("2 of 4 criteria met; score 70.6 is below 80;")
+        assert "97.3%, against 60% today (1.6x better)." in summary
+        assert "not met, 5,686.35 EUR where ≤ 5,000 EUR was needed; 8,000 EUR today." in summary
+        assert md.index("**Score: 70.6 / 100**") < md.index("## Executive summary")
+
+    def test_figures_read_with_their_units(self) -> None:
+        md = render(priced(), "md")
+        assert "| `5,686.35 EUR` | `≤ 5,000 EUR` | `8,000 EUR` |  |" in md
+        assert "| `0.27 s` | `< 2 min` | `4 h` | 4 h → 0.27 s |" in md
+        assert "| `18 differing rows` | `no differing rows` |" in md
+
+    def test_a_sandbox_error_lists_criteria_as_not_judged(self) -> None:
+        md = render(errored(), "md")
+        assert "## Criteria not judged (the sandbox failed)" in md
+        assert "### ⚪ recall: Title of recall" in md
+        assert "0 of 1 met, 1 not judged" in md
+        assert "Failing criteria" not in md and "❌" not in md
+
     def test_a_table_per_stakeholder(self) -> None:
         md = render(passing(), "md")
         assert "## AP clerk\n\n*Wants: Spend less time hunting duplicates* · 1 of 1 met" in md
         assert "## Controller\n\n*Wants: No duplicate payment goes out* · 1 of 1 met" in md
         assert md.count("| | Criterion | Measured | Expected | Today | Compared with today |") == 2
         assert (
-            "| ✅ | **Title of minutes-not-hours**<br>`minutes-not-hours` | `0.5 s` | `< 120.0 s`"
-            " | `6h` | 43,200x better than today |"
+            "| ✅ | **Title of minutes-not-hours**<br>`minutes-not-hours` | `0.5 s` | `< 2 min`"
+            " | `6 h` | 6 h → 0.5 s |"
         ) in md
         assert "**Title of recall** (must-have)" in md
 
     def test_the_tables_render_as_tables(self) -> None:
         html = to_html(render(passing(), "md"))
         assert html.count("<table>") == 2
-        assert "<td><code>&lt; 120.0 s</code></td>" in html
+        assert "<td><code>&lt; 2 min</code></td>" in html
 
     def test_failing_criteria_come_with_their_evidence(self) -> None:
         md = render(failing(), "md")
         section = md[md.index("## Failing criteria") :]
         assert "### ❌ recall: Title of recall" in section
-        assert "Measured `0.5` · expected `>= 0.95` · **must-have** · for Controller" in section
+        assert "Measured `0.5` · expected `≥ 0.95` · **must-have** · for Controller" in section
         assert "```text\nrecall was 0.5: 4 of 8 duplicates flagged\n```" in section
 
     def test_a_passing_run_lists_no_failures(self) -> None:
@@ -85,6 +114,8 @@ class TestContent:
         assert "- data sha256 invoices: `6f1f8415" in md
         assert "- image app: `sha256:abab" in md
         assert "api version `1.41`" in md
+        assert "- var `safety_days` = `7`\n- var `VENDOR_API_TOKEN` = `***`" in md
+        assert f"- file `scoring/score.py` sha256: `{'2b' * 32}`" in md
 
 
 class TestUntrustedValues:

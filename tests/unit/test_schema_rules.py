@@ -221,6 +221,43 @@ class TestChecks:
         assert check(("for: [CFO]", "for: CFO")).ok
 
 
+class TestUnitsAndHeadlines:
+    """The criterion's optional `unit`, `headline` and `baseline.max_factor` (spec, "acceptance")."""
+
+    def test_a_unit_headline_and_max_factor_are_read(self, check: Check) -> None:
+        result = check(
+            ("must: true", "must: true\n      unit: ratio\n      headline: true"),
+            ("note: Excel cross-check finds about 60%}", "max_factor: 1000}"),
+        )
+        assert result.ok, [d.format_text() for d in result.diagnostics]
+        assert result.scenario is not None
+        recall = result.scenario.acceptance.criteria[0]
+        assert (recall.unit, recall.headline) == ("ratio", True)
+        assert recall.baseline is not None and recall.baseline.max_factor == 1000
+
+    def test_seconds_may_be_said_on_a_duration(self, check: Check) -> None:
+        assert check(("baseline: {value: 6h}", "unit: s\n      baseline: {value: 6h}")).ok
+
+    @pytest.mark.parametrize(
+        ("anchor", "unit", "says"),
+        [
+            ("baseline: {value: 6h}", "min", "a duration check measures seconds"),
+            ("check: {type: exit_code, step: detect}", "rows", "measures an exit code"),
+            ("check:\n        type: http", "ms", "a status and a latency in ms"),
+        ],
+    )
+    def test_a_unit_that_would_contradict_the_check_is_refused(
+        self, check: Check, anchor: str, unit: str, says: str
+    ) -> None:
+        found = only_error(check((anchor, f"unit: {unit}\n      {anchor}")))
+        assert says in found.message and "leave `unit` out" in found.message
+        assert found.key_path.startswith("acceptance.criteria[")
+
+    def test_max_factor_is_at_least_one(self, check: Check) -> None:
+        found = only_error(check(("baseline: {value: 6h}", "baseline: {value: 6h, max_factor: 0}")))
+        assert "must be at least 1" in found.message
+
+
 def test_yes_and_no_still_read_as_booleans_where_booleans_are_expected(check: Check) -> None:
     result = check(("must: true", "must: yes"), ("read_only: false", "read_only: no"))
     assert result.ok

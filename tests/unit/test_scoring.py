@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from poc_runner.checks import Evidence, judge_criteria
+from poc_runner.model import Scenario
 from poc_runner.result import CriterionResult
 from poc_runner.scoring import improvement, score, verdict
+from poc_runner.steps import StepResult
 
 
 def criterion(passed: bool, weight: float = 1.0, must: bool = False) -> CriterionResult:
@@ -156,3 +161,44 @@ class TestImprovement:
     ) -> None:
         assert improvement(baseline, measured, ">=", is_duration) is None
         assert improvement(baseline, measured, "<", is_duration) is None
+
+
+class TestImprovementOnlyWhenMet:
+    """A factor on a criterion that was not met would praise a failure (judge_criteria)."""
+
+    @staticmethod
+    def judged(bound: str, took: float, *, timed_out: bool = False) -> CriterionResult:
+        scenario = Scenario.model_validate(
+            {
+                "apiVersion": "poc-runner/v1",
+                "name": "fast",
+                "acceptance": {
+                    "criteria": [
+                        {
+                            "id": "fast",
+                            "unit": "s",
+                            "headline": True,
+                            "baseline": {"value": "4h", "max_factor": 1000},
+                            "check": {"type": "duration", "step": "go", "op": "<", "value": bound},
+                        }
+                    ]
+                },
+            }
+        )
+        step = StepResult("go", "app", 0, duration_s=took, timed_out=timed_out, ran=True)
+        (criterion,) = judge_criteria(scenario, Evidence({"go": step}, Path("run"), Path()))
+        return criterion
+
+    def test_a_met_criterion_carries_its_factor_and_how_it_reads(self) -> None:
+        met = self.judged("1m", 0.27)
+        assert met.passed and met.improvement == round(4 * 3600 / 0.27, 2)
+        assert (met.unit, met.headline, met.max_factor) == ("s", True, 1000)
+
+    def test_a_failed_criterion_has_no_improvement(self) -> None:
+        missed = self.judged("0.1s", 0.27)
+        assert not missed.passed and missed.improvement is None
+        assert missed.baseline == "4h"  # today's figure is still shown
+
+    def test_a_timed_out_step_has_no_improvement(self) -> None:
+        timed_out = self.judged("1m", 0.27, timed_out=True)
+        assert not timed_out.passed and timed_out.improvement is None
