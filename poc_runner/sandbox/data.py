@@ -4,7 +4,7 @@ Each data folder becomes a Docker volume mounted read-only where the scenario sa
 are gathered by their folder, which becomes a read-only volume holding them. Read-only mounts
 hold even against a process running as root inside the container (it has no CAP_SYS_ADMIN to
 remount), which file modes alone would not. Nothing is bind-mounted from the host: the volumes
-hold copies, filled through a container that is created, never started, then removed.
+hold copies, streamed in (archive.py) through a container that is created, never started.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
-from poc_runner.sandbox.archive import folder_digest, pack
+from poc_runner.sandbox.archive import Packed, folder_digest, pack
+from poc_runner.sandbox.hashindex import HashIndex
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 FILL_AT = "/poc-fill"
 
@@ -97,20 +99,32 @@ def fill_volumes(
         mounts=[Mount(f"{FILL_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
         use_config_proxy=False,
     )
+    hashes = HashIndex.load()
     digests: dict[str, str] = {}
     try:
         for index, volume in enumerate(volumes):
-            packed = pack(volume.entries, volume.folders)
-            with packed.archive:
-                if not filler.put_archive(f"{FILL_AT}/{index}", packed.archive):
-                    raise SandboxError(
-                        f"could not copy the data for {volume.mount} into the sandbox"
-                    )
-            for member, digest in packed.digests.items():
-                digests[posixpath.normpath(posixpath.join(volume.mount, member))] = digest
+            packed = copy_in(filler, f"{FILL_AT}/{index}", volume, hashes)
+            digests |= _at_mount(volume, packed.digests)
     finally:
         filler.remove(force=True)
+        hashes.save()
     return digests
+
+
+def copy_in(filler: Container, at: str, volume: DataVolume, hashes: HashIndex) -> Packed:
+    """Stream the volume's files into `at` of a container mounting it, hashed on the way."""
+    packed = pack(volume.entries, volume.folders, index=hashes)
+    if not filler.put_archive(at, packed.chunks()):
+        raise SandboxError(f"could not copy the data for {volume.mount} into the sandbox")
+    return packed
+
+
+def _at_mount(volume: DataVolume, digests: dict[str, str]) -> dict[str, str]:
+    """Member names as container paths."""
+    return {
+        posixpath.normpath(posixpath.join(volume.mount, member)): digest
+        for member, digest in digests.items()
+    }
 
 
 def data_plan(service: str, volumes: list[DataVolume]) -> list[str]:
