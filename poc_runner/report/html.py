@@ -24,6 +24,7 @@ from poc_runner.report.common import (
     Group,
     by_stakeholder,
     clean,
+    data_cache_note,
     improvement_text,
     number,
     reuse_note,
@@ -469,12 +470,20 @@ def _environment(result: RunResult) -> str:
             tables.append(_table(heading, env.pop(key), code=key in ("images", "data")))
         elif key in env and env[key] is None:
             env.pop(key)
+    tables.append(_data_cache(result, env))
     if env:
         tables.append(_table("Other", env))
     return (
         "<section><h2>Reproducibility</h2><p>The same scenario file, images and data (matched"
         " by these checksums) reproduce this run.</p>" + "".join(tables) + "</section>"
     )
+
+
+def _data_cache(result: RunResult, env: dict[str, Any]) -> str:
+    """One line under the checksums; the per-item field itself is in result.json."""
+    env.pop("data_cache", None)
+    note = data_cache_note(result)
+    return f'<p class="muted">{e(note)}</p>' if note else ""
 
 
 def _table(heading: str, rows: Mapping[str, Any], *, code: bool = False) -> str:

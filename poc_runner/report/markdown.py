@@ -21,6 +21,7 @@ from poc_runner.report.common import (
     by_stakeholder,
     clean,
     criterion_name,
+    data_cache_note,
     improvement_text,
     number,
     reuse_note,
@@ -201,7 +202,13 @@ def _environment(result: RunResult) -> str:
         section = env.get(key)
         if isinstance(section, Mapping):
             lines += [f"- {label} {text(name)}: {code(show(v))}" for name, v in section.items()]
+    lines += _data_cache(result)
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _data_cache(result: RunResult) -> list[str]:
+    note = data_cache_note(result)
+    return [f"- {text(note)}"] if note else []
 
 
 def _key(name: str) -> str:
