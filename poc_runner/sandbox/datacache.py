@@ -8,7 +8,8 @@ entry holds is known only once it is filled (the files are hashed as they are co
   the process filling it;
 - a stamp, `poc-cache-<id>-<random>`, an empty volume made once the fill is complete, labelled
   with the content key (`content_key`: every name and sha256), the bytes of files and when a
-  run last took the entry. A run taking it makes a new stamp and removes the older ones. So
+  run last took the entry (to the minute: a run taking it makes a new stamp, unless the last
+  is that recent, and removes the older ones). So
   the engine itself says which entries are complete, what they hold and which were used least
   recently, for every user and machine sharing it.
 
@@ -54,6 +55,7 @@ CAP_VARIABLE = "POC_DATA_CACHE_MAX"
 DEFAULT_CAP = "20g"
 _FORMAT = "poc-runner data v1: members root's, files 0444, folders 0555"
 IN_USE = "data cache entries in use (a container mounts them)"
+RENEW_NS = 60 * 10**9  # a stamp younger than this is not renewed when its entry is taken
 
 
 def content_key(files: Mapping[str, str], folders: Iterable[str]) -> str:
@@ -134,8 +136,9 @@ def take(client: docker.DockerClient, entry: Entry, pin: Pin) -> Container | Non
         container.remove(force=True)
         _remove_volume(client, entry.data_volume)
         return None
-    with contextlib.suppress(SandboxError):  # a stamp not renewed only ages the entry
-        _stamp(client, entry)
+    if time.time_ns() - entry.used > RENEW_NS:  # least recently used to the minute will do
+        with contextlib.suppress(SandboxError):  # a stamp not renewed only ages the entry
+            _stamp(client, entry)
     return container
 
 

@@ -155,7 +155,7 @@ class TestEntries:
         (entry,) = datacache.entries(engine)
         assert entry.key is None and entry.volume == entry.data_volume
 
-    def test_taking_an_entry_pins_it_read_only_and_renews_its_stamp(self, engine: Any) -> None:
+    def test_taking_an_entry_pins_it_read_only(self, engine: Any) -> None:
         entry = filled(engine, "k1")
         found = datacache.lookup(engine, "k1")
         assert found is not None
@@ -163,8 +163,20 @@ class TestEntries:
         assert pin is not None
         (mount,) = pin.mounts
         assert (mount["Source"], mount["ReadOnly"]) == (entry.data_volume, True)
+
+    def test_taking_an_entry_renews_its_stamp_at_most_once_a_minute(
+        self, engine: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        entry = filled(engine, "k1")
+        taken = datacache.lookup(engine, "k1")
+        assert taken is not None and datacache.take(engine, taken, PIN)
+        assert datacache.entries(engine)[0].stamps == entry.stamps  # used a moment ago
+        monkeypatch.setattr(datacache, "RENEW_NS", 0)
+        taken = datacache.lookup(engine, "k1")
+        assert taken is not None and datacache.take(engine, taken, PIN)
         (listed,) = datacache.entries(engine)
         assert listed.used > entry.used and len(listed.stamps) == 1
+        assert listed.stamps != entry.stamps
 
     def test_an_entry_removed_before_it_was_pinned_is_not_taken(self, engine: Any) -> None:
         filled(engine, "k1")
@@ -187,10 +199,13 @@ class TestEntries:
 
 
 class TestEviction:
-    def test_the_least_recently_used_go_until_the_rest_fits(self, engine: Any) -> None:
+    def test_the_least_recently_used_go_until_the_rest_fits(
+        self, engine: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         first, second, third = (filled(engine, f"k{n}", GIB) for n in range(3))
         found = datacache.lookup(engine, "k0")
         assert found is not None
+        monkeypatch.setattr(datacache, "RENEW_NS", 0)
         datacache.take(engine, found, PIN)  # the first is now the most recently used...
         engine.fake.containers.clear()  # ...and no longer mounted
         swept = datacache.evict(engine, 2 * GIB)
