@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 
 def state_dir() -> Path:
-    """Where poc-runner keeps its state (the run history): $POC_STATE_DIR, else
-    $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
+    """Where poc-runner keeps its state (the run history, the data hash index):
+    $POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
     explicit = os.environ.get("POC_STATE_DIR")
     if explicit:
         return Path(explicit)
