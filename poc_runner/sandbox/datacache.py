@@ -44,7 +44,7 @@ from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import Swept
-from poc_runner.units import parse_memory
+from poc_runner.units import parse_memory, size_text
 
 if TYPE_CHECKING:
     import docker
@@ -241,7 +241,7 @@ def _remove_entry(client: docker.DockerClient, entry: Entry, swept: Swept) -> bo
     if entry.volume is not None:
         try:
             client.api.remove_volume(entry.volume)
-            swept.removed.append(f"volume {entry.volume} (data cache, {_bytes(entry.size)})")
+            swept.removed.append(f"volume {entry.volume} (data cache, {size_text(entry.size)})")
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as exc:
@@ -299,9 +299,3 @@ def _size(marks: Mapping[str, str]) -> int:
 
 def _number(text: str | None) -> int:
     return int(text) if text and text.isdigit() else 0
-
-
-def _bytes(size: int) -> str:
-    from poc_runner.units import size_text
-
-    return size_text(size)
