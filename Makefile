@@ -86,6 +86,7 @@ bench: $(STAMP) sandbox
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
 	$(BIN)/python bench/run_vs_bare.py
+	$(BIN)/python bench/data_at_size.py
 
 # Regenerate the committed JSON Schema after changing the models (a test checks they match).
 schema: $(STAMP)

@@ -417,25 +417,37 @@ def down(path: str) -> None:
 @cli.command()
 @click.option("--images", is_flag=True, help="Also remove the images poc-runner built.")
 @click.option(
+    "--cache",
+    is_flag=True,
+    help="Also remove the data cache: the data volumes kept so that later runs on the same"
+    " files mount them instead of copying again. Entries a run is using stay.",
+)
+@click.option(
     "--all",
     "everyone",
     is_flag=True,
     help="Also other users' sandboxes, and objects whose owner cannot be checked from here"
     " (another machine sharing the engine, an earlier boot). Never a run that is provably live.",
 )
-def clean(images: bool, everyone: bool) -> None:
+def clean(images: bool, cache: bool, everyone: bool) -> None:
     """Remove what killed runs left behind, and your `poc up` / `--keep` sandboxes.
 
     Objects are found by their io.poc-runner.run label; each names the process that owns it,
     and only those whose owner has provably ended are removed (whatever user, home or state
-    folder started them). Other users' sandboxes are left alone unless --all."""
+    folder started them), as are the data cache volumes such a run left half filled. Other
+    users' sandboxes are left alone unless --all. Kept otherwise, as caches: the images
+    poc-runner built (--images) and the data cache (--cache), which holds at most
+    $POC_DATA_CACHE_MAX (20g by default; the least recently used entries go first)."""
     from poc_runner.engine import connect
+    from poc_runner.sandbox import datacache
     from poc_runner.sandbox.reaper import remove_built_images, sweep
 
     client = connect()
     swept = sweep(client, include_kept=True, everyone=everyone)
     if images:
         swept.merge(remove_built_images(client))
+    if cache:
+        swept.merge(datacache.remove_all(client))
     for line in swept.removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(swept.removed)} object(s) removed")

@@ -73,7 +73,9 @@ def diagnose() -> list[Finding]:
             + (" (`poc clean` removes those of runs that ended)" if leftovers else ""),
         )
     )
-    findings.append(Finding("ok", "state folder", f"{state_dir()} (the run history)"))
+    findings.append(
+        Finding("ok", "state folder", f"{state_dir()} (the run history, the data hash index)")
+    )
     return findings
 
 

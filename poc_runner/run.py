@@ -455,6 +455,7 @@ def _fingerprint(scenario: Scenario, sandbox: Sandbox, engine: EngineInfo | None
         "network": scenario.sandbox.network,
         "images": dict(sandbox.image_ids),
         "data": dict(sandbox.data_sha256),
+        **({"data_cache": dict(sandbox.data_cache)} if sandbox.data_cache else {}),
     }
 
 

@@ -128,6 +128,18 @@ def reuse_note(result: RunResult) -> str | None:
     )
 
 
+def data_cache_note(result: RunResult) -> str | None:
+    """Which data items came from the data cache: their checksums hold all the same."""
+    used = result.environment.get("data_cache") or {}
+    cached = [item for item, how in used.items() if how == "cached"]
+    if not cached:
+        return None
+    return (
+        f"Data from the cache, not copied again (the same files as an earlier run, by their"
+        f" checksums): {', '.join(cached)}."
+    )
+
+
 def criterion_name(criterion: CriterionResult) -> str:
     return f"{criterion.id}: {criterion.title}" if criterion.title else criterion.id
 

@@ -17,6 +17,7 @@ from poc_runner.report.common import (
     Group,
     State,
     by_stakeholder,
+    data_cache_note,
     reuse_note,
     run_seconds,
     shorten,
@@ -347,6 +348,7 @@ def _environment(result: RunResult) -> str:
             tables.append(_table(heading, env.pop(key), code=key in ("images", "data")))
         elif key in env and env[key] is None:
             env.pop(key)
+    tables.append(_data_cache(result, env))
     if env:
         tables.append(_table("Other", env))
     return (
@@ -355,6 +357,13 @@ def _environment(result: RunResult) -> str:
         + "".join(tables)
         + "</section>"
     )
+
+
+def _data_cache(result: RunResult, env: dict[str, Any]) -> str:
+    """One line under the checksums; the per-item field itself is in result.json."""
+    env.pop("data_cache", None)
+    note = data_cache_note(result)
+    return f'<p class="muted">{e(note)}</p>' if note else ""
 
 
 def _inputs(result: RunResult) -> list[str]:

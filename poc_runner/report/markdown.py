@@ -19,6 +19,7 @@ from poc_runner.report.common import (
     by_stakeholder,
     clean,
     criterion_name,
+    data_cache_note,
     reuse_note,
     shorten,
     show,
@@ -221,7 +222,13 @@ def _environment(result: RunResult) -> str:
     inputs = result.inputs
     lines += [f"- var {code(name)} = {code(value)}" for name, value in inputs.vars.items()]
     lines += [f"- file {code(path)} sha256: {code(sha)}" for path, sha in inputs.files.items()]
+    lines += _data_cache(result)
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _data_cache(result: RunResult) -> list[str]:
+    note = data_cache_note(result)
+    return [f"- {text(note)}"] if note else []
 
 
 def _key(name: str) -> str:

@@ -4,24 +4,34 @@ Each data folder becomes a Docker volume mounted read-only where the scenario sa
 are gathered by their folder, which becomes a read-only volume holding them. Read-only mounts
 hold even against a process running as root inside the container (it has no CAP_SYS_ADMIN to
 remount), which file modes alone would not. Nothing is bind-mounted from the host: the volumes
-hold copies, filled through a container that is created, never started, then removed.
+hold copies, streamed in (archive.py) through a container that is created, never started.
+
+A run's data volumes come from the data cache (datacache.py) when an earlier run filled one with
+the same files, found without reading them while the hash index (hashindex.py) vouches for their
+digests; otherwise they are filled now and kept there for the next run. A sandbox left up
+(`poc up`, `--keep`) has volumes of its own instead, since `--reuse` fills them again in place.
 """
 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
-from poc_runner.sandbox.archive import folder_digest, pack
+from poc_runner.sandbox import datacache
+from poc_runner.sandbox.archive import Packed, folder_digest, hash_file, pack, walk
+from poc_runner.sandbox.hashindex import HashIndex
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 FILL_AT = "/poc-fill"
+PREHASH_MAX = 64 * 1024 * 1024
 
 
 @dataclass
@@ -33,6 +43,8 @@ class DataVolume:
     entries: list[tuple[Path, str]] = field(default_factory=list)  # (host path, member name)
     folders: list[str] = field(default_factory=list)  # empty mount points of nested volumes
     name: str = ""
+    shared: bool = False  # a data cache entry: it outlives the run
+    from_cache: bool = False  # filled by an earlier run, mounted as it was
 
 
 def plan_volumes(scenario: Scenario, folder: Path) -> list[DataVolume]:
@@ -80,7 +92,8 @@ def fill_volumes(
     labels: dict[str, str],
     prefix: str,
 ) -> dict[str, str]:
-    """Create and fill the volumes; returns the sha256 of every file by its container path."""
+    """Create and fill volumes of the run's own (a sandbox left up); returns the sha256 of
+    every file by its container path."""
     from docker.types import Mount
 
     if not volumes:
@@ -97,20 +110,148 @@ def fill_volumes(
         mounts=[Mount(f"{FILL_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
         use_config_proxy=False,
     )
+    hashes = HashIndex.load()
     digests: dict[str, str] = {}
     try:
         for index, volume in enumerate(volumes):
-            packed = pack(volume.entries, volume.folders)
-            with packed.archive:
-                if not filler.put_archive(f"{FILL_AT}/{index}", packed.archive):
-                    raise SandboxError(
-                        f"could not copy the data for {volume.mount} into the sandbox"
-                    )
-            for member, digest in packed.digests.items():
-                digests[posixpath.normpath(posixpath.join(volume.mount, member))] = digest
+            packed = copy_in(filler, f"{FILL_AT}/{index}", volume, hashes)
+            digests |= _at_mount(volume, packed.digests)
     finally:
         filler.remove(force=True)
+        hashes.save()
     return digests
+
+
+def provide_volumes(
+    client: docker.DockerClient,
+    volumes: list[DataVolume],
+    pin: datacache.Pin,
+    adopt: Callable[[Container], Container],
+) -> dict[str, str]:
+    """Each volume from the data cache, or filled now as a new entry of it; returns the sha256
+    of every file by its container path. `adopt` takes each container that pins an entry for
+    the run (teardown removes it)."""
+    if not volumes:
+        return {}
+    cap = datacache.cap_bytes()
+    hashes = HashIndex.load()
+    digests: dict[str, str] = {}
+    filled = False
+    try:
+        for index, volume in enumerate(volumes):
+            mine = replace(pin, name=f"{pin.name}{index}")
+            found = _from_cache(client, volume, mine, adopt, hashes)
+            if found is None:
+                found, filled = _new_entry(client, volume, mine, adopt, hashes), True
+            digests |= _at_mount(volume, found)
+    finally:
+        hashes.save()
+    if filled:
+        datacache.evict(client, cap)
+    return digests
+
+
+def _from_cache(
+    client: docker.DockerClient,
+    volume: DataVolume,
+    pin: datacache.Pin,
+    adopt: Callable[[Container], Container],
+    hashes: HashIndex,
+) -> dict[str, str] | None:
+    """The digests of the volume's files, when an entry holding exactly them is there (then
+    pinned, and the volume is that entry's); None when it must be filled."""
+    content = known_content(volume, hashes)
+    if content is None:
+        return None
+    files, folders = content
+    entry = datacache.lookup(client, datacache.content_key(files, folders))
+    taken = None if entry is None else datacache.take(client, entry, pin)
+    if entry is None or taken is None:
+        return None
+    adopt(taken)
+    volume.name, volume.shared, volume.from_cache = entry.data_volume, True, True
+    return files
+
+
+def known_content(volume: DataVolume, hashes: HashIndex) -> tuple[dict[str, str], list[str]] | None:
+    """The volume's files (member name -> sha256) and folders as the archive would have them,
+    without reading the files the index vouches for. The others are hashed here only when
+    they are small (`PREHASH_MAX` in all), so a copy of a scenario folder finds the entry its
+    original filled; None when they are big: they are hashed once, while they are copied."""
+    files: dict[str, str] = {}
+    folders = list(volume.folders)
+    unknown: list[tuple[str, str]] = []
+    size = 0
+    for source, name in volume.entries:
+        for path, member, info in walk(source, name):
+            if member.isdir():
+                folders.append(member.name)
+            elif (digest := hashes.digest(path, info)) is not None:
+                files[member.name] = digest
+            else:
+                unknown.append((path, member.name))
+                size += info.st_size
+                if size > PREHASH_MAX:
+                    return None
+    for path, name in unknown:
+        files[name] = hash_file(path, hashes)
+    return files, folders
+
+
+def _new_entry(
+    client: docker.DockerClient,
+    volume: DataVolume,
+    pin: datacache.Pin,
+    adopt: Callable[[Container], Container],
+    hashes: HashIndex,
+) -> dict[str, str]:
+    """Fill a new cache entry through a writable filler, stamp it with what went in, pin it
+    read-only for the run, and only then remove the filler: it is never unpinned meanwhile."""
+    entry = datacache.begin(client)
+    done = False
+    try:
+        filler = pin.create(client, entry.data_volume, writable=True)
+        try:
+            packed = copy_in(filler, pin.at, volume, hashes)
+            key = datacache.content_key(packed.digests, packed.folders)
+            datacache.finish(client, entry, key, packed.size)
+            done = True
+            adopt(pin.create(client, entry.data_volume))
+        finally:
+            filler.remove(force=True)
+    except BaseException:
+        if not done:
+            datacache.abandon(client, entry)
+        raise
+    volume.name, volume.shared = entry.data_volume, True
+    return packed.digests
+
+
+def copy_in(filler: Container, at: str, volume: DataVolume, hashes: HashIndex) -> Packed:
+    """Stream the volume's files into `at` of a container mounting it, hashed on the way."""
+    packed = pack(volume.entries, volume.folders, index=hashes)
+    if not filler.put_archive(at, packed.chunks()):
+        raise SandboxError(f"could not copy the data for {volume.mount} into the sandbox")
+    return packed
+
+
+def _at_mount(volume: DataVolume, digests: dict[str, str]) -> dict[str, str]:
+    """Member names as container paths."""
+    return {
+        posixpath.normpath(posixpath.join(volume.mount, member)): digest
+        for member, digest in digests.items()
+    }
+
+
+def cache_use(scenario: Scenario, folder: Path, volumes: list[DataVolume]) -> dict[str, str]:
+    """Per data item: `cached` when every volume carrying it was filled by an earlier run and
+    mounted as it was, else `copied` (by this run)."""
+    used: dict[str, str] = {}
+    for item in scenario.data:
+        carriers = [v for v in volumes if any(s == folder / item.path for s, _ in v.entries)]
+        cached = bool(carriers) and all(v.from_cache for v in carriers)
+        used[item.name] = "cached" if cached else "copied"
+    return used
 
 
 def data_plan(service: str, volumes: list[DataVolume]) -> list[str]:

@@ -22,6 +22,11 @@ HOST = "io.poc-runner.host"
 OWNER = "io.poc-runner.owner"  # boot id / PID namespace / pid / start time of the owning process
 USER = "io.poc-runner.user"  # user@host: whose kept sandbox it is
 KEPT = "io.poc-runner.kept"  # left up by `poc up` or `poc run --keep`; only `poc clean` removes it
+# The data cache (datacache.py): volumes that outlive runs, so they carry no RUN label.
+DATA_CACHE = "io.poc-runner.data-cache"  # the cache entry's id, on its data volume and its stamps
+DATA_KEY = "io.poc-runner.data-key"  # a stamp's: what its entry holds (datacache.content_key)
+DATA_BYTES = "io.poc-runner.data-bytes"  # a stamp's: the bytes of files its entry holds
+DATA_USED = "io.poc-runner.data-used"  # a stamp's: when a run last took its entry (ns since 1970)
 
 
 def new_run_id() -> str:
@@ -37,10 +42,16 @@ def name_prefix(run_id: str) -> str:
 
 
 def run_labels(run_id: str, scenario: str, *, kept: bool = False) -> dict[str, str]:
-    owner = this_process()
-    labels = {RUN: run_id, SCENARIO: scenario, HOST: socket.gethostname(), USER: this_user()}
-    if owner is not None:
-        labels[OWNER] = owner.label()
+    labels = {RUN: run_id, SCENARIO: scenario, **owner_labels()}
     if kept:
         labels[KEPT] = "true"
+    return labels
+
+
+def owner_labels() -> dict[str, str]:
+    """Who made an object: this process (when the kernel names it), its host and user."""
+    owner = this_process()
+    labels = {HOST: socket.gethostname(), USER: this_user()}
+    if owner is not None:
+        labels[OWNER] = owner.label()
     return labels

@@ -25,13 +25,17 @@ from poc_runner.model import Scenario
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import (
+    FILL_AT,
     DataVolume,
+    cache_use,
     checksums,
     data_plan,
     fill_volumes,
     mounts_for,
     plan_volumes,
+    provide_volumes,
 )
+from poc_runner.sandbox.datacache import Pin
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.forwarder import (
     create_forwarder,
@@ -81,6 +85,8 @@ class Sandbox:
     mounted: RunVolumes | None = None  # Compose's volumes, configs and secrets (volumes.py)
     image_ids: dict[str, str] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
+    data_cache: dict[str, str] = field(default_factory=dict)  # item -> cached | copied
+    pins: list[Container] = field(default_factory=list)  # hold the data cache entries it mounts
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     watching: Watch | None = None  # once the services are up (`watch`)
@@ -189,9 +195,21 @@ class Sandbox:
         )
 
     def _fill_data(self, image: str) -> None:
-        digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
+        """The data volumes: from the data cache, or (a sandbox left up, which `--reuse` fills
+        again in place) of the run's own."""
+        if self.kept:
+            digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
+        else:
+            holder = {**self.labels, label.SERVICE: "(data)"}
+            pin = Pin(image, f"{self.prefix}_data", holder, FILL_AT)
+            digests = provide_volumes(self.client, self.volumes, pin, self._pin)
         self._adopt(self.volumes, self._remove_volumes)
         self.data_sha256 = checksums(self.scenario, digests)
+        self.data_cache = cache_use(self.scenario, self.folder, self.volumes)
+
+    def _pin(self, container: Container) -> Container:
+        self.pins.append(self._adopt(container, remove_container))
+        return container
 
     def _create(self, name: str) -> Container:
         import docker
@@ -443,7 +461,13 @@ class Sandbox:
             if network is not None and network not in self.networks:
                 self.networks.append(network)
         probe = [self._probe] if self._probe else []
-        containers = [*self.containers.values(), *self.forwarders.values(), *holders, *probe]
+        containers = [
+            *self.containers.values(),
+            *self.forwarders.values(),
+            *holders,
+            *probe,
+            *self.pins,
+        ]
         self._probe = None
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
@@ -459,6 +483,7 @@ class Sandbox:
         self.containers.clear()
         self.forwarders.clear()
         self.networks.clear()
+        self.pins.clear()
         self.volumes = []
         return [problem for problem in problems if problem]
 
@@ -466,8 +491,13 @@ class Sandbox:
         return [remove_quietly(*removal) for removal in self._volume_removals(volumes)]
 
     def _volume_removals(self, volumes: list[DataVolume]) -> list[tuple[str, Callable[[], object]]]:
+        """The run's own data volumes; data cache entries outlive it (datacache.py)."""
         api = self.client.api
-        return [(v.name, partial(api.remove_volume, v.name, force=True)) for v in volumes if v.name]
+        return [
+            (v.name, partial(api.remove_volume, v.name, force=True))
+            for v in volumes
+            if v.name and not v.shared
+        ]
 
 
 class _Provisioning:

@@ -11,6 +11,9 @@ from here, so its objects are left alone; `poc clean --all` removes them on requ
 
 Sandboxes left up on purpose (`poc up`, `--keep`) outlive their owner by design: they carry
 their user (`user@host`) and only that user's `poc clean` or `poc down` removes them.
+
+Data cache entries (datacache.py) carry no run label, so no sweep of runs takes one; a whole
+sweep also removes the fills their process left unfinished, by the same proof of death.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ if TYPE_CHECKING:
 
 
 def state_dir() -> Path:
-    """Where poc-runner keeps its state (the run history): $POC_STATE_DIR, else
-    $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
+    """Where poc-runner keeps its state (the run history, the data hash index):
+    $POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
     explicit = os.environ.get("POC_STATE_DIR")
     if explicit:
         return Path(explicit)
@@ -96,6 +99,10 @@ def sweep(
             continue
         for kind, thing in sorted(things, key=lambda pair: _ORDER[pair[0]]):
             _remove(kind, thing, swept)
+    if scenario is None:  # a whole sweep: data cache fills dead runs left half done too
+        from poc_runner.sandbox import datacache  # it builds on this module
+
+        swept.merge(datacache.sweep(client, everyone=everyone))
     return swept
 
 

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.archive import file_digests, pack
-from poc_runner.sandbox.data import DataVolume
+from poc_runner.sandbox.archive import file_digests
+from poc_runner.sandbox.data import DataVolume, copy_in
 from poc_runner.sandbox.forwarder import role
+from poc_runner.sandbox.hashindex import HashIndex
 from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.owner import this_process, this_user
 
@@ -183,19 +184,21 @@ def refresh(
         mounts=[Mount(f"{_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
         **confined(capabilities=("DAC_OVERRIDE", "FOWNER"), memory="128m", pids=8),
     )
+    hashes = HashIndex.load()
     try:
         refresher.start()
         inside = _inside(refresher, len(volumes))
         digests: dict[str, str] = {}
         for index, volume in enumerate(volumes):
-            wanted = file_digests(volume.entries)
+            wanted = file_digests(volume.entries, hashes)
             if wanted != inside.get(str(index), {}):
-                wanted = _fill(refresher, index, volume)
+                wanted = _fill(refresher, index, volume, hashes)
             for member, digest in wanted.items():
                 digests[posixpath.normpath(posixpath.join(volume.mount, member))] = digest
         return digests
     finally:
         refresher.remove(force=True)
+        hashes.save()
 
 
 def _inside(refresher: Container, count: int) -> dict[str, dict[str, str]]:
@@ -206,15 +209,13 @@ def _inside(refresher: Container, count: int) -> dict[str, dict[str, str]]:
     return found
 
 
-def _fill(refresher: Container, index: int, volume: DataVolume) -> dict[str, str]:
+def _fill(
+    refresher: Container, index: int, volume: DataVolume, hashes: HashIndex
+) -> dict[str, str]:
     code, output = refresher.exec_run(["python3", "-c", _EMPTY, f"{_AT}/{index}"])
     if code != 0:
         raise SandboxError(f"could not empty {volume.mount} for its new data: {_text(output)}")
-    packed = pack(volume.entries, volume.folders)
-    with packed.archive:
-        if not refresher.put_archive(f"{_AT}/{index}", packed.archive):
-            raise SandboxError(f"could not copy the new data for {volume.mount} into the sandbox")
-    return packed.digests
+    return copy_in(refresher, f"{_AT}/{index}", volume, hashes).digests
 
 
 def _text(output: bytes) -> str:

@@ -191,9 +191,8 @@ def _fill(
     )
     try:
         packed = pack(volume.entries, as_host=volume.as_host)
-        with packed.archive:
-            if not filler.put_archive(volume.at, packed.archive):
-                raise SandboxError(f"could not copy files into the sandbox at {volume.at}")
+        if not filler.put_archive(volume.at, packed.chunks()):
+            raise SandboxError(f"could not copy files into the sandbox at {volume.at}")
     finally:
         filler.remove(force=True)
 

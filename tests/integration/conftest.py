@@ -24,7 +24,7 @@ from poc_runner.engine import connect
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import headstart, labels
+from poc_runner.sandbox import datacache, headstart, labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import labels_of
@@ -48,6 +48,9 @@ def client() -> docker.DockerClient:
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
+    """No run's object remains. Data cache entries stay, as built images do (a cache, capped
+    by POC_DATA_CACHE_MAX), but only whole: no fill its process left unfinished, no stamp
+    without its data volume (sandbox/datacache.py)."""
     yield
     leftovers = [  # a run still going belongs to another process (a benchmark, say)
         thing
@@ -59,7 +62,15 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
             thing.remove(force=True)
         else:
             thing.remove()
+    broken = [
+        entry
+        for entry in datacache.entries(client)
+        if entry.volume is None
+        or (entry.key is None and liveness(entry.owner) is not Liveness.ALIVE)
+    ]
+    datacache.remove(client, broken)
     assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
+    assert not broken, f"broken data cache entries left behind: {[e.id for e in broken]}"
 
 
 def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from poc_runner.errors import ArtifactRefused, SandboxError
 from poc_runner.sandbox import archive
 from poc_runner.sandbox.archive import FILE_MODE, FOLDER_MODE, extract, folder_digest, pack
+from poc_runner.sandbox.hashindex import RACY_NS, HashIndex
 from tests.unit.sample_results import SECRET, register_secret
 
 
@@ -23,21 +25,31 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def members(packed: archive.Packed) -> dict[str, tarfile.TarInfo]:
-    packed.archive.seek(0)
-    with tarfile.open(fileobj=packed.archive, mode="r:") as tar:
-        return {member.name: member for member in tar.getmembers()}
+class Archived:
+    """What a pack streamed, read back with tarfile: the stream is consumed once, here."""
+
+    def __init__(self, packed: archive.Packed) -> None:
+        self.chunks = list(packed.chunks())
+        self.packed = packed
+
+    @property
+    def members(self) -> dict[str, tarfile.TarInfo]:
+        with tarfile.open(fileobj=io.BytesIO(b"".join(self.chunks)), mode="r:") as tar:
+            return {member.name: member for member in tar.getmembers()}
+
+    @property
+    def contents(self) -> dict[str, bytes]:
+        found = {}
+        with tarfile.open(fileobj=io.BytesIO(b"".join(self.chunks)), mode="r:") as tar:
+            for member in tar.getmembers():
+                source = tar.extractfile(member)
+                if source is not None:
+                    found[member.name] = source.read()
+        return found
 
 
-def contents(packed: archive.Packed) -> dict[str, bytes]:
-    packed.archive.seek(0)
-    found = {}
-    with tarfile.open(fileobj=packed.archive, mode="r:") as tar:
-        for member in tar.getmembers():
-            source = tar.extractfile(member)
-            if source is not None:
-                found[member.name] = source.read()
-    return found
+def streamed(*args: object, **kwargs: object) -> Archived:
+    return Archived(pack(*args, **kwargs))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -51,91 +63,110 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
+def walk_before_the_swap(
+    source: Path, name: str, _as_host: bool = False
+) -> Iterator[tuple[str, tarfile.TarInfo, os.stat_result]]:
+    """What the walk saw before something else was put at `source`: a regular file."""
+    yield str(source), archive._member(name, tarfile.REGTYPE, FILE_MODE, 0), Path(__file__).stat()
+
+
 class TestPack:
     def test_a_single_file_under_its_member_name(self, tmp_path: Path) -> None:
         source = tmp_path / "invoices.csv"
         source.write_bytes(b"id\n1\n")
-        packed = pack([(source, "invoices.csv")])
-        with packed.archive:
-            assert list(members(packed)) == ["invoices.csv"]
-            assert contents(packed) == {"invoices.csv": b"id\n1\n"}
-            assert packed.digests == {"invoices.csv": sha256(b"id\n1\n")}
+        archived = streamed([(source, "invoices.csv")])
+        assert list(archived.members) == ["invoices.csv"]
+        assert archived.contents == {"invoices.csv": b"id\n1\n"}
+        assert archived.packed.digests == {"invoices.csv": sha256(b"id\n1\n")}
+        assert archived.packed.size == 5
 
     def test_a_folder_with_every_file_and_folder(self, tree: Path) -> None:
-        packed = pack([(tree, ".")])
-        with packed.archive:
-            found = members(packed)
-            assert sorted(found) == [".", "./a.csv", "./sub", "./sub/b.csv", "./sub/empty"]
-            assert found["."].isdir() and found["./sub/empty"].isdir()
-            assert found["./a.csv"].isfile() and found["./sub/b.csv"].isfile()
-            assert contents(packed)["./sub/b.csv"] == b"x" * 3000
-            assert packed.digests == {
-                "./a.csv": sha256(b"id,amount\n1,10\n"),
-                "./sub/b.csv": sha256(b"x" * 3000),
-            }
+        archived = streamed([(tree, ".")])
+        found = archived.members
+        assert sorted(found) == [".", "./a.csv", "./sub", "./sub/b.csv", "./sub/empty"]
+        assert found["."].isdir() and found["./sub/empty"].isdir()
+        assert found["./a.csv"].isfile() and found["./sub/b.csv"].isfile()
+        assert archived.contents["./sub/b.csv"] == b"x" * 3000
+        assert archived.packed.digests == {
+            "./a.csv": sha256(b"id,amount\n1,10\n"),
+            "./sub/b.csv": sha256(b"x" * 3000),
+        }
+        assert archived.packed.folders == [".", "./sub", "./sub/empty"]
 
     def test_members_are_owned_by_root_and_read_only(self, tree: Path) -> None:
-        packed = pack([(tree, "data")], folders=["mnt/nested"])
-        with packed.archive:
-            for member in members(packed).values():
-                assert (member.uid, member.gid) == (0, 0)
-                assert (member.uname, member.gname) == ("root", "root")
-                expected = FOLDER_MODE if member.isdir() else FILE_MODE
-                assert member.mode == expected, member.name
+        for member in streamed([(tree, "data")], folders=["mnt/nested"]).members.values():
+            assert (member.uid, member.gid) == (0, 0)
+            assert (member.uname, member.gname) == ("root", "root")
+            expected = FOLDER_MODE if member.isdir() else FILE_MODE
+            assert member.mode == expected, member.name
         assert (FILE_MODE, FOLDER_MODE) == (0o444, 0o555)
+
+    def test_headers_are_the_bytes_tarfile_writes(self, tmp_path: Path) -> None:
+        """Headers come from a template per kind of member (fast); they must not differ."""
+        long_name = "x" * 150 + ".csv"
+        names = ["a.csv", "sub/b.csv", long_name, "café.csv", "y" * 100]
+        for name in names:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_bytes(b"z" * 700)
+        chunks = b"".join(pack([(tmp_path / n, n) for n in names], folders=["ref"]).chunks())
+        expected = io.BytesIO()
+        with tarfile.open(fileobj=expected, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            folder = archive._member("ref", tarfile.DIRTYPE, FOLDER_MODE)
+            tar.addfile(folder)
+            for name in names:
+                member = archive._member(name, tarfile.REGTYPE, FILE_MODE, 700)
+                tar.addfile(member, io.BytesIO(b"z" * 700))
+        written = expected.getvalue()
+        assert chunks == written[: len(chunks)]
+        assert written[len(chunks) :] == bytes(len(written) - len(chunks))  # tarfile pads more
 
     def test_empty_folders_are_added_for_nested_mount_points(self, tmp_path: Path) -> None:
         source = tmp_path / "a.csv"
         source.write_bytes(b"a")
-        packed = pack([(source, "a.csv")], folders=["ref", "deep/er"])
-        with packed.archive:
-            found = members(packed)
-            assert found["ref"].isdir() and found["deep/er"].isdir()
-            assert found["a.csv"].isfile()
-            assert set(packed.digests) == {"a.csv"}
+        archived = streamed([(source, "a.csv")], folders=["ref", "deep/er"])
+        found = archived.members
+        assert found["ref"].isdir() and found["deep/er"].isdir()
+        assert found["a.csv"].isfile()
+        assert set(archived.packed.digests) == {"a.csv"}
 
     def test_nothing_to_pack_is_an_empty_archive(self) -> None:
-        packed = pack([])
-        with packed.archive:
-            assert members(packed) == {}
-            assert packed.digests == {}
-
-    def test_the_archive_is_rewound_for_the_reader(self, tmp_path: Path) -> None:
-        source = tmp_path / "a"
-        source.write_bytes(b"a")
-        packed = pack([(source, "a")])
-        with packed.archive:
-            assert packed.archive.tell() == 0
+        archived = streamed([])
+        assert archived.members == {}
+        assert archived.packed.digests == {}
 
     def test_an_empty_file(self, tmp_path: Path) -> None:
         source = tmp_path / "empty"
         source.write_bytes(b"")
-        packed = pack([(source, "empty")])
-        with packed.archive:
-            assert contents(packed) == {"empty": b""}
-            assert packed.digests == {"empty": sha256(b"")}
+        archived = streamed([(source, "empty")])
+        assert archived.contents == {"empty": b""}
+        assert archived.packed.digests == {"empty": sha256(b"")}
+
+    def test_bytes_are_a_file_of_their_own(self) -> None:
+        archived = streamed([(b"key: value\n", "app.yaml")])
+        assert archived.contents == {"app.yaml": b"key: value\n"}
+        assert archived.packed.digests == {"app.yaml": sha256(b"key: value\n")}
 
     def test_a_symlink_is_refused(self, tmp_path: Path) -> None:
         (tmp_path / "real.csv").write_bytes(b"secret")
         (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
         with pytest.raises(SandboxError, match="not a regular file or folder"):
-            pack([(tmp_path / "link.csv", "link.csv")])
+            streamed([(tmp_path / "link.csv", "link.csv")])
 
     def test_a_symlink_inside_a_folder_is_refused(self, tree: Path, tmp_path: Path) -> None:
         (tmp_path / "outside").write_bytes(b"host secret")
         (tree / "sub" / "escape").symlink_to(tmp_path / "outside")
         with pytest.raises(SandboxError, match="escape"):
-            pack([(tree, ".")])
+            streamed([(tree, ".")])
 
     def test_a_symlinked_folder_is_refused(self, tree: Path, tmp_path: Path) -> None:
         (tmp_path / "data-link").symlink_to(tree, target_is_directory=True)
         with pytest.raises(SandboxError, match="not a regular file or folder"):
-            pack([(tmp_path / "data-link", ".")])
+            streamed([(tmp_path / "data-link", ".")])
 
     def test_a_fifo_is_refused_without_blocking(self, tree: Path) -> None:
         os.mkfifo(tree / "pipe")
         with pytest.raises(SandboxError, match="pipe"):
-            pack([(tree, ".")])
+            streamed([(tree, ".")])
 
     def test_a_symlink_swapped_in_after_the_walk_is_not_followed(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -143,30 +174,18 @@ class TestPack:
         (tmp_path / "outside").write_bytes(b"host secret")
         swapped = tmp_path / "data.csv"
         swapped.symlink_to(tmp_path / "outside")
-
-        def walk_before_the_swap(
-            source: Path, name: str, _as_host: bool
-        ) -> Iterator[tuple[Path, tarfile.TarInfo]]:
-            yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
-
-        monkeypatch.setattr(archive, "_walk", walk_before_the_swap)
+        monkeypatch.setattr(archive, "walk", walk_before_the_swap)
         with pytest.raises(SandboxError, match="cannot read data file"):
-            pack([(swapped, "data.csv")])
+            streamed([(swapped, "data.csv")])
 
     def test_a_fifo_swapped_in_after_the_walk_is_refused(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         swapped = tmp_path / "data.csv"
         os.mkfifo(swapped)
-
-        def walk_before_the_swap(
-            source: Path, name: str, _as_host: bool
-        ) -> Iterator[tuple[Path, tarfile.TarInfo]]:
-            yield source, archive._member(name, tarfile.REGTYPE, FILE_MODE, 0)
-
-        monkeypatch.setattr(archive, "_walk", walk_before_the_swap)
+        monkeypatch.setattr(archive, "walk", walk_before_the_swap)
         with pytest.raises(SandboxError, match="changed into something that is not a regular"):
-            pack([(swapped, "data.csv")])
+            streamed([(swapped, "data.csv")])
 
     def test_each_file_is_opened_and_read_once(
         self, tree: Path, monkeypatch: pytest.MonkeyPatch
@@ -193,19 +212,106 @@ class TestPack:
         monkeypatch.setattr(builtins, "open", builtin_open)
         monkeypatch.setattr(Path, "read_bytes", no_second_read)
         packed = pack([(tree, ".")])
+        chunks = list(packed.chunks())
         monkeypatch.undo()
-        with packed.archive:
-            assert sorted(opened) == ["a.csv", "b.csv"]
-            assert packed.digests["./sub/b.csv"] == sha256(b"x" * 3000)
+        assert chunks
+        assert sorted(opened) == ["a.csv", "b.csv"]
+        assert packed.digests["./sub/b.csv"] == sha256(b"x" * 3000)
 
-    def test_digest_is_of_what_went_into_the_archive(self, tmp_path: Path) -> None:
+    def test_a_big_file_streams_in_chunks_hashed_in_order(self, tmp_path: Path) -> None:
         source = tmp_path / "big.bin"
-        data = os.urandom(3 * 1024 * 1024 + 17)  # several of tarfile's read blocks
+        data = os.urandom(3 * archive._CHUNK + 17)
         source.write_bytes(data)
-        packed = pack([(source, "big.bin")])
-        with packed.archive:
-            assert contents(packed)["big.bin"] == data
-            assert packed.digests["big.bin"] == sha256(data)
+        archived = streamed([(source, "big.bin")])
+        assert archived.contents["big.bin"] == data
+        assert archived.packed.digests["big.bin"] == sha256(data)
+        assert max(map(len, archived.chunks)) <= archive._CHUNK  # never the whole file at once
+
+    def test_nothing_is_read_before_the_engine_asks(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No spool: the archive is made as it is sent, a chunk at a time."""
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(4 * archive._CHUNK))
+        read: list[int] = []
+        real_read = archive._hashed_chunks
+
+        def counting(*args: object) -> Iterator[bytes]:
+            for chunk in real_read(*args):  # type: ignore[arg-type]
+                read.append(len(chunk))
+                yield chunk
+
+        monkeypatch.setattr(archive, "_hashed_chunks", counting)
+        chunks = pack([(source, "big.bin")]).chunks()
+        assert read == []
+        next(chunks)  # the header
+        next(chunks)
+        assert read == [archive._CHUNK]
+
+    def test_many_small_files_go_in_few_large_writes(self, tmp_path: Path) -> None:
+        root = tmp_path / "many"
+        root.mkdir()
+        for number in range(3000):
+            (root / f"{number:05d}.csv").write_bytes(b"%d\n" % number * 50)
+        archived = streamed([(root, ".")])
+        assert len(archived.packed.digests) == 3000
+        assert len(archived.chunks) <= 3  # about a megabyte each, not one per file
+        assert archived.contents["./00042.csv"] == b"42\n" * 50
+
+    def test_a_file_that_shrinks_while_it_is_copied_is_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        source = tmp_path / "data.csv"
+        source.write_bytes(b"x" * 5000)
+        real_fstat = os.fstat
+        monkeypatch.setattr(
+            os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 9000, *real_fstat(fd)[7:]))
+        )
+        with pytest.raises(SandboxError, match="got shorter while it was being copied"):
+            streamed([(source, "data.csv")])
+
+
+class TestFileDigests:
+    def test_every_file_by_normalized_member_name(self, tree: Path) -> None:
+        assert archive.file_digests([(tree, ".")]) == {
+            "a.csv": sha256(b"id,amount\n1,10\n"),
+            "sub/b.csv": sha256(b"x" * 3000),
+        }
+
+    def test_a_digest_the_index_vouches_for_is_not_computed_again(
+        self, tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        read_later(monkeypatch)
+        index = HashIndex(tmp_path / "index.json", {})
+        first = archive.file_digests([(tree, ".")], index)
+        assert first == {"a.csv": sha256(b"id,amount\n1,10\n"), "sub/b.csv": sha256(b"x" * 3000)}
+        before = (tree / "a.csv").stat()
+        with (tree / "a.csv").open("r+b") as handle:  # the same size and mtime: ctime tells
+            handle.write(b"I")
+        os.utime(tree / "a.csv", ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert index.digest(str(tree / "a.csv"), (tree / "a.csv").stat()) is None
+        assert index.digest(str(tree / "sub" / "b.csv"), (tree / "sub" / "b.csv").stat())
+        assert archive.file_digests([(tree, ".")], index)["a.csv"] == sha256(b"Id,amount\n1,10\n")
+
+    def test_what_a_pack_read_is_remembered(
+        self, tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        read_later(monkeypatch)
+        index = HashIndex(tmp_path / "index.json", {})
+        packed = streamed([(tree, ".")], index=index).packed
+        path = tree / "sub" / "b.csv"
+        assert index.digest(str(path), path.stat()) == packed.digests["./sub/b.csv"]
+
+
+def read_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are read as if long after they last changed (their ctime cannot be set back)."""
+
+    class Later:
+        @staticmethod
+        def time_ns() -> int:
+            return time.time_ns() + 10 * RACY_NS
+
+    monkeypatch.setattr(archive, "time", Later)
 
 
 class TestFolderDigest:
@@ -251,7 +357,7 @@ class TestFolderDigest:
                 (root / name).parent.mkdir(parents=True, exist_ok=True)
                 (root / name).write_bytes(files[name])
             packed = pack([(root, ".")])
-            packed.archive.close()
+            list(packed.chunks())
             mounted = {f"/data/{name.removeprefix('./')}": d for name, d in packed.digests.items()}
             digests.append(folder_digest(mounted, "/data/"))
         assert digests[0] == digests[1]
@@ -435,12 +541,9 @@ class TestExtract:
         assert "'../***'" in str(refused.value)
 
     def test_round_trip_with_pack(self, tree: Path, tmp_path: Path) -> None:
-        packed = pack([(tree, "data")])
-        with packed.archive:
-            chunks = iter(lambda: packed.archive.read(777), b"")
-            into = tmp_path / "copy"
-            into.mkdir()
-            extract(chunks, into, limit=10**6, files=100)
+        into = tmp_path / "copy"
+        into.mkdir()
+        extract(pack([(tree, "data")]).chunks(), into, limit=10**6, files=100)
         assert (into / "data" / "a.csv").read_bytes() == (tree / "a.csv").read_bytes()
         assert (into / "data" / "sub" / "b.csv").read_bytes() == b"x" * 3000
         assert (into / "data" / "sub" / "empty").is_dir()

@@ -7,8 +7,9 @@ import hashlib
 import io
 import posixpath
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -246,8 +247,8 @@ class FakeFiller:
         self.archives: dict[str, bytes] = {}
         self.removed = False
 
-    def put_archive(self, path: str, archive: IO[bytes]) -> bool:
-        self.archives[path] = archive.read()
+    def put_archive(self, path: str, archive: Iterable[bytes]) -> bool:
+        self.archives[path] = b"".join(archive)
         return True
 
     def remove(self, force: bool = False) -> None:
@@ -275,8 +276,11 @@ class FakeClient:
         self.volumes, self.containers = Volumes(), Containers()
 
 
-def test_checksums_of_what_was_copied_match_the_files(folder: Path) -> None:
+def test_checksums_of_what_was_copied_match_the_files(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """End to end without an engine: plan, fill (through a fake client), then checksums."""
+    monkeypatch.setenv("POC_STATE_DIR", str(tmp_path / "state"))
     subject = scenario(
         item("invoices", "data/invoices.csv", "/data/invoices.csv", ["app"]),
         item("reference", "data/reference", "/ref"),

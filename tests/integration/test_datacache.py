@@ -1,0 +1,338 @@
+"""The data cache on the engine: a later run on the same files mounts the volume an earlier run
+filled, read-only, with exact checksums; a change is seen; eviction, `poc clean --cache`, a
+killed fill and two runs at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from docker.models.containers import Container
+
+from poc_runner.result import RunResult
+from poc_runner.sandbox import datacache
+from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.datacache import content_key
+from poc_runner.sandbox.hashindex import RACY_NS
+
+from .conftest import BASE, POC, ScenarioFactory, labelled, poc, run_folder
+
+# Every write a root process can try on its data; then what it sees, and how it is mounted.
+TAMPER = """\
+import json, os
+attempts = {
+    "append": lambda: open("/data/extract.csv", "a").write("x"),
+    "truncate": lambda: open("/data/extract.csv", "w"),
+    "remove": lambda: os.remove("/data/extract.csv"),
+    "chmod": lambda: os.chmod("/data/extract.csv", 0o666),
+    "new file": lambda: open("/data/new.csv", "w"),
+    "write in folder": lambda: open("/ref/rates.csv", "a").write("x"),
+}
+outcome = {}
+for name, attempt in attempts.items():
+    try:
+        attempt()
+        outcome[name] = "allowed"
+    except OSError as exc:
+        outcome[name] = exc.strerror
+mounts = {line.split()[1]: line.split()[3] for line in open("/proc/mounts")}
+print(json.dumps({
+    "outcome": outcome,
+    "uid": os.getuid(),
+    "content": open("/data/extract.csv").read(),
+    "options": {at: mounts[at].split(",")[0] for at in ("/data", "/ref")},
+}))
+"""
+
+SCENARIO = f"""\
+data:
+  - {{name: extract, path: data/extract.csv, mount: /data/extract.csv}}
+  - {{name: rates, path: data/rates, mount: /ref}}
+  - {{name: tamper, path: tamper.py, mount: /probe/tamper.py}}
+services:
+  app: {{image: {BASE}, command: [sleep, infinity]}}
+steps:
+  - {{name: tamper, service: app, run: [python3, /probe/tamper.py]}}
+"""
+
+
+@pytest.fixture(autouse=True)
+def own_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: docker.DockerClient
+) -> Iterator[None]:
+    """A hash index of this test's own, for runs here and the `poc` it starts; the entries
+    of its data (seen by no other test) go afterwards."""
+    monkeypatch.setenv("POC_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("POC_HISTORY", str(tmp_path / "history.sqlite"))
+    before = cache_ids(client)
+    yield
+    datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
+
+
+def settle() -> None:
+    """Files written less than RACY_NS ago are hashed again next time, by design; wait that
+    out so the next run records them."""
+    time.sleep(RACY_NS / 1e9 + 0.2)
+
+
+def extract_scenario(scenario: ScenarioFactory, name: str, body: str = SCENARIO) -> Path:
+    token = os.urandom(8).hex()  # data of this test only: no entry of another test matches
+    path = scenario(
+        body,
+        name=name,
+        files={
+            "tamper.py": TAMPER,
+            "data/extract.csv": f"invoice,amount\nA-1,100\n# {token}\n",
+            "data/rates/rates.csv": f"currency,rate\nEUR,1.1\n# {token}\n",
+        },
+    )
+    settle()
+    return path
+
+
+def seen(tmp_path: Path, result: RunResult) -> Any:
+    assert result.error is None, result.error
+    return json.loads((run_folder(tmp_path, result) / "steps" / "tamper.out").read_text())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def entries_holding(client: docker.DockerClient, scenario_path: Path) -> list[datacache.Entry]:
+    """The complete entries holding the scenario's /data volume (its one file, extract.csv)."""
+    key = content_key({"extract.csv": sha256(scenario_path.parent / "data" / "extract.csv")}, [])
+    return [entry for entry in datacache.entries(client) if entry.key == key and entry.volume]
+
+
+def entry_for(client: docker.DockerClient, scenario_path: Path) -> datacache.Entry:
+    (entry,) = entries_holding(client, scenario_path)
+    return entry
+
+
+def cache_ids(client: docker.DockerClient) -> set[str]:
+    return {entry.id for entry in datacache.entries(client)}
+
+
+def test_a_later_run_on_the_same_files_mounts_the_cached_volume_read_only(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    tmp_path: Path,
+    client: docker.DockerClient,
+) -> None:
+    path = extract_scenario(scenario, "cache-reuse")
+    first, second = run(path), run(path)
+    items = ("extract", "rates", "tamper")
+    assert first.environment["data_cache"] == dict.fromkeys(items, "copied")
+    assert second.environment["data_cache"] == dict.fromkeys(items, "cached")
+    host = path.parent / "data" / "extract.csv"
+    for result in (first, second):  # each tried every write, as root, and none got through
+        outcome = seen(tmp_path, result)
+        assert outcome["uid"] == 0
+        assert set(outcome["outcome"].values()) == {"Read-only file system"}, outcome
+        assert outcome["options"] == {"/data": "ro", "/ref": "ro"}
+        assert outcome["content"] == host.read_text()
+    assert first.environment["data"] == second.environment["data"]
+    assert second.environment["data"]["extract"] == sha256(host)
+    report = (run_folder(tmp_path, second) / "report.md").read_text()
+    assert "Data from the cache, not copied again" in report
+    assert "Data from the cache" not in (run_folder(tmp_path, first) / "report.md").read_text()
+    entry = entry_for(client, path)  # kept after both runs: no teardown took it
+    assert labelled(client, first.run_id) == labelled(client, second.run_id) == []
+    third = run(path)
+    assert third.environment["data_cache"]["extract"] == "cached"
+    assert entry_for(client, path).id == entry.id
+    assert seen(tmp_path, third)["content"] == host.read_text()  # as it was, after 3 tries
+
+
+def test_a_changed_byte_with_size_and_mtime_kept_is_seen_inside_and_in_the_result(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path
+) -> None:
+    path = extract_scenario(scenario, "cache-change")
+    host = path.parent / "data" / "extract.csv"
+    run(path)
+    assert run(path).environment["data_cache"]["extract"] == "cached"  # the index vouches
+    before = host.stat()
+    with host.open("r+b") as handle:
+        handle.write(b"I")  # "invoice" -> "Invoice": the same size
+    os.utime(host, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (host.stat().st_size, host.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    changed = run(path)
+    assert changed.environment["data_cache"]["extract"] == "copied"
+    assert seen(tmp_path, changed)["content"] == host.read_text()
+    assert host.read_text().startswith("Invoice,")
+    written = json.loads((run_folder(tmp_path, changed) / "result.json").read_text())
+    assert written["environment"]["data"]["extract"] == sha256(host)
+
+
+WAITING = f"""\
+data: [{{name: extract, path: data/extract.csv, mount: /data/extract.csv}}]
+services:
+  app: {{image: {BASE}, command: [sleep, infinity]}}
+steps:
+  - name: wait
+    service: app
+    run: "touch /tmp/waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done"
+    timeout: 2m
+"""
+
+
+@pytest.fixture
+def holding_run(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> Iterator[Callable[[], Path]]:
+    """Starts a `poc run` whose step waits until the test ends: meanwhile its entry is in use."""
+    started: list[tuple[subprocess.Popen[bytes], Container]] = []
+
+    def start() -> Path:
+        path = extract_scenario(scenario, "cache-holder", WAITING)
+        argv = [*POC, "run", "--out", str(tmp_path / "runs"), str(path)]
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            for container in client.containers.list(
+                filters={"label": [f"{label.SCENARIO}=cache-holder", f"{label.SERVICE}=app"]}
+            ):
+                if container.exec_run(["test", "-e", "/tmp/waiting"]).exit_code == 0:
+                    started.append((process, container))
+                    return path
+            time.sleep(0.1)
+        process.kill()
+        pytest.fail("the holding run never reached its step")
+
+    yield start
+    for process, container in started:
+        container.exec_run(["touch", "/tmp/go"])
+        assert process.wait(timeout=120) == 0
+
+
+def test_eviction_keeps_the_cap_and_never_takes_an_entry_a_run_mounts(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    holding_run: Callable[[], Path],
+    tmp_path: Path,
+    client: docker.DockerClient,
+) -> None:
+    """With a cap of one byte, a run that fills a new entry removes every other entry that no
+    container mounts (all of them on this engine: they are only a cache)."""
+    idle = extract_scenario(scenario, "cache-idle")
+    assert run(idle).error is None
+    idle_entry = entry_for(client, idle)
+    held_entry = entry_for(client, holding_run())
+    filler = extract_scenario(scenario, "cache-filler")
+    tiny = {**os.environ, datacache.CAP_VARIABLE: "1"}
+    done = poc("run", "--out", str(tmp_path / "runs"), str(filler), env=tiny)
+    assert done.returncode == 0, done.stdout + done.stderr
+    left = cache_ids(client)
+    assert idle_entry.id not in left, "over the cap, an unused entry stays"
+    assert held_entry.id in left, "evicted while a run mounts it"
+    assert entry_for(client, filler).id in left  # the newest: its own run held it
+
+
+def test_poc_clean_cache_removes_every_entry_but_those_in_use(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    holding_run: Callable[[], Path],
+    client: docker.DockerClient,
+) -> None:
+    idle = extract_scenario(scenario, "cache-idle")
+    assert run(idle).error is None
+    idle_entry = entry_for(client, idle)
+    held_entry = entry_for(client, holding_run())
+    cleaned = poc("clean", "--cache")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"removed volume {idle_entry.data_volume} (data cache" in cleaned.stdout
+    assert "data cache entries in use (a container mounts them)" in cleaned.stdout
+    left = cache_ids(client)
+    assert idle_entry.id not in left and held_entry.id in left
+    assert "--cache" in poc("clean", "--help").stdout
+
+
+def test_two_runs_at_once_share_one_cache_entry_and_both_pass(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    body = SCENARIO + (
+        "acceptance:\n  criteria:\n"
+        "    - {id: read-only, check: {type: output, step: tamper, contains: Read-only}}\n"
+        "    - {id: untouched, check: {type: output, step: tamper, not_contains: allowed}}\n"
+    )
+    path = extract_scenario(scenario, "cache-shared", body)
+    out = str(tmp_path / "runs")
+    assert poc("run", "--out", out, str(path)).returncode == 0  # fills the entries
+    both = [
+        subprocess.Popen(
+            [*POC, "run", "--out", out, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    results = [json.loads(result_file(output).read_text()) for output in outputs]
+    assert [r["environment"]["data_cache"]["extract"] for r in results] == ["cached"] * 2
+    assert results[0]["environment"]["data"] == results[1]["environment"]["data"]
+    assert len(entries_holding(client, path)) == 1
+
+
+def result_file(output: str) -> Path:
+    line = next(line for line in output.splitlines() if "results:" in line)
+    return Path(line.split("results:")[1].strip()) / "result.json"
+
+
+def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    path = scenario(
+        f"""\
+        data: [{{name: big, path: data/big.bin, mount: /data/big.bin}}]
+        services:
+          app: {{image: {BASE}, command: [sleep, infinity]}}
+        steps:
+          - {{name: look, service: app, run: [ls, /data]}}
+        """,
+        name="cache-killed",
+    )
+    (path.parent / "data").mkdir()
+    with (path.parent / "data" / "big.bin").open("wb") as big:
+        for _ in range(400):  # 400 MiB: a few seconds to copy
+            big.write(os.urandom(1024 * 1024))
+    before = cache_ids(client)
+    argv = [*POC, "run", "--out", str(tmp_path / "runs"), str(path)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        filling = wait_for_a_fill(client, before)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert filling in cache_ids(client), "SIGKILL skips teardown"
+    cleaned = poc("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert filling not in cache_ids(client)
+    run_objects = client.containers.list(
+        all=True, filters={"label": f"{label.SCENARIO}=cache-killed"}
+    )
+    assert run_objects == []
+
+
+def wait_for_a_fill(client: docker.DockerClient, before: set[str]) -> str:
+    """The id of a new entry being filled, once its filler mounts it (a container whose
+    creation is still on its way when the run dies lands later, for the sweep after)."""
+    for _ in range(600):
+        for entry in datacache.entries(client):
+            if entry.id in before or entry.key is not None or entry.volume is None:
+                continue
+            if client.containers.list(all=True, filters={"volume": entry.volume}):
+                return entry.id
+        time.sleep(0.05)
+    pytest.fail("no fill started")
