@@ -50,7 +50,9 @@ def client() -> docker.DockerClient:
 def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     """No run's object remains. Data cache entries stay, as built images do (a cache, capped
     by POC_DATA_CACHE_MAX), but only whole: no fill its process left unfinished, no stamp
-    without its data volume (sandbox/datacache.py)."""
+    without its data volume (sandbox/datacache.py). The entries the session filled go at its
+    end (those no run still mounts), so the suite does not grow the user's cache."""
+    before = {entry.id for entry in datacache.entries(client)}
     yield
     leftovers = [  # a run still going belongs to another process (a benchmark, say)
         thing
@@ -69,6 +71,7 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
         or (entry.key is None and liveness(entry.owner) is not Liveness.ALIVE)
     ]
     datacache.remove(client, broken)
+    datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
     assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
     assert not broken, f"broken data cache entries left behind: {[e.id for e in broken]}"
 
