@@ -94,6 +94,43 @@ def results_follow_the_published_schema(tmp_path: Path) -> Iterator[None]:
         jsonschema.validate(json.loads(result.read_text()), schema)
 
 
+def tamper_script(file: str, folder: str) -> str:
+    """A probe that tries, as root, every write on a data file and a data folder, then prints
+    as JSON what came of each attempt, its uid, the file's content, the folder's listing and
+    the first option of the two mounts (ro, rw)."""
+    return textwrap.dedent(
+        f"""\
+        import json, os
+        file, folder = {file!r}, {folder!r}
+        inside = os.path.join(folder, sorted(os.listdir(folder))[0])
+        attempts = {{
+            "append": lambda: open(file, "a").write("x"),
+            "truncate": lambda: open(file, "w"),
+            "remove": lambda: os.remove(file),
+            "chmod": lambda: os.chmod(file, 0o666),
+            "new file beside": lambda: open(os.path.join(os.path.dirname(file), "new"), "w"),
+            "write in folder": lambda: open(inside, "a").write("x"),
+            "new file in folder": lambda: open(os.path.join(folder, "new"), "w"),
+        }}
+        outcome = {{}}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                outcome[name] = "allowed"
+            except OSError as exc:
+                outcome[name] = exc.strerror
+        mounts = {{line.split()[1]: line.split()[3] for line in open("/proc/mounts")}}
+        print(json.dumps({{
+            "outcome": outcome,
+            "uid": os.getuid(),
+            "content": open(file).read(),
+            "listing": sorted(os.listdir(folder)),
+            "options": {{at: mounts[at].split(",")[0] for at in (os.path.dirname(file), folder)}},
+        }}))
+        """
+    )
+
+
 ScenarioFactory = Callable[..., Path]
 
 

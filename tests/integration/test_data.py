@@ -9,31 +9,7 @@ from pathlib import Path
 
 from poc_runner.result import RunResult
 
-from .conftest import BASE, ScenarioFactory, run_folder
-
-TAMPER = """\
-import json, os
-attempts = {
-    "append": lambda: open("/data/invoices.csv", "a").write("x"),
-    "truncate": lambda: open("/data/invoices.csv", "w"),
-    "remove": lambda: os.remove("/data/invoices.csv"),
-    "chmod": lambda: os.chmod("/data/invoices.csv", 0o666),
-    "new file beside": lambda: open("/data/new.csv", "w"),
-    "write in folder": lambda: open("/ref/tables/rates.csv", "a").write("x"),
-    "new file in folder": lambda: open("/ref/tables/extra.csv", "w"),
-}
-outcome = {}
-for name, attempt in attempts.items():
-    try:
-        attempt()
-        outcome[name] = "allowed"
-    except OSError as exc:
-        outcome[name] = exc.strerror
-outcome["uid"] = os.getuid()
-outcome["content"] = open("/data/invoices.csv").read()
-outcome["folder"] = sorted(os.listdir("/ref/tables"))
-print(json.dumps(outcome))
-"""
+from .conftest import BASE, ScenarioFactory, run_folder, tamper_script
 
 
 def test_data_is_copied_read_only_even_for_root(
@@ -51,7 +27,7 @@ def test_data_is_copied_read_only_even_for_root(
           - {{name: tamper, service: app, run: [python3, /probe/tamper.py]}}
         """,
         files={
-            "tamper.py": TAMPER,
+            "tamper.py": tamper_script("/data/invoices.csv", "/ref/tables"),
             "data/invoices.csv": "invoice,amount\nA-1,100\n",
             "data/tables/rates.csv": "currency,rate\nEUR,1.1\n",
             "data/tables/codes.csv": "code\nX\n",
@@ -60,10 +36,11 @@ def test_data_is_copied_read_only_even_for_root(
     result = run(path)
     assert result.error is None, result.error
     outcome = json.loads((run_folder(tmp_path, result) / "steps" / "tamper.out").read_text())
-    assert outcome.pop("uid") == 0
-    assert outcome.pop("content") == "invoice,amount\nA-1,100\n"
-    assert outcome.pop("folder") == ["codes.csv", "rates.csv"]
-    assert set(outcome.values()) == {"Read-only file system"}, outcome
+    assert outcome["uid"] == 0
+    assert outcome["content"] == "invoice,amount\nA-1,100\n"
+    assert outcome["listing"] == ["codes.csv", "rates.csv"]
+    assert set(outcome["outcome"].values()) == {"Read-only file system"}, outcome
+    assert outcome["options"] == {"/data": "ro", "/ref/tables": "ro"}
     host_file = path.parent / "data" / "invoices.csv"
     digests = result.environment["data"]
     assert digests["invoices"] == hashlib.sha256(host_file.read_bytes()).hexdigest()

@@ -24,34 +24,7 @@ from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.datacache import content_key
 from poc_runner.sandbox.hashindex import RACY_NS
 
-from .conftest import BASE, POC, ScenarioFactory, labelled, poc, run_folder
-
-# Every write a root process can try on its data; then what it sees, and how it is mounted.
-TAMPER = """\
-import json, os
-attempts = {
-    "append": lambda: open("/data/extract.csv", "a").write("x"),
-    "truncate": lambda: open("/data/extract.csv", "w"),
-    "remove": lambda: os.remove("/data/extract.csv"),
-    "chmod": lambda: os.chmod("/data/extract.csv", 0o666),
-    "new file": lambda: open("/data/new.csv", "w"),
-    "write in folder": lambda: open("/ref/rates.csv", "a").write("x"),
-}
-outcome = {}
-for name, attempt in attempts.items():
-    try:
-        attempt()
-        outcome[name] = "allowed"
-    except OSError as exc:
-        outcome[name] = exc.strerror
-mounts = {line.split()[1]: line.split()[3] for line in open("/proc/mounts")}
-print(json.dumps({
-    "outcome": outcome,
-    "uid": os.getuid(),
-    "content": open("/data/extract.csv").read(),
-    "options": {at: mounts[at].split(",")[0] for at in ("/data", "/ref")},
-}))
-"""
+from .conftest import BASE, POC, ScenarioFactory, labelled, poc, run_folder, tamper_script
 
 SCENARIO = f"""\
 data:
@@ -90,7 +63,7 @@ def extract_scenario(scenario: ScenarioFactory, name: str, body: str = SCENARIO)
         body,
         name=name,
         files={
-            "tamper.py": TAMPER,
+            "tamper.py": tamper_script("/data/extract.csv", "/ref"),
             "data/extract.csv": f"invoice,amount\nA-1,100\n# {token}\n",
             "data/rates/rates.csv": f"currency,rate\nEUR,1.1\n# {token}\n",
         },
