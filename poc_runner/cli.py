@@ -415,7 +415,11 @@ def down(path: str) -> None:
 
 
 @cli.command()
-@click.option("--images", is_flag=True, help="Also remove the images poc-runner built.")
+@click.option(
+    "--images",
+    is_flag=True,
+    help="Also remove the images poc-runner built, and the data cache (as --cache).",
+)
 @click.option(
     "--cache",
     is_flag=True,
@@ -435,19 +439,13 @@ def clean(images: bool, cache: bool, everyone: bool) -> None:
     Objects are found by their io.poc-runner.run label; each names the process that owns it,
     and only those whose owner has provably ended are removed (whatever user, home or state
     folder started them), as are the data cache volumes such a run left half filled. Other
-    users' sandboxes are left alone unless --all. Kept otherwise, as caches: the images
-    poc-runner built (--images) and the data cache (--cache), which holds at most
-    $POC_DATA_CACHE_MAX (20g by default; the least recently used entries go first)."""
+    users' sandboxes are left alone unless --all. Kept otherwise, as caches: the data cache
+    (removed by --cache or --images), which holds at most $POC_DATA_CACHE_MAX (20g by default;
+    the least recently used entries go first), and the images poc-runner built (--images)."""
     from poc_runner.engine import connect
-    from poc_runner.sandbox import datacache
-    from poc_runner.sandbox.reaper import remove_built_images, sweep
+    from poc_runner.sandbox.clean import clean as clean_up
 
-    client = connect()
-    swept = sweep(client, include_kept=True, everyone=everyone)
-    if images:
-        swept.merge(remove_built_images(client))
-    if cache:
-        swept.merge(datacache.remove_all(client))
+    swept = clean_up(connect(), images=images, cache=cache, everyone=everyone)
     for line in swept.removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(swept.removed)} object(s) removed")
