@@ -21,7 +21,7 @@ import posixpath
 import stat
 import tarfile
 import time
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -41,6 +41,7 @@ FOLDER_MODE = 0o555
 
 
 Source = Path | bytes  # a host file or folder, or the bytes of a file (a Compose config's text)
+Cut = Callable[[], bool]  # whether the sandbox was torn down meanwhile (streams.Streams.cut)
 
 
 class Packed:
@@ -53,13 +54,24 @@ class Packed:
         folders: Iterable[str],
         as_host: bool,
         index: HashIndex | None,
+        cut: Cut | None = None,
     ) -> None:
         self._entries, self._extra, self._as_host, self._index = entries, folders, as_host, index
+        self._cut = cut
         self.digests: dict[str, str] = {}  # member name -> sha256
         self.folders: list[str] = []  # folder member names
         self.size = 0
 
     def chunks(self) -> Iterator[bytes]:
+        """The archive's bytes; once the sandbox is cut (torn down: Ctrl-C, SIGTERM) the next
+        chunk is an error instead, so the engine's upload ends there and the copy of a big
+        extract is not waited out."""
+        for chunk in self._chunks():
+            if self._cut is not None and self._cut():
+                raise SandboxError("the sandbox was torn down while its data was being copied")
+            yield chunk
+
+    def _chunks(self) -> Iterator[bytes]:
         batch = _Batch()
         with ThreadPoolExecutor(1, thread_name_prefix="hash") as hasher:
             for name in self._extra:
@@ -138,12 +150,13 @@ def pack(
     *,
     as_host: bool = False,
     index: HashIndex | None = None,
+    cut: Cut | None = None,
 ) -> Packed:
     """Archive host files and folders under the given member names, plus empty `folders`.
     Members are root's and read-only, or, `as_host`, keep the host's modes and owners (a
     writable copy of a Compose bind mount, which shows them as they are). With an `index`, what
-    was read is remembered there (hashindex.py)."""
-    return Packed(entries, folders, as_host, index)
+    was read is remembered there (hashindex.py); with `cut`, the archive stops once it says so."""
+    return Packed(entries, folders, as_host, index, cut)
 
 
 def _hashed_chunks(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
 from poc_runner.sandbox import datacache
-from poc_runner.sandbox.archive import Packed, folder_digest, hash_file, pack, walk
+from poc_runner.sandbox.archive import Cut, Packed, folder_digest, hash_file, pack, walk
 from poc_runner.sandbox.hashindex import HashIndex
 
 if TYPE_CHECKING:
@@ -91,9 +91,10 @@ def fill_volumes(
     image: str,
     labels: dict[str, str],
     prefix: str,
+    cut: Cut | None = None,
 ) -> dict[str, str]:
     """Create and fill volumes of the run's own (a sandbox left up); returns the sha256 of
-    every file by its container path."""
+    every file by its container path. `cut` stops a copy in progress (see `copy_in`)."""
     from docker.types import Mount
 
     if not volumes:
@@ -114,7 +115,7 @@ def fill_volumes(
     digests: dict[str, str] = {}
     try:
         for index, volume in enumerate(volumes):
-            packed = copy_in(filler, f"{FILL_AT}/{index}", volume, hashes)
+            packed = copy_in(filler, f"{FILL_AT}/{index}", volume, hashes, cut)
             digests |= _at_mount(volume, packed.digests)
     finally:
         filler.remove(force=True)
@@ -127,10 +128,11 @@ def provide_volumes(
     volumes: list[DataVolume],
     pin: datacache.Pin,
     adopt: Callable[[Container], Container],
+    cut: Cut | None = None,
 ) -> dict[str, str]:
     """Each volume from the data cache, or filled now as a new entry of it; returns the sha256
     of every file by its container path. `adopt` takes each container that pins an entry for
-    the run (teardown removes it)."""
+    the run (teardown removes it); `cut` stops a fill in progress (the entry is abandoned)."""
     if not volumes:
         return {}
     cap = datacache.cap_bytes()
@@ -142,7 +144,7 @@ def provide_volumes(
             mine = replace(pin, name=f"{pin.name}{index}")
             found = _from_cache(client, volume, mine, adopt, hashes)
             if found is None:
-                found, filled = _new_entry(client, volume, mine, adopt, hashes), True
+                found, filled = _new_entry(client, volume, mine, adopt, hashes, cut), True
             digests |= _at_mount(volume, found)
     finally:
         hashes.save()
@@ -204,6 +206,7 @@ def _new_entry(
     pin: datacache.Pin,
     adopt: Callable[[Container], Container],
     hashes: HashIndex,
+    cut: Cut | None,
 ) -> dict[str, str]:
     """Fill a new cache entry through a writable filler, stamp it with what went in, pin it
     read-only for the run, and only then remove the filler: it is never unpinned meanwhile."""
@@ -212,7 +215,7 @@ def _new_entry(
     try:
         filler = pin.create(client, entry.data_volume, writable=True)
         try:
-            packed = copy_in(filler, pin.at, volume, hashes)
+            packed = copy_in(filler, pin.at, volume, hashes, cut)
             key = datacache.content_key(packed.digests, packed.folders)
             datacache.finish(client, entry, key, packed.size)
             done = True
@@ -227,9 +230,12 @@ def _new_entry(
     return packed.digests
 
 
-def copy_in(filler: Container, at: str, volume: DataVolume, hashes: HashIndex) -> Packed:
-    """Stream the volume's files into `at` of a container mounting it, hashed on the way."""
-    packed = pack(volume.entries, volume.folders, index=hashes)
+def copy_in(
+    filler: Container, at: str, volume: DataVolume, hashes: HashIndex, cut: Cut | None = None
+) -> Packed:
+    """Stream the volume's files into `at` of a container mounting it, hashed on the way; once
+    `cut` says the sandbox was torn down, the upload ends with an error."""
+    packed = pack(volume.entries, volume.folders, index=hashes, cut=cut)
     if not filler.put_archive(at, packed.chunks()):
         raise SandboxError(f"could not copy the data for {volume.mount} into the sandbox")
     return packed

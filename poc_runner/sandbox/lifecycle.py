@@ -198,14 +198,20 @@ class Sandbox:
         """The data volumes: from the data cache, or (a sandbox left up, which `--reuse` fills
         again in place) of the run's own."""
         if self.kept:
-            digests = fill_volumes(self.client, self.volumes, image, self.labels, self.prefix)
+            digests = fill_volumes(
+                self.client, self.volumes, image, self.labels, self.prefix, self._was_cut
+            )
         else:
             holder = {**self.labels, label.SERVICE: "(data)"}
             pin = Pin(image, f"{self.prefix}_data", holder, FILL_AT)
-            digests = provide_volumes(self.client, self.volumes, pin, self._pin)
+            digests = provide_volumes(self.client, self.volumes, pin, self._pin, self._was_cut)
         self._adopt(self.volumes, self._remove_volumes)
         self.data_sha256 = checksums(self.scenario, digests)
         self.data_cache = cache_use(self.scenario, self.folder, self.volumes)
+
+    def _was_cut(self) -> bool:
+        """Whether teardown began: a data copy in progress stops at its next chunk."""
+        return self.streams.cut
 
     def _pin(self, container: Container) -> Container:
         self.pins.append(self._adopt(container, remove_container))
@@ -273,7 +279,7 @@ class Sandbox:
         """A reused sandbox: its services still running, its data as the scenario's now."""
         for name, container in self.containers.items():
             self.ensure_running(name, container)
-        digests = refresh(self.client, self.volumes, self.labels, self.prefix)
+        digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
         self.data_sha256 = checksums(self.scenario, digests)
 
     def _place(self, name: str) -> dict[str, Any]:

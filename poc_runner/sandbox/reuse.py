@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.archive import file_digests
+from poc_runner.sandbox.archive import Cut, file_digests
 from poc_runner.sandbox.data import DataVolume, copy_in
 from poc_runner.sandbox.forwarder import role
 from poc_runner.sandbox.hashindex import HashIndex
@@ -166,10 +166,15 @@ def _said(field: str) -> str:
 
 
 def refresh(
-    client: docker.DockerClient, volumes: list[DataVolume], labels: dict[str, str], prefix: str
+    client: docker.DockerClient,
+    volumes: list[DataVolume],
+    labels: dict[str, str],
+    prefix: str,
+    cut: Cut | None = None,
 ) -> dict[str, str]:
     """Fill again the data volumes whose files differ from the scenario folder's; returns the
-    sha256 of every file by its container path, as filling them does."""
+    sha256 of every file by its container path, as filling them does. A fill `cut` short
+    leaves a volume that differs, so the next reuse fills it again."""
     if not volumes:
         return {}
     from docker.types import Mount
@@ -192,7 +197,7 @@ def refresh(
         for index, volume in enumerate(volumes):
             wanted = file_digests(volume.entries, hashes)
             if wanted != inside.get(str(index), {}):
-                wanted = _fill(refresher, index, volume, hashes)
+                wanted = _fill(refresher, index, volume, hashes, cut)
             for member, digest in wanted.items():
                 digests[posixpath.normpath(posixpath.join(volume.mount, member))] = digest
         return digests
@@ -210,12 +215,12 @@ def _inside(refresher: Container, count: int) -> dict[str, dict[str, str]]:
 
 
 def _fill(
-    refresher: Container, index: int, volume: DataVolume, hashes: HashIndex
+    refresher: Container, index: int, volume: DataVolume, hashes: HashIndex, cut: Cut | None
 ) -> dict[str, str]:
     code, output = refresher.exec_run(["python3", "-c", _EMPTY, f"{_AT}/{index}"])
     if code != 0:
         raise SandboxError(f"could not empty {volume.mount} for its new data: {_text(output)}")
-    return copy_in(refresher, f"{_AT}/{index}", volume, hashes).digests
+    return copy_in(refresher, f"{_AT}/{index}", volume, hashes, cut).digests
 
 
 def _text(output: bytes) -> str:

@@ -1,11 +1,13 @@
-"""Long engine streams a teardown can cut short: image builds and pulls.
+"""Long engine streams a teardown can cut short: image builds and pulls, and data copies.
 
 A build reads the engine's answer until the build ends: Ctrl-C or SIGTERM during a 20 s `RUN`
 step waited out the 20 s, since nothing reads faster than the engine writes. So while a
 sandbox's thread streams a build or a pull, the sandbox can cut it: its connection is shut
 down, the reading thread gets an error at once, and the engine, its client gone, stops the
 build. The responses are found through a hook the docker SDK's HTTP session calls in the
-requesting thread, so no request is made differently from the SDK's own.
+requesting thread, so no request is made differently from the SDK's own. A data copy is an
+upload, which the engine answers only at its end: its archive asks `cut` before each chunk
+instead (sandbox/archive.py), and ends the upload with an error once it is set.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario, Service
-from poc_runner.sandbox.archive import Source, pack
+from poc_runner.sandbox.archive import Cut, Source, pack
 from poc_runner.sandbox.data import FILL_AT
 
 if TYPE_CHECKING:
@@ -162,8 +162,8 @@ class RunVolumes:
                 raise SandboxError("the sandbox was torn down while it was being built")
             self.client.volumes.create(volume.name, labels=self.labels)
             self.made.append(volume.name)
-        if volume.entries:
-            _fill(self.client, volume, image, self.labels)
+        if volume.entries:  # a copy in progress stops once the sandbox closes
+            _fill(self.client, volume, image, self.labels, cut=lambda: self._closed)
 
     def close(self) -> list[str]:
         """No volume is made from now on; the names of those made, for removal."""
@@ -173,7 +173,11 @@ class RunVolumes:
 
 
 def _fill(
-    client: docker.DockerClient, volume: RunVolume, image: str, labels: dict[str, str]
+    client: docker.DockerClient,
+    volume: RunVolume,
+    image: str,
+    labels: dict[str, str],
+    cut: Cut | None = None,
 ) -> None:
     """Copy the volume's entries in through a container that is created, never started. Made
     from the service's image and mounted where the service mounts it, the engine first copies
@@ -190,7 +194,7 @@ def _fill(
         use_config_proxy=False,
     )
     try:
-        packed = pack(volume.entries, as_host=volume.as_host)
+        packed = pack(volume.entries, as_host=volume.as_host, cut=cut)
         if not filler.put_archive(volume.at, packed.chunks()):
             raise SandboxError(f"could not copy files into the sandbox at {volume.at}")
     finally:

@@ -298,6 +298,53 @@ def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
     assert run_objects == []
 
 
+def test_sigterm_during_the_copy_of_a_big_extract_ends_the_copy_at_once(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    """The run does not wait for the upload to end: 64 GiB (sparse on the host, so nothing is
+    read from disk) would take minutes; the copy stops at its next chunk, the half-filled entry
+    is abandoned, and the run ends 130 with its result written."""
+    path = scenario(
+        f"""\
+        data: [{{name: huge, path: data/huge.bin, mount: /data/huge.bin}}]
+        services:
+          app: {{image: {BASE}, command: [sleep, infinity]}}
+        steps:
+          - {{name: never, service: app, run: "true"}}
+        """,
+        name="cache-cut",
+    )
+    (path.parent / "data").mkdir()
+    with (path.parent / "data" / "huge.bin").open("wb") as huge:
+        huge.truncate(64 * 1024**3)
+    before = cache_ids(client)
+    argv = [*POC, "run", "--out", str(tmp_path / "runs"), str(path)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        filling = wait_for_an_unfilled_entry(client, before)
+        time.sleep(3)  # into the copy (the engine answers no container listing meanwhile)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130  # the whole copy would take minutes
+    finally:
+        process.kill()
+    assert filling not in cache_ids(client), "the half-filled entry was kept"
+    of_the_run = {"label": f"{label.SCENARIO}=cache-cut"}
+    assert client.containers.list(all=True, filters=of_the_run) == []
+    assert client.networks.list(filters=of_the_run) == []
+    result = next((tmp_path / "runs" / "cache-cut").glob("*/result.json")).read_text()
+    assert '"error": "interrupted"' in result
+
+
+def wait_for_an_unfilled_entry(client: docker.DockerClient, before: set[str]) -> str:
+    """The id of a new entry not filled yet, once its data volume exists."""
+    for _ in range(600):
+        for entry in datacache.entries(client):
+            if entry.id not in before and entry.key is None and entry.volume is not None:
+                return entry.id
+        time.sleep(0.05)
+    pytest.fail("no fill started")
+
+
 def wait_for_a_fill(client: docker.DockerClient, before: set[str]) -> str:
     """The id of a new entry being filled, once its filler mounts it (a container whose
     creation is still on its way when the run dies lands later, for the sweep after)."""

@@ -248,6 +248,22 @@ class TestPack:
         next(chunks)
         assert read == [archive._CHUNK]
 
+    def test_a_cut_stops_the_archive_at_its_next_chunk_and_remembers_no_half_read_file(
+        self, tmp_path: Path
+    ) -> None:
+        """Teardown during the copy of a big extract: the upload ends now, not at its end."""
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(8 * archive._CHUNK))
+        index = HashIndex(tmp_path / "index.json", {})
+        torn_down = False
+        chunks = pack([(source, "big.bin")], index=index, cut=lambda: torn_down).chunks()
+        next(chunks)  # the header
+        next(chunks)  # the first chunk of the file
+        torn_down = True
+        with pytest.raises(SandboxError, match="torn down while its data was being copied"):
+            next(chunks)
+        assert index.digest(str(source), source.stat()) is None
+
     def test_many_small_files_go_in_few_large_writes(self, tmp_path: Path) -> None:
         root = tmp_path / "many"
         root.mkdir()
