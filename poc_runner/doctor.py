@@ -64,7 +64,7 @@ def diagnose() -> list[Finding]:
         )
     )
     findings.append(_base_image(client))
-    leftovers = client.containers.list(all=True, filters={"label": labels.RUN})
+    leftovers = client.api.containers(all=True, quiet=True, filters={"label": labels.RUN})
     findings.append(
         Finding(
             "ok" if not leftovers else "warn",

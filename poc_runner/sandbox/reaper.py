@@ -79,7 +79,9 @@ def sweep(
     """
     selector = [labels.RUN] + ([f"{labels.SCENARIO}={scenario}"] if scenario else [])
     listings: list[tuple[str, list[Any]]] = [
-        ("container", client.containers.list(all=True, filters={"label": selector})),
+        # sparse: the listing's own labels, no inspect per container, so a container the
+        # engine has locked (one being filled with a big extract) does not hold the sweep up
+        ("container", client.containers.list(all=True, filters={"label": selector}, sparse=True)),
         ("network", client.networks.list(filters={"label": selector})),
         ("volume", client.volumes.list(filters={"label": selector})),
     ]
@@ -147,7 +149,14 @@ _REMOVERS: dict[str, Callable[[Any], object]] = {
 
 
 def _remove(kind: str, thing: Any, swept: Swept) -> None:
-    _record(f"{kind} {thing.name}", partial(_REMOVERS[kind], thing), swept)
+    _record(f"{kind} {name_of(thing)}", partial(_REMOVERS[kind], thing), swept)
+
+
+def name_of(thing: Any) -> str:
+    """A container's, network's or volume's name, also from a sparse container listing (which
+    gives `Names`, each with a leading slash)."""
+    names = thing.attrs.get("Names") or [thing.name or thing.id]
+    return str(names[0]).lstrip("/")
 
 
 def _record(what: str, remove: Callable[[], object], swept: Swept) -> None:

@@ -298,12 +298,14 @@ def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
     assert run_objects == []
 
 
-def test_sigterm_during_the_copy_of_a_big_extract_ends_the_copy_at_once(
+def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
 ) -> None:
-    """The run does not wait for the upload to end: 64 GiB (sparse on the host, so nothing is
-    read from disk) would take minutes; the copy stops at its next chunk, the half-filled entry
-    is abandoned, and the run ends 130 with its result written."""
+    """The engine answers no inspect of a container it is copying into: `poc clean` (the sweep
+    every run starts with) reads labels from the listing alone, so it answers meanwhile and
+    leaves the live run be. The run does not wait for the upload to end either: 64 GiB (sparse
+    on the host, so nothing is read from disk) would take minutes; the copy stops at its next
+    chunk, the half-filled entry is abandoned, and the run ends 130 with its result written."""
     path = scenario(
         f"""\
         data: [{{name: huge, path: data/huge.bin, mount: /data/huge.bin}}]
@@ -322,7 +324,13 @@ def test_sigterm_during_the_copy_of_a_big_extract_ends_the_copy_at_once(
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         filling = wait_for_an_unfilled_entry(client, before)
-        time.sleep(3)  # into the copy (the engine answers no container listing meanwhile)
+        time.sleep(3)  # into the copy
+        cleaned = subprocess.run(
+            [*POC, "clean"], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert "left" in cleaned.stdout and "live runs" in cleaned.stdout, cleaned.stdout
+        assert process.poll() is None, "the copy ended before the test could cut it"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 130  # the whole copy would take minutes
     finally:

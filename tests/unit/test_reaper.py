@@ -10,10 +10,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
-from poc_runner.sandbox.reaper import LIVE, OTHER_USERS, UNCHECKABLE, _kept_because, state_dir
+from poc_runner.sandbox.reaper import (
+    LIVE,
+    OTHER_USERS,
+    UNCHECKABLE,
+    _kept_because,
+    labels_of,
+    name_of,
+    state_dir,
+)
 
 
 def me() -> Owner:
@@ -139,3 +148,12 @@ def test_state_dir_falls_back_to_xdg_then_home(
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert state_dir() == tmp_path / "home" / ".local" / "state" / "poc-runner"
+
+
+def test_a_sparse_container_is_named_from_the_listing() -> None:
+    """The sweep lists containers sparse (no inspect): their name is in `Names`."""
+    listed = Container(attrs={"Id": "f00d", "Names": ["/poc-1-app"], "Labels": {"a": "b"}})
+    assert name_of(listed) == "poc-1-app"
+    assert labels_of(listed) == {"a": "b"}
+    inspected = Container(attrs={"Id": "f00d", "Name": "/poc-1-app", "Config": {"Labels": {}}})
+    assert name_of(inspected) == "poc-1-app"
