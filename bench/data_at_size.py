@@ -22,8 +22,10 @@ How:
   state folder (so its hash index is empty) after the data cache entries of this benchmark
   were removed (the first run); then `poc run` again, same state folder (the second run). The
   order alternates: odd pairs copy first, even pairs run first, so drift on the machine falls
-  on both sides. "sandbox up" is the phase of that name in result.json's timeline (network,
-  data, services started); each run's peak RSS comes from wait4().
+  on both sides; before each timed command the page cache's dirty pages are written out
+  (`sync`, untimed), so none pays for the writes of the one before it. "sandbox up" is the
+  phase of that name in result.json's timeline (network, data, services started); each run's
+  peak RSS comes from wait4().
 - Then, once each, the two shapes alone (the big file, the small files), first run against
   `docker cp`, to compare the speed per byte of many small files with that of one large file;
   beside them the floor of this disk: the host's own `tar -c | tar -x` of the same files into
@@ -51,7 +53,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -136,9 +140,13 @@ def write_scenario(root: Path, shape: str, files: int) -> Path:
     return path
 
 
-def copy_by_hand(client: docker.DockerClient, root: Path, shape: str) -> float:
+Removal = Callable[[], None]
+
+
+def copy_by_hand(client: docker.DockerClient, root: Path, shape: str) -> tuple[float, Removal]:
     """`docker cp` of the shape's data into fresh volumes of a created container (as a person
-    would fill a sandbox by hand); wall seconds of the copies."""
+    would fill a sandbox by hand); wall seconds of the copies, and what removes the copy (once
+    the pair's other timed commands ran: deleting 1.4 GB slows the disk for what comes next)."""
     labels = {BENCH_LABEL: "data-at-size"}
     volumes = [client.volumes.create(f"bench-data-cp-{n}", labels=labels) for n in ("a", "b")]
     container = client.containers.create(
@@ -152,27 +160,43 @@ def copy_by_hand(client: docker.DockerClient, root: Path, shape: str) -> float:
         copies.append([str(root / "data" / "extract.bin"), f"{container.id}:/data/extract.bin"])
     if shape in ("both", "small"):
         copies.append([f"{root / 'data' / 'small'}/.", f"{container.id}:/ref/"])
+
+    def remove() -> None:
+        container.remove(force=True)
+        for volume in volumes:
+            volume.remove(force=True)
+
     try:
+        settle_disk()
         started = time.perf_counter()
         for source, target in copies:
             argv = ["docker", "cp", source, target]
             done = subprocess.run(argv, capture_output=True, check=False)
             if done.returncode != 0:
                 raise CommandFailed(f"docker cp {source}: {done.stderr.decode()[-500:]}")
-        return time.perf_counter() - started
-    finally:
-        container.remove(force=True)
-        for volume in volumes:
-            volume.remove(force=True)
+        return time.perf_counter() - started, remove
+    except BaseException:
+        remove()
+        raise
 
 
-def copy_by_tar(root: Path, shape: str) -> float:
+def settle_disk() -> None:
+    """Write out what earlier commands left in the page cache before the next timed one starts,
+    so no command pays for the writes of the one before it. With this, and with each pair's
+    copies deleted only after its last timed command, the order no longer decides the figure
+    (before: a first run straight after a `docker cp` and its deletion ran 1.4-1.5 x the copy,
+    one before it 1.0-1.2 x, on the same code)."""
+    os.sync()
+
+
+def copy_by_tar(root: Path, shape: str) -> tuple[float, Removal]:
     """The host's own `tar -c | tar -x` of the shape's data into a fresh folder: the speed of
-    this disk for these files, with no engine in the way; wall seconds."""
+    this disk for these files, with no engine in the way; wall seconds, and what removes it."""
     target = root / "tar-floor"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
     source = root / "data" / ("extract.bin" if shape == "big" else "small")
+    settle_disk()
     started = time.perf_counter()
     done = subprocess.run(
         f"tar -cf - -C {source.parent} {source.name} | tar -xf - -C {target}",
@@ -181,16 +205,17 @@ def copy_by_tar(root: Path, shape: str) -> float:
         check=False,
     )
     elapsed = time.perf_counter() - started
-    shutil.rmtree(target, ignore_errors=True)
     if done.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
         raise CommandFailed(f"tar of {source}: {done.stderr.decode()[-500:]}")
-    return elapsed
+    return elapsed, partial(shutil.rmtree, target, ignore_errors=True)
 
 
 def poc_run(scenario: Path, out: Path, state: Path) -> Run:
     """One `poc run` as a user starts it; its sandbox-up phase, wall time and peak RSS."""
     env = {**os.environ, "POC_STATE_DIR": str(state), "POC_HISTORY": str(out / "history.sqlite")}
     argv = [str(POC), "run", "--out", str(out), str(scenario)]
+    settle_disk()
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     assert process.stdout is not None
@@ -225,13 +250,14 @@ def measure_pair(
     state = root / f"state-{scenario.stem}-{index}"
     out = root / "runs"
     if index % 2:
-        copy_s = copy_by_hand(client, root, scenario.stem)
+        copy_s, remove_copy = copy_by_hand(client, root, scenario.stem)
         cold = poc_run(scenario, out, state)
         warm = poc_run(scenario, out, state)
     else:
         cold = poc_run(scenario, out, state)
         warm = poc_run(scenario, out, state)
-        copy_s = copy_by_hand(client, root, scenario.stem)
+        copy_s, remove_copy = copy_by_hand(client, root, scenario.stem)
+    remove_copy()
     forget_cache(client, before)
     if set(cold.cached.values()) != {"copied"} or set(warm.cached.values()) != {"cached"}:
         raise CommandFailed(f"the cache was not used as expected: {cold.cached}, {warm.cached}")
@@ -283,9 +309,11 @@ def shapes(client: docker.DockerClient, root: Path, files: int, sizes: dict[str,
     for shape in ("big", "small"):
         scenario = write_scenario(root, shape, files)
         before = {entry.id for entry in datacache.entries(client)}
-        tar_s = copy_by_tar(root, shape)
-        copy_s = copy_by_hand(client, root, shape)
+        tar_s, remove_tar = copy_by_tar(root, shape)
+        copy_s, remove_copy = copy_by_hand(client, root, shape)
         cold = poc_run(scenario, root / "runs", root / f"state-{shape}")
+        remove_tar()
+        remove_copy()
         forget_cache(client, before)
         mb = sizes[shape] / 1e6
         print(
