@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +31,10 @@ def connect(timeout: float = 120) -> docker.DockerClient:
     DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or `ssh://user@host`), else the Docker context
     DOCKER_CONTEXT names (`poc --context NAME` sets it), else the current context of
     ~/.docker/config.json."""
+    context = chosen_context()
+    _ssh_transport_only_for_ssh(context)
     import docker
 
-    context = chosen_context()
     try:
         if context is None:  # asks the engine its API version: a ping
             return _client(timeout=timeout, **docker.utils.kwargs_from_env())
@@ -41,6 +43,22 @@ def connect(timeout: float = 120) -> docker.DockerClient:
         raise SandboxError(
             f"no Docker engine answers at {address()} ({reason(exc)}). {ENGINE_HELP}"
         ) from None
+
+
+def _ssh_transport_only_for_ssh(context: str | None) -> None:
+    """Keep the docker SDK's SSH transport out unless the engine is reached over SSH. The SDK
+    imports it, and paramiko with it, whenever paramiko is installed (docker[ssh]): about
+    0.2 s of every command's start, for nothing on a local socket or tcp://. A None entry in
+    sys.modules makes that import fail, which the SDK takes as paramiko being absent. Only
+    before the SDK's first import: a process that has it (the tests) keeps it whole."""
+    if "docker" in sys.modules:
+        return
+    try:
+        host = Context.load(context).host if context else os.environ.get("DOCKER_HOST", "")
+    except SandboxError:
+        return  # `_from_context` says what is wrong with the context
+    if not host.startswith("ssh://"):
+        sys.modules.setdefault("docker.transport.sshconn", None)  # type: ignore[arg-type]
 
 
 def _from_context(name: str, timeout: float) -> docker.DockerClient:
