@@ -262,9 +262,10 @@ def result_file(output: str) -> Path:
     return Path(line.split("results:")[1].strip()) / "result.json"
 
 
-def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
-    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
-) -> None:
+def start_big_run(
+    scenario: ScenarioFactory, tmp_path: Path, name: str, write: Callable[[Any], object]
+) -> subprocess.Popen[bytes]:
+    """`poc run` of a scenario whose one data file, /data/big.bin, `write` fills."""
     path = scenario(
         f"""\
         data: [{{name: big, path: data/big.bin, mount: /data/big.bin}}]
@@ -273,15 +274,24 @@ def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
         steps:
           - {{name: look, service: app, run: [ls, /data]}}
         """,
-        name="cache-killed",
+        name=name,
     )
     (path.parent / "data").mkdir()
     with (path.parent / "data" / "big.bin").open("wb") as big:
-        for _ in range(400):  # 400 MiB: a few seconds to copy
-            big.write(os.urandom(1024 * 1024))
-    before = cache_ids(client)
+        write(big)
     argv = [*POC, "run", "--out", str(tmp_path / "runs"), str(path)]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    def random_400_mib(big: Any) -> None:  # a few seconds to copy
+        for _ in range(400):
+            big.write(os.urandom(1024 * 1024))
+
+    before = cache_ids(client)
+    process = start_big_run(scenario, tmp_path, "cache-killed", random_400_mib)
     try:
         filling = wait_for_a_fill(client, before)
         process.send_signal(signal.SIGKILL)
@@ -306,22 +316,8 @@ def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     leaves the live run be. The run does not wait for the upload to end either: 64 GiB (sparse
     on the host, so nothing is read from disk) would take minutes; the copy stops at its next
     chunk, the half-filled entry is abandoned, and the run ends 130 with its result written."""
-    path = scenario(
-        f"""\
-        data: [{{name: huge, path: data/huge.bin, mount: /data/huge.bin}}]
-        services:
-          app: {{image: {BASE}, command: [sleep, infinity]}}
-        steps:
-          - {{name: never, service: app, run: "true"}}
-        """,
-        name="cache-cut",
-    )
-    (path.parent / "data").mkdir()
-    with (path.parent / "data" / "huge.bin").open("wb") as huge:
-        huge.truncate(64 * 1024**3)
     before = cache_ids(client)
-    argv = [*POC, "run", "--out", str(tmp_path / "runs"), str(path)]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_big_run(scenario, tmp_path, "cache-cut", lambda big: big.truncate(64 * 1024**3))
     try:
         filling = wait_for_an_unfilled_entry(client, before)
         time.sleep(3)  # into the copy
