@@ -110,6 +110,14 @@ _VAR_OPTION = click.option(
     help="Set or override a ${NAME} variable (repeatable).",
 )
 
+_RESULTS_OPTION = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Root folder for results: OUT/<scenario>/<UTC time>-<id>/.",
+)
+
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
@@ -215,13 +223,7 @@ def _one_scenario(path: str) -> Path:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Root folder for results: OUT/<scenario>/<UTC time>-<id>/.",
-)
+@_RESULTS_OPTION
 @_VAR_OPTION
 @click.option(
     "--keep",
@@ -356,13 +358,7 @@ def up(path: str, variables: dict[str, str]) -> None:
 
 @cli.command()
 @click.argument("path", metavar="PATH")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Root folder for results, as for `poc run`.",
-)
+@_RESULTS_OPTION
 @_VAR_OPTION
 def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     """Run the steps and criteria again whenever the scenario, its data or its check scripts

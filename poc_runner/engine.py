@@ -31,7 +31,7 @@ def connect(timeout: float = 120) -> docker.DockerClient:
     DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or `ssh://user@host`), else the Docker context
     DOCKER_CONTEXT names (`poc --context NAME` sets it), else the current context of
     ~/.docker/config.json."""
-    context = chosen_context()
+    context = _chosen()
     _ssh_transport_only_for_ssh(context)
     import docker
 
@@ -45,26 +45,27 @@ def connect(timeout: float = 120) -> docker.DockerClient:
         ) from None
 
 
-def _ssh_transport_only_for_ssh(context: str | None) -> None:
+def _chosen() -> Context | None:
+    """The Docker context that names the engine, read (a missing or unreadable one is said
+    plainly); None when DOCKER_HOST or the default socket does."""
+    name = chosen_context()
+    return Context.load(name) if name else None
+
+
+def _ssh_transport_only_for_ssh(context: Context | None) -> None:
     """Keep the docker SDK's SSH transport out unless the engine is reached over SSH. The SDK
     imports it, and paramiko with it, whenever paramiko is installed (docker[ssh]): about
     0.2 s of every command's start, for nothing on a local socket or tcp://. A None entry in
     sys.modules makes that import fail, which the SDK takes as paramiko being absent. Only
     before the SDK's first import: a process that has it (the tests) keeps it whole."""
-    if "docker" in sys.modules:
-        return
-    try:
-        host = Context.load(context).host if context else os.environ.get("DOCKER_HOST", "")
-    except SandboxError:
-        return  # `_from_context` says what is wrong with the context
-    if not host.startswith("ssh://"):
+    host = context.host if context else os.environ.get("DOCKER_HOST", "")
+    if "docker" not in sys.modules and not host.startswith("ssh://"):
         sys.modules.setdefault("docker.transport.sshconn", None)  # type: ignore[arg-type]
 
 
-def _from_context(name: str, timeout: float) -> docker.DockerClient:
+def _from_context(context: Context, timeout: float) -> docker.DockerClient:
     from docker.tls import TLSConfig
 
-    context = Context.load(name)
     tls = None
     if context.tls is not None:
         files = {part: context.tls / f"{part}.pem" for part in ("ca", "cert", "key")}

@@ -25,6 +25,7 @@ from poc_runner.model import Scenario
 from poc_runner.sandbox import datacache
 from poc_runner.sandbox.archive import Cut, Packed, folder_digest, hash_file, pack, walk
 from poc_runner.sandbox.hashindex import HashIndex
+from poc_runner.sandbox.helpers import create_unstarted
 
 if TYPE_CHECKING:
     import docker
@@ -102,15 +103,8 @@ def fill_volumes(
     for index, volume in enumerate(volumes):
         volume.name = f"{prefix}-data{index}"
         client.volumes.create(volume.name, labels=labels)
-    filler = client.containers.create(
-        image,
-        command=["true"],
-        entrypoint=[],
-        labels=labels,
-        network_disabled=True,
-        mounts=[Mount(f"{FILL_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
-        use_config_proxy=False,
-    )
+    mounts = [Mount(f"{FILL_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)]
+    filler = create_unstarted(client, image, mounts, labels)
     hashes = HashIndex.load()
     digests: dict[str, str] = {}
     try:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.helpers import create_unstarted
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import Swept
 from poc_runner.units import parse_memory, size_text
@@ -176,18 +177,14 @@ class Pin:
     labels: dict[str, str]
     at: str
 
-    def create(self, client: docker.DockerClient, volume: str, *, writable: bool = False) -> Any:
+    def create(
+        self, client: docker.DockerClient, volume: str, *, writable: bool = False
+    ) -> Container:
         from docker.types import Mount
 
-        return client.containers.create(
-            self.image,
-            command=["true"],
-            entrypoint=[],
-            name=None if writable else self.name,
-            labels=self.labels,
-            network_disabled=True,
-            mounts=[Mount(self.at, volume, type="volume", read_only=not writable)],
-            use_config_proxy=False,
+        mount = Mount(self.at, volume, type="volume", read_only=not writable)
+        return create_unstarted(
+            client, self.image, [mount], self.labels, None if writable else self.name
         )
 
 

@@ -44,6 +44,28 @@ def confined(
     }
 
 
+def create_unstarted(
+    client: docker.DockerClient,
+    image: str,
+    mounts: list[Any],
+    labels: dict[str, str],
+    name: str | None = None,
+) -> Container:
+    """A container that is never started, made only for its mounts: to copy files into volumes
+    through the engine's archive API (a filler), or to keep a volume in use (a pin). Any image
+    does, since nothing in it runs; no network, no proxy settings copied in."""
+    return client.containers.create(
+        image,
+        command=["true"],
+        entrypoint=[],
+        name=name,
+        labels=labels,
+        network_disabled=True,
+        mounts=mounts,
+        use_config_proxy=False,
+    )
+
+
 def create_helper(
     client: docker.DockerClient, what: str, command: list[str], **options: Any
 ) -> Container:

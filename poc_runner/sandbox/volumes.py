@@ -25,6 +25,7 @@ from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario, Service
 from poc_runner.sandbox.archive import Cut, Source, pack
 from poc_runner.sandbox.data import FILL_AT
+from poc_runner.sandbox.helpers import create_unstarted
 
 if TYPE_CHECKING:
     import docker
@@ -184,15 +185,8 @@ def _fill(
     what the image has in that folder (a copy of the scenario folder skips that)."""
     from docker.types import Mount
 
-    filler = client.containers.create(
-        image,
-        command=["true"],
-        entrypoint=[],
-        labels=labels,
-        network_disabled=True,
-        mounts=[Mount(volume.at, volume.name, type="volume", no_copy=volume.copies)],
-        use_config_proxy=False,
-    )
+    mount = Mount(volume.at, volume.name, type="volume", no_copy=volume.copies)
+    filler = create_unstarted(client, image, [mount], labels)
     try:
         packed = pack(volume.entries, as_host=volume.as_host, cut=cut)
         if not filler.put_archive(volume.at, packed.chunks()):

@@ -52,7 +52,7 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     by POC_DATA_CACHE_MAX), but only whole: no fill its process left unfinished, no stamp
     without its data volume (sandbox/datacache.py). The entries the session filled go at its
     end (those no run still mounts), so the suite does not grow the user's cache."""
-    before = {entry.id for entry in datacache.entries(client)}
+    before = cache_ids(client)
     yield
     leftovers = [  # a run still going belongs to another process (a benchmark, say)
         thing
@@ -71,9 +71,19 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
         or (entry.key is None and liveness(entry.owner) is not Liveness.ALIVE)
     ]
     datacache.remove(client, broken)
-    datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
+    remove_entries_since(client, before)
     assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
     assert not broken, f"broken data cache entries left behind: {[e.id for e in broken]}"
+
+
+def cache_ids(client: docker.DockerClient) -> set[str]:
+    """The ids of the data cache entries on the engine now."""
+    return {entry.id for entry in datacache.entries(client)}
+
+
+def remove_entries_since(client: docker.DockerClient, before: set[str]) -> None:
+    """Remove the data cache entries made since `before` was taken (those no run mounts)."""
+    datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
 
 
 def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:

@@ -24,7 +24,17 @@ from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.datacache import content_key
 from poc_runner.sandbox.hashindex import RACY_NS
 
-from .conftest import BASE, POC, ScenarioFactory, labelled, poc, run_folder, tamper_script
+from .conftest import (
+    BASE,
+    POC,
+    ScenarioFactory,
+    cache_ids,
+    labelled,
+    poc,
+    remove_entries_since,
+    run_folder,
+    tamper_script,
+)
 
 SCENARIO = f"""\
 data:
@@ -48,7 +58,7 @@ def own_state(
     monkeypatch.setenv("POC_HISTORY", str(tmp_path / "history.sqlite"))
     before = cache_ids(client)
     yield
-    datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
+    remove_entries_since(client, before)
 
 
 def settle() -> None:
@@ -90,10 +100,6 @@ def entries_holding(client: docker.DockerClient, scenario_path: Path) -> list[da
 def entry_for(client: docker.DockerClient, scenario_path: Path) -> datacache.Entry:
     (entry,) = entries_holding(client, scenario_path)
     return entry
-
-
-def cache_ids(client: docker.DockerClient) -> set[str]:
-    return {entry.id for entry in datacache.entries(client)}
 
 
 def test_a_later_run_on_the_same_files_mounts_the_cached_volume_read_only(

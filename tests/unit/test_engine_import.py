@@ -16,7 +16,7 @@ from tests.unit.test_contexts import write_context
 PROBE = """\
 import json, sys
 from poc_runner import engine
-engine._ssh_transport_only_for_ssh(engine.chosen_context())
+engine._ssh_transport_only_for_ssh(engine._chosen())
 import docker
 print(json.dumps({"paramiko": "paramiko" in sys.modules, "api": hasattr(docker, "APIClient")}))
 """
