@@ -37,16 +37,21 @@ lock:
 	  --output-file $(LOCK) pyproject.toml
 	rm -rf .venv-lock
 
-# The Docker engine (installed and started when none answers) and the local base image that
-# example and test images build FROM. Both are quick no-ops once done.
+# The Docker engine (installed and started when none answers) and the images `poc setup` makes
+# (the base that example and test images build FROM, the PostgreSQL stand-in, the network
+# holders' pause image). Both are quick no-ops once done.
 sandbox: engine base-image
 
 engine:
 	sandbox/engine.sh
 
-base-image: engine
-	sandbox/base-image.sh
-	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
+# `poc setup` makes the base from Debian's packages with debootstrap, installed here when the
+# base is still to be made (as root on Debian, as CI's fresh machine is).
+base-image: engine $(STAMP)
+	command -v debootstrap >/dev/null || test -x /usr/sbin/debootstrap || \
+	  docker image inspect poc-runner/base:bookworm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+	$(BIN)/poc setup
 
 # What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
