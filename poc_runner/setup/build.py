@@ -44,9 +44,15 @@ def key_of(client: docker.DockerClient, name: str, args: dict[str, str]) -> str 
 
 
 def build(
-    client: docker.DockerClient, name: str, tag: str, args: dict[str, str], report: Report
+    client: docker.DockerClient,
+    name: str,
+    tag: str,
+    args: dict[str, str],
+    report: Report,
+    hint: str = "",
 ) -> str:
     """Build the shipped folder `name` as `tag`, FROM images already here; the image's id.
+    `hint`, if any, ends the error a failed build raises.
 
     The engine's cache makes an unchanged build quick. The build reaches the network as any
     `docker build` does (apt-get needs a Debian mirror), and takes the proxy settings of the
@@ -69,14 +75,14 @@ def build(
         ):
             if "error" in chunk:
                 tail.append(str(chunk["error"]).strip())
-                raise SandboxError(_failed(tag, tail))
+                raise SandboxError(_failed(tag, tail) + hint)
             text = str(chunk.get("stream", "")).strip()
             if text:
                 tail = [*tail[-_LOG_LINES:], text]
                 if text.startswith("Step "):  # Step 4/10 : RUN apt-get update ...
                     report(text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}...")
     except docker.errors.APIError as exc:
-        raise SandboxError(f"{_failed(tag, tail)} ({exc.explanation})") from None
+        raise SandboxError(f"{_failed(tag, tail)} ({exc.explanation}){hint}") from None
     return str(client.images.get(tag).id)
 
 

@@ -35,6 +35,7 @@ TRIMMED = (
     "usr/share/man",
     "usr/share/locale",
 )
+SBIN = "/usr/sbin:/sbin"  # searched after PATH: a user's PATH often lacks them
 _LOG_LINES = 20
 _CHUNK = 1 << 20
 
@@ -72,9 +73,8 @@ def make_base(
 
 def debootstrap_program() -> str:
     """debootstrap's path, once it is known it can run here; why not, otherwise."""
-    program = shutil.which("debootstrap") or next(
-        (p for p in ("/usr/sbin/debootstrap", "/sbin/debootstrap") if Path(p).is_file()), None
-    )  # a user's PATH often lacks the sbin folders
+    searched = os.pathsep.join(filter(None, (os.environ.get("PATH"), SBIN)))
+    program = shutil.which("debootstrap", path=searched)
     if program is None:
         raise ToolUnavailable(NO_DEBOOTSTRAP)
     if os.geteuid() != 0:

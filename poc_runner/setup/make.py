@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,11 @@ _PREFIX = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
 
+_REGISTRY_HINT = (
+    "\n--from-registry takes a Debian or Ubuntu image: one with python3, or with a shell and"
+    " apt-get to install it."
+)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -41,6 +47,13 @@ class Request:
     registry_base: str | None = None  # make the base from this registry image, not debootstrap
     mirror: str | None = None  # the Debian mirror debootstrap downloads from
     rebuild: bool = False  # make the base and PostgreSQL images even where their tags exist
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.fullmatch(self.prefix):
+            raise InvalidInput(
+                f"--prefix {self.prefix!r} cannot start an image name: lowercase letters,"
+                " digits, and `.`, `_`, `-` or `/` between them (poc-runner, or my-team/poc)"
+            )
 
 
 @dataclass(frozen=True)
@@ -55,11 +68,6 @@ class Outcome:
 
 def set_up(client: docker.DockerClient, request: Request, progress: Progress) -> list[Outcome]:
     """Make the images of `request` that are not there yet, reporting to `progress`."""
-    if not _PREFIX.fullmatch(request.prefix):
-        raise InvalidInput(
-            f"--prefix {request.prefix!r} cannot start an image name: lowercase letters,"
-            " digits, and `.`, `_`, `-` or `/` between them (poc-runner, or my-team/poc)"
-        )
     wanted = set(request.images) | ({"base"} if "postgres" in request.images else set())
     return [_one(client, request, image, progress) for image in IMAGES if image in wanted]
 
@@ -90,10 +98,8 @@ def _drop_untagged(client: docker.DockerClient, image_id: str) -> None:
     container, an image built FROM it, another tag): the engine refuses those, and they stay."""
     import docker
 
-    try:
+    with suppress(docker.errors.APIError):
         client.images.remove(image_id, noprune=False)
-    except docker.errors.APIError:
-        pass
 
 
 def _make(
@@ -106,7 +112,8 @@ def _make(
         return built.build(client, "postgres", tag, {"BASE": base}, report)
     if request.registry_base is not None:
         built.pull(client, request.registry_base, report)
-        return built.build(client, "base", tag, {"BASE": request.registry_base}, report)
+        args = {"BASE": request.registry_base}
+        return built.build(client, "base", tag, args, report, _REGISTRY_HINT)
     report("making a Debian root file system (debootstrap, a minute or two)")
     label = f"LABEL {built.SETUP_LABEL}={__version__}"
     return debian.make_base(client, tag, (*debian.CHANGES, label), report, request.mirror)
