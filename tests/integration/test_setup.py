@@ -13,11 +13,15 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import docker
@@ -31,6 +35,7 @@ from tests.integration.conftest import ROOT, poc
 from tests.unit.test_setup import fake_debootstrap
 
 WHEELS = ROOT / ".tools" / "wheels"
+REGISTRY = ROOT / ".tools" / "registry" / "usr" / "bin" / "docker-registry"
 
 
 @pytest.fixture
@@ -41,6 +46,37 @@ def prefix(client: docker.DockerClient) -> Iterator[str]:
     for image in client.images.list(filters={"reference": f"{name}/*"}):
         for tag in image.tags:
             client.images.remove(tag)
+
+
+@pytest.fixture
+def local_registry(tmp_path: Path) -> Iterator[str]:
+    """A registry server (Debian's docker-registry) on 127.0.0.1, storing into tmp_path: the
+    engine pushes to and pulls from loopback over plain HTTP, as it allows by default."""
+    if not REGISTRY.exists():
+        pytest.skip("needs docker-registry under .tools (`make test-tools`)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\n"
+        f"http: {{addr: '{address}'}}\n"
+        f"storage: {{filesystem: {{rootdirectory: '{tmp_path / 'storage'}'}}}}\n"
+    )
+    server = subprocess.Popen(
+        [REGISTRY, "serve", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            with suppress(OSError), urllib.request.urlopen(f"http://{address}/v2/", timeout=1):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the registry did not answer within 10 s")
+        yield address
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def files_in(client: docker.DockerClient, image: str, path: str) -> list[str]:
@@ -117,6 +153,39 @@ def test_from_registry_builds_on_the_image_and_says_when_a_kept_base_is_older(
     assert client.images.get(base).id != first.id
     with pytest.raises(docker.errors.ImageNotFound):  # what lost its tag is not left behind
         client.images.get(first.id)
+
+
+def test_from_registry_pulls_an_image_it_does_not_have(
+    client: docker.DockerClient, prefix: str, local_registry: str
+) -> None:
+    repository = f"{local_registry}/{prefix}/slim"
+    source = f"{repository}:1"
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo registry > /etc/poc-source\n"
+    pushed, _ = client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=source)
+    try:
+        for line in client.images.push(repository, "1", stream=True, decode=True):
+            assert "error" not in line, line
+        client.images.remove(source)  # gone from here: its own layer only the registry has
+        made = poc("setup", "base", "--from-registry", source, "--prefix", prefix)
+        assert made.returncode == 0, made.stderr
+        assert f"pulling {source}: 2/2 layers" in made.stderr  # the base's, then its own
+        assert f"built FROM {source} in" in made.stdout
+        assert client.images.get(source).id == pushed.id
+        assert "etc/poc-source" in files_in(client, tag_of("base", prefix), "/etc")
+    finally:
+        with suppress(docker.errors.ImageNotFound):
+            client.images.remove(source)
+
+
+def test_a_registry_that_does_not_have_the_image_is_said_so(
+    client: docker.DockerClient, prefix: str, local_registry: str
+) -> None:
+    missing = f"{local_registry}/{prefix}/none:1"
+    failed = poc("setup", "base", "--from-registry", missing, "--prefix", prefix)
+    assert failed.returncode == 3
+    assert failed.stderr.count("error: ") == 1 and "Traceback" not in failed.stderr
+    assert f"error: could not pull {missing} (" in failed.stderr
+    assert "without one, `poc setup` makes the base from Debian's packages" in failed.stderr
 
 
 def test_a_registry_image_without_python3_or_apt_is_a_clear_error(
