@@ -1,5 +1,5 @@
 """`sql`, `http` and `command` checks on the real engine: a real PostgreSQL server built from
-sandbox/images/postgres, a real HTTP service, real commands, all judged inside the sandbox."""
+poc_runner/images/postgres, a real HTTP service, real commands, all judged inside the sandbox."""
 
 from __future__ import annotations
 
