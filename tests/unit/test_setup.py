@@ -9,11 +9,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
+import docker
 import pytest
 
+from poc_runner import doctor
 from poc_runner.errors import InvalidInput, SandboxError, ToolUnavailable
-from poc_runner.sandbox.helpers import BASE_IMAGE
+from poc_runner.sandbox.helpers import BASE_IMAGE, create_helper
 from poc_runner.sandbox.holder import PAUSE_IMAGE
 from poc_runner.setup import IMAGES, debian, tag_of
 from poc_runner.setup import build as built
@@ -208,3 +211,42 @@ class TestCommand:
         )
         assert done.returncode == 2, done.stderr
         assert "--prefix 'Team' cannot start an image name" in done.stderr
+
+
+class TestWhatNamesSetup:
+    """Where an image of `poc setup` is missing, what says so names `poc setup` (a pip install
+    has no Makefile)."""
+
+    @staticmethod
+    def engine_without(missing: set[str]) -> SimpleNamespace:
+        def get(reference: str) -> SimpleNamespace:
+            if reference in missing:
+                raise docker.errors.ImageNotFound(reference)
+            return SimpleNamespace(id="sha256:" + "ab" * 32)
+
+        def create(image: str, *_: object, **__: object) -> None:
+            raise docker.errors.ImageNotFound(image)
+
+        return SimpleNamespace(
+            images=SimpleNamespace(get=get), containers=SimpleNamespace(create=create)
+        )
+
+    def test_doctor_names_poc_setup_for_each_image_missing(self) -> None:
+        client = self.engine_without({tag_of("base"), tag_of("postgres")})
+        findings = {f.what: f for f in doctor._images(client)}
+        assert [findings[f"{image} image"].status for image in IMAGES] == ["missing", "warn", "ok"]
+        for image in ("base", "postgres"):
+            assert (
+                f"{tag_of(image)} is not here: `poc setup` makes it"
+                in findings[f"{image} image"].detail
+            )
+        assert findings["pause image"].detail == f"{tag_of('pause')} (abababababab)"
+        assert not any("make " in finding.detail for finding in findings.values())
+
+    def test_a_helper_without_its_image_names_poc_setup(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("POC_HELPER_IMAGE", raising=False)
+        client = self.engine_without({BASE_IMAGE})
+        with pytest.raises(SandboxError, match=r"`poc setup`, or set POC_HELPER_IMAGE"):
+            create_helper(client, "the http probe", ["true"])
