@@ -62,7 +62,6 @@ class Outcome:
 
     tag: str
     image_id: str | None
-    made: bool
     note: str
 
 
@@ -76,7 +75,7 @@ def _one(client: docker.DockerClient, request: Request, image: str, progress: Pr
     tag = tag_of(image, request.prefix)
     found = local_image_id(client, tag)
     if found is not None and (image == "pause" or not request.rebuild):
-        return Outcome(tag, found, False, "there already" + _older(client, request, image))
+        return Outcome(tag, found, "there already" + _older(client, request, image))
 
     def report(status: str) -> None:
         progress.update("setup", tag, status, active=True)
@@ -86,11 +85,11 @@ def _one(client: docker.DockerClient, request: Request, image: str, progress: Pr
     progress.update("setup", tag, "ready" if made else "not made", active=False)
     if made is None:
         why = "not made: no pause executable for this engine's machine (runs start services"
-        return Outcome(tag, None, False, f"{why} without network holders)")
+        return Outcome(tag, None, f"{why} without network holders)")
     seconds = time.monotonic() - started
     if found is not None and found != made:
         _drop_untagged(client, found)
-    return Outcome(tag, made, True, f"{_how(request, image)} in {seconds:.1f} s")
+    return Outcome(tag, made, f"{_how(request, image)} in {seconds:.1f} s")
 
 
 def _drop_untagged(client: docker.DockerClient, image_id: str) -> None:
