@@ -9,6 +9,7 @@ python3, so the build installs nothing."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import secrets
@@ -31,7 +32,8 @@ from poc_runner.sandbox.buildkey import LABEL
 from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.setup import IMAGES, tag_of
 from poc_runner.setup.build import SETUP_LABEL
-from tests.integration.conftest import ROOT, poc
+from tests.integration.conftest import ROOT, labelled, poc
+from tests.integration.test_remote import SSHD, ssh_engine  # noqa: F401 (a fixture)
 from tests.unit.test_setup import fake_debootstrap
 
 WHEELS = ROOT / ".tools" / "wheels"
@@ -122,6 +124,21 @@ def test_the_base_from_debian_packages_is_imported_trimmed_and_then_kept(
     assert client.images.get(base).id == image.id
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or not SSHD.exists(), reason="needs root and sshd")
+def test_over_ssh_the_root_folder_is_streamed_to_the_remote_engine(
+    client: docker.DockerClient, prefix: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """debootstrap runs here; its folder goes to the engine through the link, as one stream
+    (the engine is this machine's, reached through an sshd on 127.0.0.1: test_remote.py)."""
+    fake_debootstrap(tmp_path)
+    remote: dict[str, str] = request.getfixturevalue("ssh_engine")
+    env = {**remote, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    made = poc("setup", "base", "--prefix", prefix, env=env)
+    assert made.returncode == 0, made.stderr
+    assert "made from Debian's packages" in made.stdout
+    assert "etc/debian_version" in files_in(client, tag_of("base", prefix), "/etc")
+
+
 def test_from_registry_builds_on_the_image_and_says_when_a_kept_base_is_older(
     client: docker.DockerClient, prefix: str
 ) -> None:
@@ -205,7 +222,9 @@ def test_a_registry_image_without_python3_or_apt_is_a_clear_error(
     not (WHEELS / ".complete").exists(),
     reason="needs the runtime dependencies' wheels under .tools (`make test-tools`)",
 )
-def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(tmp_path: Path) -> None:
+def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
     """What a user does: `pip install poc-runner` in a fresh venv, `poc setup`, `poc run`.
     The dependencies are the lock's, from wheels here (no index); the images exist already,
     so `poc setup` finds them and makes nothing."""
@@ -253,4 +272,6 @@ def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(tmp_path: Path) 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "PASS" in ran.stdout.upper()
     (result,) = (tmp_path / "runs" / "invoice-dedupe").glob("*/result.json")
-    assert '"verdict": "pass"' in result.read_text()
+    document = json.loads(result.read_text())
+    assert document["verdict"] == "pass"
+    assert labelled(client, document["run_id"]) == []  # the installed runner tore it all down
