@@ -47,7 +47,7 @@ def test_each_part_installs_with_pip_and_sets_up_before_it_runs() -> None:
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["run"]["steps"]
     commands = [step["run"] for step in steps if "run" in step]
     order = [
-        next(i for i, command in enumerate(commands) if command.startswith(start))
-        for start in ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
+        next(i for i, command in enumerate(commands) if part in command)
+        for part in ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
     ]
     assert order == sorted(order), commands
