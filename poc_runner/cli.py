@@ -17,6 +17,7 @@ from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
+from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
     from poc_runner.result import RunResult
@@ -595,9 +596,83 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
 
 
 @cli.command()
+@click.argument("images", nargs=-1, type=click.Choice(IMAGES), metavar="[IMAGE...]")
+@click.option(
+    "--from-registry",
+    "registry_base",
+    is_flag=False,
+    flag_value=REGISTRY_BASE,
+    metavar="[IMAGE]",
+    help=f"Make the base from a registry image instead of Debian's packages: IMAGE (default"
+    f" {REGISTRY_BASE}), with python3 added when it has none; a Debian or Ubuntu image, as the"
+    " PostgreSQL image installs Debian's packages. Needs no root and no debootstrap.",
+)
+@click.option(
+    "--prefix",
+    default=PREFIX,
+    metavar="NAME",
+    show_default=True,
+    help="Tag the images PREFIX/base:bookworm, PREFIX/postgres:bookworm, PREFIX/pause:1."
+    " Runs use poc-runner's; another prefix makes a set of its own beside them (to try a new"
+    " base without touching the one in use, say).",
+)
+@click.option(
+    "--mirror",
+    metavar="URL",
+    envvar="POC_DEBIAN_MIRROR",
+    help="The Debian mirror debootstrap downloads from (default: debootstrap's own, or"
+    " $POC_DEBIAN_MIRROR).",
+)
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Make the base and PostgreSQL images again even where their tags exist (to take"
+    " Debian's updates, say).",
+)
+def setup(
+    images: tuple[str, ...],
+    registry_base: str | None,
+    prefix: str,
+    mirror: str | None,
+    rebuild: bool,
+) -> None:
+    """Make the images a sandbox needs, on the Docker engine, with no registry.
+
+    IMAGE is base (Debian bookworm with python3: poc-runner's helpers run from it and the
+    examples build FROM it), postgres (a PostgreSQL server from Debian's packages, built FROM
+    the base) or pause (the network holders'); all three when none is named. The base is made
+    from Debian's packages with debootstrap (as root, a minute or two, once) unless
+    --from-registry. Each image is kept by its tag: run again, `poc setup` finds them and
+    returns at once. Name images before --from-registry: `poc setup base --from-registry`.
+    """
+    if registry_base in IMAGES:
+        raise click.UsageError(
+            f"--from-registry takes an image to pull, not {registry_base!r}; to make some of"
+            f" the images only, name them first: poc setup {registry_base} --from-registry"
+        )
+    from poc_runner.engine import connect
+    from poc_runner.interrupts import sigterm_as_interrupt
+    from poc_runner.progress import for_terminal
+    from poc_runner.setup.make import Request, set_up
+
+    request = Request(images or IMAGES, prefix, registry_base, mirror or None, rebuild)
+    client = connect()
+    progress = for_terminal()
+    try:
+        with sigterm_as_interrupt():
+            outcomes = set_up(client, request, progress)
+    finally:
+        progress.close()
+    width = max(len(outcome.tag) for outcome in outcomes)
+    for outcome in outcomes:
+        short = (outcome.image_id or "-").removeprefix("sha256:")[:12]
+        click.echo(f"{outcome.tag:<{width}}  {short:<12}  {outcome.note}")
+
+
+@cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
-    """Check this machine can run scenarios: engine, version, limits, base image."""
+    """Check this machine can run scenarios: the engine, its limits, `poc setup`'s images."""
     from poc_runner.doctor import diagnose, healthy
 
     findings = diagnose()

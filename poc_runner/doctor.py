@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Literal
 from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.images import local_image_id
 from poc_runner.sandbox.reaper import state_dir
+from poc_runner.setup import IMAGES, tag_of
 
 if TYPE_CHECKING:
     import docker
@@ -63,7 +63,7 @@ def diagnose() -> list[Finding]:
             + (f" (stronger isolation available: {', '.join(stronger)})" if stronger else ""),
         )
     )
-    findings.append(_base_image(client))
+    findings.extend(_images(client))
     leftovers = client.api.containers(all=True, quiet=True, filters={"label": labels.RUN})
     findings.append(
         Finding(
@@ -102,15 +102,25 @@ def _dns_advisory(version: str) -> Finding:
     )
 
 
-def _base_image(client: docker.DockerClient) -> Finding:
-    found = local_image_id(client, BASE_IMAGE)
-    if found is None:
-        return Finding(
-            "missing",
-            "base image",
-            f"{BASE_IMAGE} is not built: run `make base-image` (examples build FROM it)",
-        )
-    return Finding("ok", "base image", f"{BASE_IMAGE} ({found.removeprefix('sha256:')[:12]})")
+def _images(client: docker.DockerClient) -> list[Finding]:
+    """The images `poc setup` makes: the base is needed by every run, the others not always."""
+    missing: dict[str, tuple[Status, str]] = {
+        "base": ("missing", "the helpers run from it and the examples build FROM it"),
+        "postgres": ("warn", "only scenarios that use it need it"),
+        "pause": ("ok", "the first run that needs it makes it"),
+    }
+    findings = []
+    for image in IMAGES:
+        tag = tag_of(image)
+        found = local_image_id(client, tag)
+        if found is None:
+            status, why = missing[image]
+            detail = f"{tag} is not here: `poc setup` makes it ({why})"
+            findings.append(Finding(status, f"{image} image", detail))
+        else:
+            short = found.removeprefix("sha256:")[:12]
+            findings.append(Finding("ok", f"{image} image", f"{tag} ({short})"))
+    return findings
 
 
 def healthy(findings: list[Finding]) -> bool:

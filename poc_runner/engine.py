@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     import docker
 
 ENGINE_HELP = (
-    "Start Docker (or run `make engine` as root on Debian, which installs and starts it),"
-    " or point DOCKER_HOST at an engine; `poc doctor` shows what is missing."
+    "Start Docker (Docker Desktop, `sudo systemctl start docker`, or on Debian as root:"
+    " `apt-get install docker.io`), or point DOCKER_HOST at an engine; `poc doctor` shows what"
+    " is missing."
 )
 
 

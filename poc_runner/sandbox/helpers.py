@@ -13,12 +13,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.errors import SandboxError
+from poc_runner.setup import tag_of
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-BASE_IMAGE = "poc-runner/base:bookworm"  # built by sandbox/base-image.sh
+BASE_IMAGE = tag_of("base")  # made by `poc setup`
 
 
 def helper_image() -> str:
@@ -78,5 +79,5 @@ def create_helper(
     except docker.errors.ImageNotFound:
         raise SandboxError(
             f"{what} runs from the image {image}, which is not on this machine: run"
-            " `make base-image`, or set POC_HELPER_IMAGE to any image with python3"
+            " `poc setup`, or set POC_HELPER_IMAGE to any image with python3"
         ) from None

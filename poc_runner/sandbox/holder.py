@@ -23,11 +23,13 @@ import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.setup import tag_of
+
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-PAUSE_IMAGE = "poc-runner/pause:1"
+PAUSE_IMAGE = tag_of("pause")
 PAUSE_PATH = "/pause"
 NOBODY = "65534:65534"
 # Enough for one sleeping process (the engine refuses memory limits under 6 MiB).
@@ -96,7 +98,7 @@ def create_holder(
     client: docker.DockerClient, name: str, options: dict[str, Any]
 ) -> Container | None:
     """Create (not start) a holder with the given network `options`; None when no pause image
-    can be made for this engine. The pause image is imported on first use."""
+    can be made for this engine. The pause image is imported on first use (or by `poc setup`)."""
     import docker
 
     create = partial(
@@ -116,27 +118,30 @@ def create_holder(
     try:
         return create()
     except docker.errors.ImageNotFound:
-        if not _import_pause_image(client):
+        if not ensure_pause_image(client):
             return None
     return create()
 
 
-def _import_pause_image(client: docker.DockerClient) -> bool:
+def ensure_pause_image(client: docker.DockerClient, tag: str = PAUSE_IMAGE) -> bool:
+    """Import the pause image as `tag` unless it is there; False when no pause executable can
+    be made for the engine's architecture. Always the same few bytes for one architecture."""
     import docker
 
     with _import_lock:  # two services preparing at once import it once
         try:
-            client.images.get(PAUSE_IMAGE)
+            client.images.get(tag)
             return True
         except docker.errors.ImageNotFound:
             pass
         executable = pause_executable(str(client.version().get("Arch", "")))
         if executable is None:
             return False
+        repository, _, version = tag.rpartition(":")
         client.api.import_image_from_data(
             _single_file_tar(PAUSE_PATH.lstrip("/"), executable),
-            repository=PAUSE_IMAGE.partition(":")[0],
-            tag=PAUSE_IMAGE.partition(":")[2],
+            repository=repository,
+            tag=version,
         )
         return True
 

@@ -1,5 +1,5 @@
 """`sql`, `http` and `command` checks on the real engine: a real PostgreSQL server built from
-sandbox/images/postgres, a real HTTP service, real commands, all judged inside the sandbox."""
+poc_runner/images/postgres, a real HTTP service, real commands, all judged inside the sandbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from poc_runner.result import CriterionResult, RunResult
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory
 
-RECIPES = Path(__file__).parents[2] / "sandbox" / "images"
+RECIPES = Path(__file__).parents[2] / "poc_runner" / "images"
 
 INVOICES = """\
 create table invoices (id int primary key, vendor text not null, amount numeric(10, 2));

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "ci" / "github-actions.yml"
@@ -38,3 +39,15 @@ def test_the_example_validates_shards_and_merges() -> None:
     assert "poc validate --format github scenarios/" in text
     assert "--shard ${{ matrix.shard }}/4" in text
     assert "poc report --merge parts/* --out suite" in text
+
+
+def test_each_part_installs_with_pip_and_sets_up_before_it_runs() -> None:
+    """A runner is a fresh machine: poc-runner from pip, then `poc setup`'s images, then the
+    part of the suite."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["run"]["steps"]
+    commands = [step["run"] for step in steps if "run" in step]
+    order = [
+        next(i for i, command in enumerate(commands) if part in command)
+        for part in ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
+    ]
+    assert order == sorted(order), commands

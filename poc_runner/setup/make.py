@@ -1,0 +1,144 @@
+"""Making the images `poc setup` is asked for, in order, each kept by its tag.
+
+An image whose tag exists is kept as it is (a second `poc setup` returns at once, and an image
+other runs use never changes under them); `--rebuild` makes the base and PostgreSQL images
+again. A kept image that `poc setup` built from an older Dockerfile, or on another base, is
+said to be so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from poc_runner import __version__
+from poc_runner.errors import InvalidInput
+from poc_runner.progress import Progress
+from poc_runner.sandbox.buildkey import LABEL
+from poc_runner.sandbox.holder import ensure_pause_image
+from poc_runner.sandbox.images import local_image_id
+from poc_runner.setup import IMAGES, PREFIX, debian, tag_of
+from poc_runner.setup import build as built
+
+if TYPE_CHECKING:
+    import docker
+
+# A repository path as Docker takes it: lowercase parts, optionally after a registry's host.
+_PREFIX = re.compile(
+    r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+
+_REGISTRY_HINT = (
+    "\n--from-registry takes a Debian or Ubuntu image: one with python3, or with a shell and"
+    " apt-get to install it."
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What `poc setup` was asked for."""
+
+    images: tuple[str, ...] = IMAGES  # which of IMAGES; postgres brings the base along
+    prefix: str = PREFIX  # the images are tagged PREFIX/base:bookworm, ...
+    registry_base: str | None = None  # make the base from this registry image, not debootstrap
+    mirror: str | None = None  # the Debian mirror debootstrap downloads from
+    rebuild: bool = False  # make the base and PostgreSQL images even where their tags exist
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.fullmatch(self.prefix):
+            raise InvalidInput(
+                f"--prefix {self.prefix!r} cannot start an image name: lowercase letters,"
+                " digits, and `.`, `_`, `-` or `/` between them (poc-runner, or my-team/poc)"
+            )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One image: its tag, its id (None when it could not be made here), and what was done."""
+
+    tag: str
+    image_id: str | None
+    note: str
+
+
+def set_up(client: docker.DockerClient, request: Request, progress: Progress) -> list[Outcome]:
+    """Make the images of `request` that are not there yet, reporting to `progress`."""
+    wanted = set(request.images) | ({"base"} if "postgres" in request.images else set())
+    return [_one(client, request, image, progress) for image in IMAGES if image in wanted]
+
+
+def _one(client: docker.DockerClient, request: Request, image: str, progress: Progress) -> Outcome:
+    tag = tag_of(image, request.prefix)
+    found = local_image_id(client, tag)
+    if found is not None and (image == "pause" or not request.rebuild):
+        return Outcome(tag, found, "there already" + _older(client, request, image))
+
+    def report(status: str) -> None:
+        progress.update("setup", tag, status, active=True)
+
+    started = time.monotonic()
+    made = _make(client, request, image, tag, report)
+    progress.update("setup", tag, "ready" if made else "not made", active=False)
+    if made is None:
+        why = "not made: no pause executable for this engine's machine (runs start services"
+        return Outcome(tag, None, f"{why} without network holders)")
+    seconds = time.monotonic() - started
+    if found is not None and found != made:
+        _drop_untagged(client, found)
+    return Outcome(tag, made, f"{_how(request, image)} in {seconds:.1f} s")
+
+
+def _drop_untagged(client: docker.DockerClient, image_id: str) -> None:
+    """Remove the image a rebuild took the tag from, unless something still uses it (a
+    container, an image built FROM it, another tag): the engine refuses those, and they stay."""
+    import docker
+
+    with suppress(docker.errors.APIError):
+        client.images.remove(image_id, noprune=False)
+
+
+def _make(
+    client: docker.DockerClient, request: Request, image: str, tag: str, report: debian.Report
+) -> str | None:
+    base = tag_of("base", request.prefix)
+    if image == "pause":
+        return local_image_id(client, tag) if ensure_pause_image(client, tag) else None
+    if image == "postgres":
+        return built.build(client, "postgres", tag, {"BASE": base}, report)
+    if request.registry_base is not None:
+        built.pull(client, request.registry_base, report)
+        args = {"BASE": request.registry_base}
+        return built.build(client, "base", tag, args, report, _REGISTRY_HINT)
+    report("making a Debian root file system (debootstrap, a minute or two)")
+    label = f"LABEL {built.SETUP_LABEL}={__version__}"
+    return debian.make_base(client, tag, (*debian.CHANGES, label), report, request.mirror)
+
+
+def _how(request: Request, image: str) -> str:
+    if image == "pause":
+        return "made"
+    if image == "postgres":
+        return f"built FROM {tag_of('base', request.prefix)}"
+    if request.registry_base is not None:
+        return f"built FROM {request.registry_base}"
+    return "made from Debian's packages"
+
+
+def _older(client: docker.DockerClient, request: Request, image: str) -> str:
+    """Why a kept image is not what `poc setup` would build now, or nothing."""
+    if image == "pause" or (image == "base" and request.registry_base is None):
+        return ""  # not built from a folder: nothing to compare
+    base = request.registry_base if image == "base" else tag_of("base", request.prefix)
+    args = {"BASE": base or ""}
+    labels = client.images.get(tag_of(image, request.prefix)).labels or {}
+    had, now = labels.get(LABEL), built.key_of(client, image, args)
+    if had is None or now is None or had == now:
+        return ""
+    return (
+        " (built from another Dockerfile or base than this poc-runner's:"
+        " `poc setup --rebuild` makes it again)"
+    )
