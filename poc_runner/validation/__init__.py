@@ -19,7 +19,7 @@ from typing import Any
 from poc_runner.compose.project import Composition, compose_services
 from poc_runner.diagnostics import Diagnostic, count_errors, in_order
 from poc_runner.discovery import discover
-from poc_runner.interpolation import Values, interpolate, scalar_text
+from poc_runner.interpolation import Interpolation, Values, interpolate, scalar_text
 from poc_runner.loader import START, LoadError, Mark, parse, read_text
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
@@ -142,6 +142,16 @@ def _validate_into(
         return _run_stages(findings, path, overrides, secrets)
     except LoadError as exc:
         findings.file_error(exc.message, exc.rule, exc.mark)
+    except RecursionError:  # every reader bounds nesting; this stays a clear refusal regardless
+        findings.file_error(
+            "the file (or a file it names) nests too deeply to be read; flatten it", "size"
+        )
+    except MemoryError:  # every reader bounds what it builds; likewise
+        findings.file_error(
+            "reading the file (or a file it names) would take more memory than is available;"
+            " it is refused",
+            "size",
+        )
     except Exception as exc:  # a bug must not hide the other files' results behind a traceback
         findings.file_error(
             f"poc-runner could not finish checking this file (a bug, please report it):"
@@ -177,7 +187,10 @@ def _run_stages(
         data, path, findings, variables, known_secrets, document.references
     )
     rest = [where for where in document.references if where[:1] != ("services",)]
-    filled = interpolate(data, rest, Values(variables, known_secrets))
+    budget = composition.interpolation.budget  # one bound on what filling adds, file-wide
+    filled = interpolate(
+        data, rest, Values(variables, known_secrets), result=Interpolation(budget=budget)
+    )
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
         findings.explain(where)
