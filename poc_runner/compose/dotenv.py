@@ -235,6 +235,25 @@ def _escape(match: re.Match[str]) -> str:
     return written
 
 
+def parse_raw_env(text: str, given: Mapping[str, str]) -> EnvFile:
+    """An `env_file` with `format: raw`: each line `NAME=value` taken as written (no quotes,
+    escapes, comments or references); a name alone takes its value from `given`."""
+    parsed = EnvFile()
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, separator, value = line.partition("=")
+        if not separator:
+            if name.strip() in given:
+                parsed.values[name.strip()] = given[name.strip()]
+            else:
+                parsed.unset.append((number, name.strip()))
+            continue
+        parsed.values[name] = value
+        parsed.lines.setdefault(name, number)
+    return parsed
+
+
 def project_variables(parsed: EnvFile) -> dict[str, str]:
     """A project env file's values as variables: names that start with a digit can never be
     referenced and are left out, as compose-go's `Read` leaves them out."""

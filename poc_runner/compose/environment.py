@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from poc_runner.compose.dotenv import EnvFile, parse_env
+from poc_runner.compose.dotenv import EnvFile, parse_env, parse_raw_env
 from poc_runner.compose.origins import Source
 from poc_runner.diagnostics import KeyPath
 from poc_runner.interpolation import Budget, Values
@@ -39,6 +39,7 @@ class EnvFiles:
         required: bool = True,
         given: Mapping[str, str] | None = None,
         known: Mapping[str, str] | None = None,
+        raw: bool = False,
     ) -> tuple[EnvFile, Source] | None:
         """An env file as read, and where each name was written; None (reported, unless not
         `required`) when it cannot be read. References in it see `given` (by default the
@@ -57,7 +58,10 @@ class EnvFiles:
                 self.findings.error(at, f"env file {relative!r}: {exc.message}", "missing-file")
             return None
         lookup = self.values.variables if given is None else given
-        parsed = parse_env(text, lookup, known, self.budget, self.values.secrets)
+        if raw:
+            parsed = parse_raw_env(text, lookup)
+        else:
+            parsed = parse_env(text, lookup, known, self.budget, self.values.secrets)
         lines = SourceMap()
         for name, number in parsed.lines.items():
             lines.values[(name,)] = Mark(number, 1)
@@ -67,16 +71,26 @@ class EnvFiles:
         return parsed, source
 
 
-def env_file_entries(value: Any) -> list[tuple[int | None, str, bool]]:
-    """(index in the list or None, path, required) of each `env_file` entry."""
+class EnvFileEntry(NamedTuple):
+    """One `env_file` entry: its place in the list (None: written as a text), its path, whether
+    it must exist, and whether it is `format: raw` (values as written)."""
+
+    at: int | None
+    path: str
+    required: bool = True
+    raw: bool = False
+
+
+def env_file_entries(value: Any) -> list[EnvFileEntry]:
     if isinstance(value, str):
-        return [(None, value, True)]
-    entries: list[tuple[int | None, str, bool]] = []
+        return [EnvFileEntry(None, value)]
+    entries: list[EnvFileEntry] = []
     for index, item in enumerate(value if isinstance(value, list) else []):
         if isinstance(item, str):
-            entries.append((index, item, True))
+            entries.append(EnvFileEntry(index, item))
         elif isinstance(item, dict) and isinstance(item.get("path"), str):
-            entries.append((index, item["path"], item.get("required", True) is not False))
+            required = item.get("required", True) is not False
+            entries.append(EnvFileEntry(index, item["path"], required, item.get("format") == "raw"))
     return entries
 
 

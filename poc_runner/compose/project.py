@@ -27,7 +27,13 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from poc_runner.compose.dotenv import project_variables
-from poc_runner.compose.environment import EnvFiles, env_file_entries, fill, valueless
+from poc_runner.compose.environment import (
+    EnvFileEntry,
+    EnvFiles,
+    env_file_entries,
+    fill,
+    valueless,
+)
 from poc_runner.compose.merge import Merger
 from poc_runner.compose.origins import Origins, Side, Source
 from poc_runner.compose.paths import default_context, rebased_file
@@ -490,9 +496,7 @@ class _Stage:
             origins.record((*path, later - 1), source, written)
         del environment[index]
 
-    def _with_env_files(
-        self, name: str, service: dict[str, Any], files: list[tuple[int | None, str, bool]]
-    ) -> Any:
+    def _with_env_files(self, name: str, service: dict[str, Any], files: list[EnvFileEntry]) -> Any:
         """The service's env files under its `environment`. References in the files see the
         scenario's values first, then the service's `environment`, then what the files set
         before them (compose-go's WithServicesEnvironmentResolved)."""
@@ -518,9 +522,9 @@ class _Stage:
         given = ChainMap(dict(self.values.variables), own)
         values: dict[str, str] = {}
         reader = self._env_files()
-        for index, relative, required in files:
+        for index, relative, required, raw in files:
             at: KeyPath = ("services", name, "env_file", *(() if index is None else (index,)))
-            read = reader.read(relative, at, required=required, given=given, known=values)
+            read = reader.read(relative, at, required=required, given=given, known=values, raw=raw)
             if read is not None:
                 values.update(read[0].values)
                 origins.update({key: (read[1], (key,)) for key in read[0].values})
