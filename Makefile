@@ -65,9 +65,9 @@ test-tools:
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest
 
-# The fast half only: no Docker needed.
+# The fast half only: no Docker needed (the unit tests and the Compose conformance corpus).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit tests/compose_conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check poc_runner tests bench
