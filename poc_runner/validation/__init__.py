@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from poc_runner.compose.project import Composition, compose_services
+from poc_runner.compose import project as compose_project  # the stage imports these rules too
 from poc_runner.diagnostics import Diagnostic, count_errors, in_order
 from poc_runner.discovery import discover
 from poc_runner.interpolation import Interpolation, Values, interpolate, scalar_text
@@ -32,6 +32,9 @@ from poc_runner.validation.keys import check_keys
 from poc_runner.validation.references import check_references
 from poc_runner.validation.salvage import SetAside, salvage
 from poc_runner.validation.structure import check_structure
+
+if TYPE_CHECKING:
+    from poc_runner.compose.project import Composition
 
 
 @dataclass
@@ -183,7 +186,7 @@ def _run_stages(
     declared = _declared_vars(data)
     variables = {**declared, **overrides}
     known_secrets = _secrets(data, secrets, findings)
-    composition = compose_services(
+    composition = compose_project.compose_services(
         data, path, findings, variables, known_secrets, document.references
     )
     rest = [where for where in document.references if where[:1] != ("services",)]

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from poc_runner.validation import validate_file  # first: it imports the Compose stage
 from poc_runner.compose.dotenv import parse_env, project_variables
 from poc_runner.compose.project import compose_services
 from poc_runner.diagnostics import Diagnostic, Severity
 from poc_runner.interpolation import Interpolation, Values, compose_text
 from poc_runner.loader import parse, read_text
 from poc_runner.model.volumes import short_volume
+from poc_runner.validation import validate_file
 from poc_runner.validation.findings import Findings
 
 CORPUS = Path(__file__).parent
