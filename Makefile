@@ -85,6 +85,7 @@ demo: $(STAMP) sandbox
 bench: $(STAMP) sandbox
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
+	$(BIN)/python bench/compose_validate.py
 	$(BIN)/python bench/run_vs_bare.py
 	$(BIN)/python bench/data_at_size.py
 
