@@ -6,8 +6,8 @@ healthcheck, and a migration job that signs in over the network with the passwor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from poc_runner.result import RunResult
