@@ -47,6 +47,7 @@ class Budget:
     """How much filling may still add, shared by everything one scenario fills."""
 
     left: int = MAX_GROWTH
+    spent: bool = False  # a value was refused for want of it (said once)
 
 
 @dataclass
@@ -191,14 +192,15 @@ class _Filled:
             return True
         if grown > self.result.budget.left:
             self.stopped = self.result.bounded = True
-            self.result.budget.left = 0
-            self.result.problems.append(
-                (
-                    self.path,
-                    f"filled values would add more than {size_text(MAX_GROWTH)} to this"
-                    " scenario in all; refusing to fill more",
+            if not self.result.budget.spent:  # said once; later values stay as written
+                self.result.budget.spent = True
+                self.result.problems.append(
+                    (
+                        self.path,
+                        f"filled values would add more than {size_text(MAX_GROWTH)} to this"
+                        " scenario in all; refusing to fill more",
+                    )
                 )
-            )
             return False
         self.result.budget.left -= grown
         return True

@@ -207,3 +207,17 @@ class TestBoundedReading:
         (found,) = errors(result)
         assert found.rule == "extends" and "more than 32 services deep" in found.message
         assert found.key_path.endswith(".extends")
+
+    def test_what_all_filled_values_add_is_bounded_and_said_once(self, tmp_path: Path) -> None:
+        big = "v" * 100_000  # each reference adds 100,000 characters: 200 of them, 20 MB
+        labels = "".join(f"      l{i}: '${{BIG}}'\n" for i in range(200))
+        result = scenario(
+            tmp_path,
+            {
+                "scenario.yaml": f"{HEADER}vars: {{BIG: {big}}}\ncompose: compose.yaml\n",
+                "compose.yaml": f"services:\n  p:\n    image: busybox\n    labels:\n{labels}",
+            },
+        )
+        (found,) = errors(result)
+        assert "would add more than 16 MiB to this scenario in all" in found.message
+        assert found.key_path.startswith("services.p.labels.l")
