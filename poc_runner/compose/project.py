@@ -18,6 +18,7 @@ so what runs after the merge never changes a mapping the YAML shares between ser
 
 from __future__ import annotations
 
+import copy
 from collections import ChainMap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -537,15 +538,19 @@ class _Stage:
 
 def _strip_extensions(data: dict[str, Any]) -> None:
     """`x-*` keys, at the top and in services, hold anchors and tools' settings: ignored. The
-    services become mappings of their own without them (anchors may share a service)."""
+    services become a copy of their own without them: what YAML anchors share with the rest of
+    the file (a scenario's steps, say) is filled in another dialect there, and must not see
+    Compose's filling (`$${X}` made `${X}` by one, then read as a reference by the other)."""
     for key in [k for k in data if isinstance(k, str) and k.startswith("x-")]:
         del data[key]
     services = data.get("services")
     if isinstance(services, dict):
-        data["services"] = {
-            name: _without_extensions(service) if isinstance(service, dict) else service
-            for name, service in services.items()
-        }
+        data["services"] = copy.deepcopy(
+            {
+                name: _without_extensions(service) if isinstance(service, dict) else service
+                for name, service in services.items()
+            }
+        )
 
 
 def _without_extensions(service: dict[str, Any]) -> dict[str, Any]:

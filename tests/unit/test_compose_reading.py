@@ -221,3 +221,24 @@ class TestBoundedReading:
         (found,) = errors(result)
         assert "would add more than 16 MiB to this scenario in all" in found.message
         assert found.key_path.startswith("services.p.labels.l")
+
+
+def test_a_mapping_shared_by_services_and_steps_is_filled_once_in_each_dialect(
+    tmp_path: Path,
+) -> None:
+    """`$${X}` is a literal `${X}` to the container and to the step alike: Compose's filling of
+    the services never changes the mapping the step's `env` shares through the anchor."""
+    result = scenario(
+        tmp_path,
+        {
+            "scenario.yaml": HEADER
+            + 'x-env: &env {A: "$${X}", B: "${mode}"}\n'
+            + "vars: {mode: fast}\n"
+            + "services:\n  app: {image: busybox, environment: *env, command: [sleep, infinity]}\n"
+            + 'steps:\n  - {name: s, service: app, run: "echo $A", env: *env}\n'
+        },
+    )
+    assert errors(result) == []
+    assert result.scenario is not None
+    assert result.scenario.services["app"].env == {"A": "${X}", "B": "fast"}
+    assert result.scenario.steps[0].environment == {"A": "${X}", "B": "fast"}
