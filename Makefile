@@ -91,9 +91,9 @@ $(WHEELS)/.complete: $(LOCK) $(STAMP) tests/tools/runtime_lock.py
 test: $(STAMP) sandbox test-tools
 	$(BIN)/python -m pytest
 
-# The fast half only: no Docker needed.
+# The fast half only: no Docker needed (the unit tests and the Compose conformance corpus).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit tests/compose_conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check poc_runner tests bench
@@ -111,6 +111,7 @@ demo: $(STAMP) sandbox
 bench: $(STAMP) sandbox
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
+	$(BIN)/python bench/compose_validate.py
 	$(BIN)/python bench/run_vs_bare.py
 	$(BIN)/python bench/data_at_size.py
 

@@ -13,9 +13,12 @@ stdout (warnings would be lines too), and never prints "Traceback".
 
 Cases: a Python object tag, a billion-laughs alias bomb, a 2 MiB file, tab indentation, an
 unclosed flow mapping, a data path that is a symlink out of the scenario folder, 10,000 levels
-of nested `[`, and a duplicate key. Where the loader reports a problem and carries on (the
-symlink, the duplicate key), the rest of the file is a minimal valid scenario, so the one
-expected error is the only thing there is to say.
+of nested `[`, a duplicate key; and in a Compose file the scenario references: the 1 KB `.env`
+whose 40 lines each double the one before (a terabyte if filled), 3,000 nested defaults
+`${a:-${a:-...}}`, and a 2,000-deep `extends` chain. Where the loader reports a problem and
+carries on (the symlink, the duplicate key), the rest of the file is a minimal valid scenario,
+so the one expected error is the only thing there is to say; it may be in any file of the
+scenario's folder (the `.env`, the Compose file).
 
 Standard library only; run with `make bench` (or `.venv/bin/python bench/hostile_files.py`).
 Exits 1 when a target is missed or a check fails.
@@ -71,6 +74,31 @@ def symlink_out(folder: Path) -> str:
     return VALID + "data:\n  - {name: x, path: data/link.csv, mount: /data/x.csv}\n"
 
 
+COMPOSE = VALID.replace(
+    'services:\n  app: {image: "python:3.12-slim"}\n', "compose: compose.yaml\n"
+).replace("service: app", "service: s0")
+
+
+def env_bomb(folder: Path) -> str:
+    """A0 is 1,000 characters; each of the next 39 lines doubles the one before."""
+    lines = ["A0=" + "x" * 1000] + [f"A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 40)]
+    (folder / ".env").write_text("\n".join(lines) + "\n")
+    (folder / "compose.yaml").write_text("services:\n  s0: {image: busybox, command: '$A3'}\n")
+    return COMPOSE
+
+
+def nested_defaults(folder: Path) -> str:
+    image = "${a:-" * 3000 + "busybox" + "}" * 3000
+    (folder / "compose.yaml").write_text(f"services:\n  s0: {{image: '{image}'}}\n")
+    return COMPOSE
+
+
+def deep_extends(folder: Path) -> str:
+    chain = "".join(f"  s{i}: {{extends: s{i + 1}}}\n" for i in range(1999))
+    (folder / "compose.yaml").write_text(f"services:\n{chain}  s1999: {{image: busybox}}\n")
+    return COMPOSE
+
+
 CASES: dict[str, Callable[[Path], str]] = {
     "python object tag": lambda _: VALID.replace(
         "name: hostile\n", 'name: hostile\ntitle: !!python/object/apply:os.system ["echo hi"]\n'
@@ -84,6 +112,9 @@ CASES: dict[str, Callable[[Path], str]] = {
     "symlink out of folder": symlink_out,
     "nested 10,000 deep": lambda _: VALID + "vars: " + "[" * 10_000 + "]" * 10_000 + "\n",
     "duplicate key": lambda _: VALID.replace("name: hostile\n", "name: hostile\nname: again\n"),
+    ".env doubling bomb": env_bomb,
+    "3,000 nested defaults": nested_defaults,
+    "extends 2,000 deep": deep_extends,
 }
 
 
@@ -117,7 +148,7 @@ def problems(outcome: Outcome, file: Path) -> list[str]:
     if outcome.exit_code != 2:
         found.append(f"exit code {outcome.exit_code}, expected 2")
     lines = outcome.stdout.splitlines()
-    error_line = re.compile(rf"{re.escape(str(file))}:\d+:\d+: error: .+")
+    error_line = re.compile(rf"{re.escape(str(file.parent))}/[^:]+:\d+:\d+: error: .+")
     if len(lines) != 1 or not error_line.fullmatch(lines[0]):
         found.append(f"{len(lines)} stdout lines, expected one FILE:LINE:COL: error line")
     if "Traceback" in outcome.stdout + outcome.stderr:

@@ -108,11 +108,16 @@ def read_text(path: Path) -> str:
         raise LoadError("no such file", rule="file") from None
     except OSError as exc:
         raise LoadError(f"cannot open the file: {exc.strerror}", rule="file") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise LoadError("is a folder, not a file", rule="file")
+        if not stat.S_ISREG(mode):
             raise LoadError("not a regular file", rule="file")
-        raw = handle.read(MAX_FILE_BYTES + 1)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(raw) > MAX_FILE_BYTES:
         raise LoadError(
             f"the file is larger than {MAX_FILE_BYTES // 1024} KiB; scenario files describe a"

@@ -22,33 +22,67 @@ class Source:
     source_map: SourceMap = field(default_factory=SourceMap)
 
 
+Origin = tuple[Source, KeyPath]
+
+
+@dataclass
+class _Node:
+    """One key path of the merged tree in the record: where it was written, if recorded, and
+    the records below it (a trie, so recording and looking up cost the path's length, not the
+    number of records: a Compose file may have thousands of services)."""
+
+    origin: Origin | None = None
+    below: dict[str | int, _Node] = field(default_factory=dict)
+
+
 @dataclass
 class Origins:
-    _table: dict[KeyPath, tuple[Source, KeyPath]] = field(default_factory=dict)
+    _root: _Node = field(default_factory=_Node)
 
     def record(self, path: KeyPath, source: Source, written: KeyPath) -> None:
         """`path` (and all below it) came from `written` in `source`; older records below it
         are gone with what they described."""
-        if self._table:
-            for stale in [p for p in self._table if p[: len(path)] == path and p != path]:
-                del self._table[stale]
-        self._table[path] = (source, written)
+        node = self._root
+        for part in path:
+            node = node.below.setdefault(part, _Node())
+        node.origin = (source, written)
+        node.below = {}
 
-    def locate(self, path: KeyPath) -> tuple[Source, KeyPath] | None:
+    def locate(self, path: KeyPath) -> Origin | None:
         """The file and path `path` was written at, or None for the scenario file's own."""
-        if not self._table:
+        node, found, depth = self._root, None, 0
+        for index, part in enumerate(path):
+            next_node = node.below.get(part)
+            if next_node is None:
+                break
+            node = next_node
+            if node.origin is not None:
+                found, depth = node.origin, index + 1
+        if found is None:
             return None
-        for end in range(len(path), 0, -1):
-            found = self._table.get(path[:end])
-            if found is not None:
-                return found[0], (*found[1], *path[end:])
-        return None
+        return found[0], (*found[1], *path[depth:])
 
     def copy_below(self, other: Origins, prefix: KeyPath, into: KeyPath) -> None:
         """Records of `other` strictly below `prefix`, placed below `into`."""
-        for path, (source, written) in list(other._table.items()):
-            if path[: len(prefix)] == prefix and path != prefix:
-                self._table[(*into, *path[len(prefix) :])] = (source, written)
+        node: _Node | None = other._root
+        for part in prefix:
+            node = node.below.get(part) if node is not None else None
+        if node is None or not node.below:
+            return
+        pending = [(into, node)]
+        while pending:
+            at, here = pending.pop()
+            for part, child in here.below.items():
+                if child.origin is not None:
+                    self._set((*at, part), child.origin)
+                pending.append(((*at, part), child))
+
+    def _set(self, path: KeyPath, origin: Origin) -> None:
+        """A record placed without dropping what is below it (copy_below keeps a subtree)."""
+        node = self._root
+        for part in path:
+            node = node.below.setdefault(part, _Node())
+        node.origin = origin
 
 
 @dataclass(frozen=True)

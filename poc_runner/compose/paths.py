@@ -3,7 +3,13 @@ are relative to the scenario folder. Before files are merged, each file's paths 
 relative to the scenario folder, so the rest of poc-runner knows one folder only.
 
 A path that would climb out of the scenario folder is left as written: the rules that refuse
-it then quote what its author wrote.
+it then quote what its author wrote. Rewriting never changes a mapping in place: YAML anchors
+let several services share one `build:` (or one declaration), and a shared mapping rebased once
+per service that holds it would climb further each time (`stack/stack/api`). Changed services
+and declarations are new mappings; what they share and do not change stays shared.
+
+A `build` that names no context gets none here: after merging, the merged service takes the
+project folder (`default_context`), as Compose gives it the project's working folder.
 """
 
 from __future__ import annotations
@@ -25,36 +31,55 @@ def rebase(base: str, path: str) -> str:
     return path if joined == ".." or joined.startswith("../") else joined
 
 
-def rebase_file(data: dict[str, Any], base: str) -> None:
-    """Every path of one Compose file's services and top-level files, in place."""
+def rebased_file(data: dict[str, Any], base: str) -> dict[str, Any]:
+    """One Compose file's top level with every path of its services and top-level files
+    rebased; the file's own mappings are left as they were."""
     if not base:
-        return
+        return data
+    result = dict(data)
     services = data.get("services")
-    for service in services.values() if isinstance(services, dict) else ():
-        if isinstance(service, dict):
-            rebase_service(service, base)
+    if isinstance(services, dict):
+        result["services"] = {
+            name: rebased_service(service, base) if isinstance(service, dict) else service
+            for name, service in services.items()
+        }
     for section in ("configs", "secrets"):
         declared = data.get(section)
-        for item in declared.values() if isinstance(declared, dict) else ():
-            if isinstance(item, dict) and isinstance(item.get("file"), str):
-                item["file"] = rebase(base, item["file"])
+        if isinstance(declared, dict):
+            result[section] = {name: _declared(item, base) for name, item in declared.items()}
+    return result
 
 
-def rebase_service(service: dict[str, Any], base: str) -> None:
+def _declared(item: Any, base: str) -> Any:
+    if isinstance(item, dict) and isinstance(item.get("file"), str):
+        return {**item, "file": rebase(base, item["file"])}
+    return item
+
+
+def rebased_service(service: dict[str, Any], base: str) -> dict[str, Any]:
+    result = dict(service)
     build = service.get("build")
     if isinstance(build, str):
-        service["build"] = rebase(base, build)
-    elif isinstance(build, dict):
-        build["context"] = rebase(base, str(build.get("context", ".")))
-    service["env_file"] = _env_files(service.get("env_file"), base)
-    if service["env_file"] is None:
-        del service["env_file"]
+        result["build"] = rebase(base, build)
+    elif isinstance(build, dict) and isinstance(build.get("context"), str):
+        result["build"] = {**build, "context": rebase(base, build["context"])}
+    if "env_file" in service:
+        result["env_file"] = _env_files(service["env_file"], base)
     volumes = service.get("volumes")
     if isinstance(volumes, list):
-        service["volumes"] = [_volume(entry, base) for entry in volumes]
+        result["volumes"] = [_volume(entry, base) for entry in volumes]
     extends = service.get("extends")
     if isinstance(extends, dict) and isinstance(extends.get("file"), str):
-        extends["file"] = rebase(base, extends["file"])
+        result["extends"] = {**extends, "file": rebase(base, extends["file"])}
+    return result
+
+
+def default_context(service: dict[str, Any], project: str) -> None:
+    """A merged service's `build` without a context builds the project folder (as Compose).
+    The service is the merge's own copy."""
+    build = service.get("build")
+    if isinstance(build, dict) and "context" not in build:
+        service["build"] = {"context": project or ".", **build}
 
 
 def _env_files(value: Any, base: str) -> Any:

@@ -8,10 +8,18 @@ service's environment is completed (env files, value-less entries); `configs` an
 entries learn the file or text their top-level declaration names. The merged services and
 top-level volumes and networks replace the scenario's own, and every node placed records where
 it was written, so later rules report problems in the Compose file that wrote them.
+
+Values follow Compose's precedence: `--var` and `vars` (Compose's shell) over the project env
+file, whose own references see them first; a service's `env_file` sees those, then the
+service's `environment`, then the names set before. The merged services are copies (merge.py),
+so what runs after the merge never changes a mapping the YAML shares between services; an
+`extends` chain is at most MAX_EXTENDS services deep.
 """
 
 from __future__ import annotations
 
+import copy
+from collections import ChainMap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +27,19 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from poc_runner.compose.environment import EnvFiles, env_file_entries, fill, valueless
+from poc_runner.compose.dotenv import project_variables
+from poc_runner.compose.environment import (
+    EnvFileEntry,
+    EnvFiles,
+    env_file_entries,
+    fill,
+    valueless,
+)
 from poc_runner.compose.merge import Merger
 from poc_runner.compose.origins import Origins, Side, Source
-from poc_runner.compose.paths import rebase_file
+from poc_runner.compose.paths import default_context, rebased_file
 from poc_runner.diagnostics import KeyPath
-from poc_runner.interpolation import Interpolation, Values, interpolate
+from poc_runner.interpolation import Budget, Interpolation, Values, interpolate, scalar_text
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.model.compose import ComposeFile, ComposeFiles, ComposeRef
 from poc_runner.validation.findings import Findings, did_you_mean
@@ -32,6 +47,7 @@ from poc_runner.validation.keys import check_keys
 from poc_runner.validation.structure import check_model
 
 _REFERENCE: TypeAdapter[Any] = TypeAdapter(ComposeRef)
+MAX_EXTENDS = 32  # services in one `extends` chain
 _DECLARED = ("configs", "secrets")
 _IGNORED_TOP = {
     "version": "`version` is ignored: Compose itself no longer reads it",
@@ -89,10 +105,15 @@ class _Stage:
         self.scenario = _Document("", Source(findings.file, findings.source_map), data)
         self.given, self.secrets = variables, secrets
         self.values = Values(variables, secrets)
-        self.result = Composition()
+        self.budget = Budget()
+        self.result = Composition(Interpolation(budget=self.budget))
         self.documents: dict[str, _Document | None] = {}
         self.extended: dict[tuple[str, str], tuple[dict[str, Any], Side]] = {}
         self.merger = Merger(findings.origins)
+        self.depths: dict[tuple[str, str], int] = {}  # services below each in its chain
+        self.too_deep = False  # an `extends` chain past MAX_EXTENDS was reported
+        self.broken: set[tuple[str, str]] = set()  # services whose `extends` chain failed
+        self.unextended: set[str] = set()  # their names (the failure is reported)
 
     def run(self, references: list[KeyPath]) -> Composition:
         _strip_extensions(self.data)
@@ -104,9 +125,14 @@ class _Stage:
         files = self._files(spec) if spec else ()
         documents = [self._load(name, at, self.findings) for name, at in files]
         composed = [doc for doc in documents if doc is not None]
-        extending = any(_extends(s) for s in self.scenario.services.values())
-        if (composed or extending) and isinstance(self.data.get("services", {}), dict):
+        if isinstance(self.data.get("services", {}), dict):
             self._merge([*composed, self.scenario])
+            project = str(Path(spec.files[0]).parent) if spec else "."
+            for name, service in self.scenario.services.items():
+                if isinstance(service, dict):
+                    default_context(service, project)
+                if name in self.unextended:  # what the base would have given is missing
+                    self.findings.explain(("services", name))
         self._leave_out(spec.profiles if spec else [])
         if spec is not None:
             self._top_level(composed)
@@ -146,10 +172,10 @@ class _Stage:
             at, required = ("compose",), False
             relative = str(Path(spec.files[0]).parent / ".env")
         read = self._env_files().read(relative, at, required=required)
-        return read[0] if read else {}
+        return project_variables(read[0]) if read else {}
 
     def _env_files(self) -> EnvFiles:
-        return EnvFiles(self.root, self.shown, self.findings, self.values)
+        return EnvFiles(self.root, self.shown, self.findings, self.values, self.budget)
 
     def _load(self, relative: str, at: KeyPath, referrer: Findings) -> _Document | None:
         """A Compose file, read once: checked at its top level, interpolated, rebased.
@@ -195,12 +221,18 @@ class _Stage:
         keys = check_keys(document.data, here, ComposeFile)
         check_model(ComposeFile, document.data, here, keys)
         folder = str(Path(relative).parent)
-        rebase_file(document.data, "" if folder == "." else folder)
+        loaded.data = rebased_file(document.data, "" if folder == "." else folder)
         self.documents[relative] = loaded
         return loaded
 
     def _interpolate(self, document: _Document, references: list[KeyPath]) -> None:
-        filled = interpolate(document.data, references, self.values, compose=True)
+        filled = interpolate(
+            document.data,
+            references,
+            self.values,
+            compose=True,
+            result=Interpolation(budget=self.budget),
+        )
         here = self.findings.about(document.source)
         for where, message in filled.problems:
             here.error(where, message, "undefined-var")
@@ -234,10 +266,14 @@ class _Stage:
         own = Side(document.source)
         extends = service.get("extends")
         found = self._base(document, name, extends, trail) if extends is not None else None
+        self.depths[key] = 0 if found is None else self.depths[found[3]] + 1
+        if extends is not None and (found is None or found[3] in self.broken):
+            self.broken.add(key)  # and every service that extends it, through it
+            self.unextended.add(name)
         if found is None:
             result = ({k: v for k, v in service.items() if k != "extends"}, own)
         else:
-            base, base_side, base_name = found
+            base, base_side, base_name, _ = found
             origins = Origins()
             merger = Merger(origins)
             path: KeyPath = ("services", name)
@@ -255,15 +291,30 @@ class _Stage:
         name: str,
         extends: Any,
         trail: tuple[tuple[str, str], ...],
-    ) -> tuple[dict[str, Any], Side, str] | None:
+    ) -> tuple[dict[str, Any], Side, str, tuple[str, str]] | None:
         here = self.findings.about(document.source)
         at: KeyPath = ("services", name, "extends")
         if isinstance(extends, str):
             base_name, other = extends, None
         elif isinstance(extends, dict) and isinstance(extends.get("service"), str):
             base_name, other = extends["service"], extends.get("file")
+        elif isinstance(extends, dict):
+            written = extends.get("file")
+            where = f" in {written!r}" if isinstance(written, str) else ""
+            here.error(
+                at,
+                f"`extends` names no `service`: write the name of the service{where} that"
+                f" {name!r} extends",
+                "extends",
+                fix=f"extends:\n  file: {written if isinstance(written, str) else '...'}"
+                "\n  service: ...",
+            )
+            return None
         else:
             return None  # the models say what is wrong with it
+        if len(trail) >= MAX_EXTENDS:
+            self._too_deep(here, at, name)
+            return None
         target = self._load(other, (*at, "file"), here) if isinstance(other, str) else document
         if target is None:
             return None
@@ -279,8 +330,23 @@ class _Stage:
         if (target.relative, base_name) in (*trail, (document.relative, name)):
             here.error(at, f"service {name!r} extends itself through {base_name!r}", "extends")
             return None
+        base_key = (target.relative, base_name)
         base, side = self._extended(target, base_name, (*trail, (document.relative, name)))
-        return base, side, base_name
+        if self.depths[base_key] >= MAX_EXTENDS:
+            self._too_deep(here, at, name)
+            return None
+        return base, side, base_name, base_key
+
+    def _too_deep(self, here: Findings, at: KeyPath, name: str) -> None:
+        """An `extends` chain past MAX_EXTENDS: said once, where it was found."""
+        if not self.too_deep:
+            self.too_deep = True
+            here.error(
+                at,
+                f"the `extends` chain through {name!r} is more than {MAX_EXTENDS} services deep;"
+                " extend a service that holds the settings itself",
+                "extends",
+            )
 
     def _leave_out(self, active: list[str]) -> None:
         """Services whose `profiles` name none of the active ones are not part of the run."""
@@ -431,24 +497,17 @@ class _Stage:
             origins.record((*path, later - 1), source, written)
         del environment[index]
 
-    def _with_env_files(
-        self, name: str, service: dict[str, Any], files: list[tuple[int | None, str, bool]]
-    ) -> Any:
+    def _with_env_files(self, name: str, service: dict[str, Any], files: list[EnvFileEntry]) -> Any:
+        """The service's env files under its `environment`. References in the files see the
+        scenario's values first, then the service's `environment`, then what the files set
+        before them (compose-go's WithServicesEnvironmentResolved)."""
         path: KeyPath = ("services", name, "environment")
-        values: dict[str, str] = {}
         origins: dict[str, tuple[Source, KeyPath]] = {}
-        reader = self._env_files()
-        for index, relative, required in files:
-            at: KeyPath = ("services", name, "env_file", *(() if index is None else (index,)))
-            read = reader.read(relative, at, required=required)
-            if read is not None:
-                values.update(read[0])
-                origins.update({key: (read[1], (key,)) for key in read[0]})
         environment = service.get("environment") or {}
         if isinstance(environment, list):
-            written = {str(item).partition("=")[0]: index for index, item in enumerate(environment)}
-            for key, index in written.items():
-                origins[key] = self.findings.locate((*path, index))
+            written = {str(item).partition("=")[0]: i for i, item in enumerate(environment)}
+            for key, i in written.items():
+                origins[key] = self.findings.locate((*path, i))
             environment = {
                 key: (text if sep else None)
                 for key, sep, text in (str(item).partition("=") for item in environment)
@@ -456,6 +515,20 @@ class _Stage:
         elif isinstance(environment, dict):
             for key in environment:
                 origins[key] = self.findings.locate((*path, key))
+        own: dict[str, str] = {}
+        for key, value in environment.items() if isinstance(environment, dict) else ():
+            text = self._value_of(str(key)) if value is None else scalar_text(value)
+            if text is not None:
+                own[str(key)] = text
+        given = ChainMap(dict(self.values.variables), own)
+        values: dict[str, str] = {}
+        reader = self._env_files()
+        for index, relative, required, raw in files:
+            at: KeyPath = ("services", name, "env_file", *(() if index is None else (index,)))
+            read = reader.read(relative, at, required=required, given=given, known=values, raw=raw)
+            if read is not None:
+                values.update(read[0].values)
+                origins.update({key: (read[1], (key,)) for key in read[0].values})
         combined = {**values, **environment} if isinstance(environment, dict) else environment
         for key, (source, where) in origins.items():
             if isinstance(combined, dict) and key in combined:
@@ -463,16 +536,22 @@ class _Stage:
         return combined
 
 
-def _extends(service: Any) -> bool:
-    return isinstance(service, dict) and "extends" in service
-
-
 def _strip_extensions(data: dict[str, Any]) -> None:
-    """`x-*` keys, at the top and in services, hold anchors and tools' settings: ignored."""
+    """`x-*` keys, at the top and in services, hold anchors and tools' settings: ignored. The
+    services become a copy of their own without them: what YAML anchors share with the rest of
+    the file (a scenario's steps, say) is filled in another dialect there, and must not see
+    Compose's filling (`$${X}` made `${X}` by one, then read as a reference by the other)."""
     for key in [k for k in data if isinstance(k, str) and k.startswith("x-")]:
         del data[key]
     services = data.get("services")
-    for service in services.values() if isinstance(services, dict) else ():
-        if isinstance(service, dict):
-            for key in [k for k in service if isinstance(k, str) and k.startswith("x-")]:
-                del service[key]
+    if isinstance(services, dict):
+        data["services"] = copy.deepcopy(
+            {
+                name: _without_extensions(service) if isinstance(service, dict) else service
+                for name, service in services.items()
+            }
+        )
+
+
+def _without_extensions(service: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in service.items() if not (isinstance(k, str) and k.startswith("x-"))}

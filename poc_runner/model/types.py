@@ -281,6 +281,12 @@ TextOrList = Annotated[
 
 def _env_item(item: str) -> str:
     name, sep, _ = item.partition("=")
+    if sep and name and name != name.strip():
+        raise error(
+            "env-item",
+            f"environment variable {name.strip()!r} is written with a space before `=`"
+            f" ({show(item)}); write {name.strip()}={item.partition('=')[2].strip()}",
+        )
     if not sep or not name:
         raise error(
             "env-item",

@@ -14,12 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from poc_runner.compose.project import Composition, compose_services
+from poc_runner.compose import project as compose_project  # the stage imports these rules too
 from poc_runner.diagnostics import Diagnostic, count_errors, in_order
 from poc_runner.discovery import discover
-from poc_runner.interpolation import Values, interpolate, scalar_text
+from poc_runner.interpolation import Interpolation, Values, interpolate, scalar_text
 from poc_runner.loader import START, LoadError, Mark, parse, read_text
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
@@ -32,6 +32,9 @@ from poc_runner.validation.keys import check_keys
 from poc_runner.validation.references import check_references
 from poc_runner.validation.salvage import SetAside, salvage
 from poc_runner.validation.structure import check_structure
+
+if TYPE_CHECKING:
+    from poc_runner.compose.project import Composition
 
 
 @dataclass
@@ -142,6 +145,16 @@ def _validate_into(
         return _run_stages(findings, path, overrides, secrets)
     except LoadError as exc:
         findings.file_error(exc.message, exc.rule, exc.mark)
+    except RecursionError:  # every reader bounds nesting; this stays a clear refusal regardless
+        findings.file_error(
+            "the file (or a file it names) nests too deeply to be read; flatten it", "size"
+        )
+    except MemoryError:  # every reader bounds what it builds; likewise
+        findings.file_error(
+            "reading the file (or a file it names) would take more memory than is available;"
+            " it is refused",
+            "size",
+        )
     except Exception as exc:  # a bug must not hide the other files' results behind a traceback
         findings.file_error(
             f"poc-runner could not finish checking this file (a bug, please report it):"
@@ -173,11 +186,14 @@ def _run_stages(
     declared = _declared_vars(data)
     variables = {**declared, **overrides}
     known_secrets = _secrets(data, secrets, findings)
-    composition = compose_services(
+    composition = compose_project.compose_services(
         data, path, findings, variables, known_secrets, document.references
     )
     rest = [where for where in document.references if where[:1] != ("services",)]
-    filled = interpolate(data, rest, Values(variables, known_secrets))
+    budget = composition.interpolation.budget  # one bound on what filling adds, file-wide
+    filled = interpolate(
+        data, rest, Values(variables, known_secrets), result=Interpolation(budget=budget)
+    )
     for where, message in filled.problems:
         findings.error(where, message, "undefined-var")
         findings.explain(where)

@@ -87,12 +87,20 @@ def remove_entries_since(client: docker.DockerClient, before: set[str]) -> None:
 
 
 def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:
+    """The engine's objects of a run (of any run, without `run_id`). The SDK lists, then
+    inspects each: on a shared engine a container may go between the two (another suite's run
+    ending), which is no finding, so the listing is taken again."""
     selector = f"{labels.RUN}={run_id}" if run_id else labels.RUN
-    return [
-        *client.containers.list(all=True, filters={"label": selector}),
-        *client.networks.list(filters={"label": selector}),
-        *client.volumes.list(filters={"label": selector}),
-    ]
+    for _ in range(10):
+        try:
+            return [
+                *client.containers.list(all=True, filters={"label": selector}),
+                *client.networks.list(filters={"label": selector}),
+                *client.volumes.list(filters={"label": selector}),
+            ]
+        except docker.errors.NotFound:
+            continue
+    raise AssertionError("the engine's objects kept changing while being listed")
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,14 @@
 """The Compose example runs for real (spec, "compose"): the vendor's file unchanged, with a
 `--var` over its `${VAR:-default}`; data in a named volume survives from the migration job to
 the API; the host's bind-mounted folder is unchanged afterwards; the profile's service never
-starts; and a mistyped `--var` is refused with the name meant."""
+starts; and a mistyped `--var` is refused with the name meant. Services sharing a `build:`
+through a YAML merge key build and run; the doubling env file is refused under a memory limit."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -201,3 +203,78 @@ def test_a_job_that_fails_is_a_sandbox_error_and_what_waits_never_starts(
     assert "'migrate' exited with code 3" in result.error
     assert "no database" in result.error  # its last log lines
     assert "were never started" in result.error
+
+
+SHARED_BUILD = """\
+x-app: &app
+  build:
+    context: ./api
+    args: {EDITION: vendor}
+  environment: {ROLE: api}
+services:
+  api:
+    <<: *app
+    command: [sleep, infinity]
+  worker:
+    <<: *app
+    environment: {ROLE: worker}
+    command: [sleep, infinity]
+"""
+
+
+def test_services_sharing_a_build_block_through_a_merge_key_build_and_run(
+    scenario: Callable[..., Path], run: Callable[..., RunResult], tmp_path: Path
+) -> None:
+    """A vendor's stack whose services share `build:` through `<<: *app` (the block is one
+    mapping in the YAML) runs as `docker compose` runs it: one context, `stack/api`."""
+    path = scenario(
+        """\
+        compose: stack/compose.yaml
+        data:
+          - {name: probes, path: probes, mount: /probes}
+        steps:
+          - {name: api, service: api, run: [python3, /probes/show.py]}
+          - {name: worker, service: worker, run: [python3, /probes/show.py]}
+        """,
+        files={
+            "stack/compose.yaml": SHARED_BUILD,
+            "probes/show.py": 'import os; print(open("/edition").read().strip(), os.environ["ROLE"])',
+            "stack/api/Dockerfile": (
+                "FROM poc-runner/base:bookworm\nARG EDITION\nRUN echo $EDITION > /edition\n"
+            ),
+        },
+    )
+    result = run(path)
+    assert result.error is None, result.error
+    steps = run_folder(tmp_path, result) / "steps"
+    assert (steps / "api.out").read_text() == "vendor api\n"
+    assert (steps / "worker.out").read_text() == "vendor worker\n"
+
+
+def _half_a_gigabyte() -> None:
+    """The child's address space is capped: an unbounded reading would end in MemoryError."""
+    limit = 512 * 1024**2
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_the_doubling_env_file_is_refused_clearly_under_a_memory_limit(
+    scenario: Callable[..., Path],
+) -> None:
+    """The 1 KB `.env` bomb (A0 is 1,000 characters, each next line doubles the one before: 40
+    lines would be a terabyte) is refused at the line that passes the bound, with the file,
+    the line and the name, by a `poc validate` allowed 512 MiB in all."""
+    lines = ["A0=" + "x" * 1000] + [f"A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 40)]
+    path = scenario(
+        "compose: compose.yaml\n",
+        name="bomb",
+        files={
+            ".env": "\n".join(lines) + "\n",
+            "compose.yaml": "services:\n  app: {image: busybox, environment: {X: '${A39}'}}\n",
+        },
+    )
+    done = poc("validate", str(path), preexec_fn=_half_a_gigabyte)
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert f"{path.parent / '.env'}:9:1: error: A8: filling in `A7` makes this value longer" in said
+    assert "the rest of the file is not read" in said
+    assert "MemoryError" not in said and "a bug" not in said and "Traceback" not in said

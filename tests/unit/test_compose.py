@@ -90,7 +90,7 @@ def errors_of_list(result: Validated) -> list[Any]:
 
 
 def test_the_corpus_covers_every_file() -> None:
-    assert {path.name for path in CORPUS.iterdir()} == set(EXPECTED)
+    assert {path.name for path in CORPUS.iterdir()} - {"real-world"} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
