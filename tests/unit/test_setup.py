@@ -4,6 +4,7 @@ refusals. tests/integration/test_setup.py makes the images on the real engine.""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -250,3 +251,34 @@ class TestWhatNamesSetup:
         client = self.engine_without({BASE_IMAGE})
         with pytest.raises(SandboxError, match=r"`poc setup`, or set POC_HELPER_IMAGE"):
             create_helper(client, "the http probe", ["true"])
+
+
+class TestKeptImages:
+    """Which kept images `poc setup` makes again: the stand-in when this poc-runner's folder
+    for it differs from the one it was built from, never a base unless asked."""
+
+    @pytest.fixture
+    def made(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        from poc_runner.progress import Progress
+        from poc_runner.setup import make
+
+        calls: list[str] = []
+        monkeypatch.setattr(make, "local_image_id", lambda _client, tag: "sha256:kept")
+        monkeypatch.setattr(make, "_older", lambda _c, _r, image: " (older)")
+
+        def build(_client: object, _request: object, image: str, *_: object) -> str:
+            calls.append(image)
+            return "sha256:new"
+
+        monkeypatch.setattr(make, "_make", build)
+        monkeypatch.setattr(make, "_drop_untagged", lambda *_: None)
+        self.outcomes = make.set_up(object(), Request(), Progress(io.StringIO()))  # type: ignore[arg-type]
+        return calls
+
+    def test_a_stand_in_built_from_another_folder_is_made_again_and_a_base_is_kept(
+        self, made: list[str]
+    ) -> None:
+        assert made == ["postgres"]
+        notes = {outcome.tag: outcome.note for outcome in self.outcomes}
+        assert notes[tag_of("base")] == "there already (older)"
+        assert notes[tag_of("postgres")].startswith("built FROM")
