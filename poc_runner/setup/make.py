@@ -78,9 +78,9 @@ def _one(client: docker.DockerClient, request: Request, image: str, progress: Pr
     older = "" if found is None else _older(client, request, image)
     # The PostgreSQL folder ships with poc-runner: one that changed (an upgrade) is built again,
     # as the sandbox's behaviour follows it; a base is kept until --rebuild (a minute or two).
-    if found is not None and (image == "pause" or not request.rebuild):
-        if not (older and image == "postgres"):
-            return Outcome(tag, found, "there already" + older)
+    kept = found is not None and (image == "pause" or not request.rebuild)
+    if kept and not (older and image == "postgres"):
+        return Outcome(tag, found, "there already" + older)
 
     def report(status: str) -> None:
         progress.update("setup", tag, status, active=True)
