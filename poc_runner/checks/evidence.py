@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from poc_runner.model import Scenario
+    from poc_runner.result import RowSample
     from poc_runner.sandbox.execute import Outcome
+    from poc_runner.sandbox.netprobe import Targets
     from poc_runner.steps import StepResult
 
 
@@ -34,6 +36,16 @@ class SandboxAccess(Protocol):
         """Run `argv` from inside the sandbox's network (not in any service)."""
         ...
 
+    def probe_within(self, service: str, argv: list[str], timeout: float) -> Outcome:
+        """Run `argv` in a helper that shares the service's network namespace: it sees the
+        service's routes, addresses and resolver, without needing any tool in its image."""
+        ...
+
+    def isolation_targets(self) -> Targets:
+        """Every address of the engine's host (the machine the sandbox runs on) and every
+        gateway of the sandbox's network, read from their tables: nothing is sent."""
+        ...
+
 
 EXCERPT = 200
 
@@ -57,6 +69,7 @@ class Judgement:
     measured: Any
     expected: Any
     evidence: str
+    rows: RowSample | None = None  # data and schema checks: the first rows that fail
 
 
 def missing(reason: str, expected: Any = None) -> Judgement:
