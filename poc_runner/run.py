@@ -357,7 +357,11 @@ def judge(
         from poc_runner.checks import Evidence, judge_criteria
 
         evidence = Evidence(
-            {step.name: step for step in steps}, run.folder, run.path.parent, sandbox
+            {step.name: step for step in steps},
+            run.folder,
+            run.path.parent,
+            sandbox,
+            data_items={item.name: item.path for item in run.scenario.data},
         )
         return judge_criteria(run.scenario, evidence)
 

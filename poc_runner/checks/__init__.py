@@ -14,12 +14,14 @@ from poc_runner.checks.command import judge_command
 from poc_runner.checks.compare import Incomparable, expectation
 from poc_runner.checks.compare import compare as satisfies
 from poc_runner.checks.csv_check import judge_csv
+from poc_runner.checks.data import judge_data
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.checks.file_check import judge_file
 from poc_runner.checks.http import judge_http
 from poc_runner.checks.isolation import judge_isolation
 from poc_runner.checks.json_check import judge_json
 from poc_runner.checks.metric import judge_metric
+from poc_runner.checks.schema import judge_schema
 from poc_runner.checks.sql import judge_sql
 from poc_runner.checks.steps import judge_duration, judge_exit_code, judge_output
 from poc_runner.model import Scenario
@@ -45,6 +47,8 @@ JUDGES: dict[str, Judge] = {
     "http": judge_http,
     "command": judge_command,
     "isolation": judge_isolation,
+    "data": judge_data,
+    "schema": judge_schema,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,6 +56,7 @@ class Evidence:
     run_folder: Path
     scenario_folder: Path
     sandbox: SandboxAccess | None = None
+    data_items: dict[str, str] = field(default_factory=dict)  # name -> path in the scenario folder
 
     def step(self, name: str) -> StepResult | None:
         """The step's result, or None when it never ran (an earlier step failed)."""
