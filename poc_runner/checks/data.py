@@ -38,7 +38,7 @@ from poc_runner.checks.artifacts import absence, local_path
 from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.checks.tables import ROW, Column, Table, Unreadable, csv_table, service_table
-from poc_runner.model.data import DataCheck, Source
+from poc_runner.model.data import COUNTS, DataCheck, Source
 from poc_runner.model.types import as_number
 from poc_runner.result import SAMPLE_ROWS, RowSample
 
@@ -100,6 +100,8 @@ def _data_item(check: Source, evidence: Evidence, expected: Any) -> Path:
 def _judge(check: DataCheck, table: Table, expected: Any) -> Judgement:
     columns = [table.column(name, expected) for name in check.columns or []]
     figure = METRICS[check.metric](check, table, columns)
+    if figure.value is not None and check.metric in COUNTS:
+        figure.value = int(figure.value)
     if figure.unknowable is not None:
         rows = _sample(table, columns, figure)
         told = f"{table.described}: {figure.words}; {figure.unknowable}{_inline(rows)}"
@@ -161,7 +163,8 @@ def _duplicates(check: DataCheck, table: Table, columns: list[Column]) -> Figure
 
     return Figure(
         count,
-        f"{_many(count, 'row')} repeat the {_names(columns)} of an earlier row",
+        f"{_many(count, 'row')} {'repeats' if count == 1 else 'repeat'} the {_names(columns)}"
+        " of an earlier row",
         f"{present} AND {_SHARED} > 1",
         order=keys.split(", "),
         within=sharing,
@@ -180,7 +183,7 @@ def _distinct(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
 
 
 _AGGREGATE = {"min": "min", "max": "max", "sum": "sum", "avg": "avg"}
-_WORDS = {"min": "smallest", "max": "largest", "sum": "sum", "avg": "average"}
+_WORDS = {"min": "the smallest", "max": "the largest", "sum": "the sum of", "avg": "the average"}
 # The bounds every value must keep, for min and max: the rows outside them fail the check.
 _EACH = {"min": (">=", ">", "between"), "max": ("<=", "<", "between")}
 
@@ -201,9 +204,10 @@ def _aggregate(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
         bad = f"NOT {dialect.missing(expr)} AND {number} IS NULL"
         return Figure(
             None,
-            f"{_many(present - numbers, 'value')} of {column.name} not a number",
+            f"{_many(present - numbers, 'value')} of {column.name}"
+            f" {_are(present - numbers)} not a number",
             bad,
-            unknowable=f"so its {_WORDS[check.metric]} is not known",
+            unknowable=f"so {_WORDS[check.metric]} {column.name} is not known",
         )
     if value is None:
         return Figure(
@@ -233,7 +237,8 @@ def _freshness(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
     if present > stamps:
         return Figure(
             None,
-            f"{_many(present - stamps, 'value')} of {column.name} not a timestamp",
+            f"{_many(present - stamps, 'value')} of {column.name}"
+            f" {_are(present - stamps)} not a timestamp",
             f"NOT {dialect.missing(expr)} AND {epoch} IS NULL",
             unknowable="so the newest is not known",
         )
@@ -373,7 +378,9 @@ def _rule(valid: Any) -> str:
     if valid.between is not None:
         low, high = valid.between
         return f"a number from {low} to {high}"
-    shown = ", ".join(str(value) for value in valid.values[:5])
+    shown = ", ".join(
+        f"{value:g}" if isinstance(value, float) else value for value in valid.values[:5]
+    )
     return f"one of {shown}" + (", ..." if len(valid.values) > 5 else "")
 
 
@@ -402,9 +409,12 @@ def _n(value: float) -> str:
 
 
 def _many(count: float, noun: str) -> str:
-    """1 row, 2 rows; 1 value is, 2 values are."""
-    verb = {"value": (" is", " are")}.get(noun, ("", ""))
-    return f"{_n(count)} {noun}{verb[0]}" if count == 1 else f"{_n(count)} {noun}s{verb[1]}"
+    """1 row, 2 rows."""
+    return f"{_n(count)} {noun}" if count == 1 else f"{_n(count)} {noun}s"
+
+
+def _are(count: float) -> str:
+    return "is" if count == 1 else "are"
 
 
 def _names(columns: list[Column]) -> str:

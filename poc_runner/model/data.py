@@ -175,6 +175,7 @@ FIXED_UNIT = {
     "freshness": "seconds",
 }
 _COUNTS = {"row_count", "missing_count", "duplicate_count", "invalid_count"}
+COUNTS = frozenset({*_COUNTS, "distinct_count"})  # metrics whose figure is a whole number
 
 
 def natural_unit(check: DataCheck) -> str | None:
