@@ -175,7 +175,7 @@ def _look(sandbox: SandboxAccess, service: str, targets: Targets, egress: bool) 
     routes = _run(sandbox, service, ["python3", "-c", ROUTES], "reading the routes")
     defaults, finding.route_gateways = read_routes(routes)
     finding.default_routes = defaults
-    host = [a for a in targets.host if not ipaddress.ip_address(a.split("%")[0]).is_loopback]
+    host = [_plain(a) for a in targets.host if not ipaddress.ip_address(_plain(a)).is_loopback]
     outward = [r for r in defaults if r.gateway is None or r.gateway in host]
     if outward:
         finding.way_out = f"default route {outward[0].words()}, an address of the host"
@@ -185,7 +185,8 @@ def _look(sandbox: SandboxAccess, service: str, targets: Targets, egress: bool) 
     if egress:
         finding.way_out = "the sandbox's network is `egress`"
         return finding
-    tried = list(dict.fromkeys([*host, *targets.gateways, *finding.route_gateways]))
+    gateways = [_plain(gateway) for gateway in [*targets.gateways, *finding.route_gateways]]
+    tried = list(dict.fromkeys([*host, *gateways]))
     reach = [[address, PORT] for address in tried]
     argv = ["python3", "-c", REACH, json.dumps(reach), OUTSIDE_NAME, str(WAIT)]
     said = _run(sandbox, service, argv, "trying the host's addresses", WAIT * 2 + _GRACE)
@@ -204,10 +205,11 @@ def _run(
     if outcome.timed_out:
         raise Unreadable(f"{doing} in service {service!r} did not finish within {timeout:g} s")
     text = outcome.stdout.text().strip()
-    try:
-        return json.loads(text) if outcome.exit_code == 0 else None
-    except json.JSONDecodeError:
-        pass
+    if outcome.exit_code == 0:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
     said = outcome.stderr.text().strip()[-300:] or text[-300:] or "nothing"
     raise Unreadable(f"{doing} in service {service!r} failed: {said}")
 
@@ -273,7 +275,7 @@ def _verdict(found: list[Finding], egress: bool) -> str:
 
 def _lines(finding: Finding) -> list[str]:
     """One service's evidence: its routes, what was tried and what each answered."""
-    routes = "; ".join(f"default route {r.words()}" for r in finding.default_routes)
+    routes = "; ".join(_route(finding, route) for route in finding.default_routes)
     lines = [f"service {finding.service}: {routes or 'no default route'}"]
     if not finding.answers:
         if finding.way_out:
@@ -288,6 +290,20 @@ def _lines(finding: Finding) -> list[str]:
     if finding.way_out:
         lines.append(f"  a way out: {finding.way_out}")
     return lines
+
+
+def _route(finding: Finding, route: Route) -> str:
+    """A default route, and where it leads when its gateway was tried."""
+    said = f"default route {route.words()}"
+    answer = finding.answers.get(_place(route.gateway)) if route.gateway else None
+    if answer in REFUSED:
+        return f"{said}, which leads nowhere ({REFUSED[str(answer)]})"
+    return said
+
+
+def _plain(address: str) -> str:
+    """An address as it is usually written (IPv6 compressed), without a zone."""
+    return ipaddress.ip_address(address.split("%")[0]).compressed
 
 
 def _place(address: str) -> str:
