@@ -313,18 +313,19 @@ def _cell(value: Any) -> Any:
 
 
 def _inline(rows: RowSample | None) -> str:
-    """A few failing rows in words, for the text evidence (the report shows them as a table)."""
+    """Which rows fail, in a few words for the text evidence (reports show them as a table):
+    a CSV's row numbers, a table's first shown column."""
     if rows is None:
         return ""
-    told = []
-    for index, row in enumerate(rows.rows[:_INLINE_ROWS]):
-        cells = ", ".join(
-            f"{name} {_said(value)}" for name, value in zip(rows.columns, row, strict=True)
-        )
-        label = f"row {rows.numbers[index]}" if rows.numbers else "a row"
-        told.append(f"{label} ({cells})")
-    more = f", and {rows.total - len(told)} more" if rows.total > len(told) else ""
-    return f"; e.g. {'; '.join(told)}{more}"
+    if rows.numbers:
+        named = [f"{number:,}" for number in rows.numbers[:_INLINE_ROWS]]
+        which = f"row{'s' if rows.total > 1 else ''} {', '.join(named)}"
+    else:
+        column = rows.columns[0]
+        named = [_said(row[0]) for row in rows.rows[:_INLINE_ROWS]]
+        which = f"{column} {', '.join(named)}"
+    more = f", and {rows.total - len(named):,} more" if rows.total > len(named) else ""
+    return f"; {which}{more}"
 
 
 def _said(value: Any) -> str:

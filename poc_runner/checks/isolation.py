@@ -285,11 +285,23 @@ def _lines(finding: Finding) -> list[str]:
     for place, answer in finding.answers.items():
         grouped[REFUSED.get(answer, answer)].append(place)
     for answer, places in grouped.items():
-        lines.append(f"  tried {', '.join(places)}: {answer}")
+        lines.append(f"  tried {_listed(places)}: {answer}")
     lines.append(f"  {finding.lookup}")
     if finding.way_out:
         lines.append(f"  a way out: {finding.way_out}")
     return lines
+
+
+def _listed(places: list[str]) -> str:
+    """Addresses tried, the host's many link-local IPv6 ones (one per virtual interface)
+    counted rather than listed."""
+    local = [place for place in places if place.startswith("[fe80:")]
+    named = [place for place in places if place not in local]
+    if len(local) > 2:
+        named.append(f"{len(local)} link-local IPv6 addresses of the host")
+    else:
+        named += local
+    return ", ".join(named)
 
 
 def _route(finding: Finding, route: Route) -> str:

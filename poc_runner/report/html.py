@@ -152,20 +152,27 @@ def _stakeholders(result: RunResult) -> str:
     groups = by_stakeholder(result)
     if not groups:
         return '<section><h2>Acceptance criteria</h2><p class="muted">none defined</p></section>'
+    shown: dict[str, str] = {}  # criterion id -> the stakeholder whose card has its evidence
     return (
         "<section><h2>What each stakeholder wanted</h2>"
-        + "".join(_stakeholder(result, group) for group in groups)
+        + "".join(_stakeholder(result, group, shown) for group in groups)
         + "</section>"
     )
 
 
-def _stakeholder(result: RunResult, group: Group) -> str:
+def _stakeholder(result: RunResult, group: Group, shown: dict[str, str]) -> str:
+    """A stakeholder's criteria: a criterion already shown for another reads short here,
+    pointing to the card that holds its evidence (a printed report stays a few pages)."""
     wants = f'<p class="wants">Wants: {e(group.wants)}</p>' if group.wants else ""
-    cards = "".join(_criterion(state(result, c), c) for c in group.criteria)
+    cards = []
+    for criterion in group.criteria:
+        first = shown.setdefault(criterion.id, group.role)
+        seen = None if first == group.role else first
+        cards.append(_criterion(state(result, criterion), criterion, seen))
     return (
         f'<article class="stakeholder"><div class="stakeholder-head"><h3>{e(group.role)}</h3>'
         f'<span class="tally">{e(tally(result, group))}</span></div>{wants}'
-        f'<ul class="criteria">{cards}</ul></article>'
+        f'<ul class="criteria">{"".join(cards)}</ul></article>'
     )
 
 
@@ -177,7 +184,8 @@ MARK = {
 }
 
 
-def _criterion(judged: State, criterion: CriterionResult) -> str:
+def _criterion(judged: State, criterion: CriterionResult, seen: str | None = None) -> str:
+    """A criterion's card; `seen`: the stakeholder under whom it is shown whole."""
     must = '<span class="must">must-have</span>' if criterion.must else ""
     today = baseline_text(criterion)
     near = near_text(criterion)
@@ -194,15 +202,20 @@ def _criterion(judged: State, criterion: CriterionResult) -> str:
     gain = improvement_text(criterion)
     behind = " worse" if worse(criterion) else ""
     gain_html = f'<p class="gain{behind}">{e(gain)}</p>' if gain else ""
+    if seen is not None:
+        details = f'<p class="c-meta">Its evidence is under {e(seen)}, above.</p>'
+    else:
+        details = (
+            f"{_rows(criterion.failing_rows)}<details><summary>Evidence</summary>"
+            f"<pre>{e(criterion.evidence or '(none)')}</pre></details>"
+        )
     return (
         f'<li class="criterion c-{judged.replace(" ", "-")}"><div class="c-head">'
         f'<span class="mark">{MARK[judged]}</span>'
         f'<span class="c-title">{e(criterion.title or criterion.id)}</span>{must}</div>'
         f'<p class="c-meta">{e(criterion.id)} · {e(criterion.check)} check · weight'
         f" {e(readable(criterion.weight))}</p>"
-        f'<dl class="figures">{shown}</dl>{gain_html}{_rows(criterion.failing_rows)}'
-        f"<details><summary>Evidence</summary><pre>{e(criterion.evidence or '(none)')}</pre>"
-        "</details></li>"
+        f'<dl class="figures">{shown}</dl>{gain_html}{details}</li>'
     )
 
 

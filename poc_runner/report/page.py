@@ -154,6 +154,10 @@ details pre{font-size:7.5pt;padding:6px}
 .stakeholder-head,.wants{break-after:avoid;page-break-after:avoid}
 .rows{overflow:visible}
 .rows table,tr{break-inside:avoid}
+table{font-size:8.5pt;margin:.2rem 0 .6rem}th,td{padding:3px 6px}
+.kv th{font-size:7pt}td code{font-size:7.5pt}
+h3{font-size:1rem}
+.timeline{max-height:90mm}
 .hero,.alert,.verdict{background:#fff !important}
 .hero-main{flex-basis:220px}
 details::details-content{content-visibility:visible;display:block;block-size:auto}
