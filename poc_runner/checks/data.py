@@ -61,6 +61,7 @@ class Figure:
     order: list[str] = field(default_factory=list)  # how to list them (duplicates: by key)
     unknowable: str | None = None  # why there is no figure to compare
     within: Callable[[str, str], str] | None = None  # (FROM, its alias) -> the rows to look in
+    failing_count: float | None = None  # how many rows fail, when the figure already says
     when_failed: bool = False  # its rows say something only when the check is not met
 
 
@@ -128,7 +129,8 @@ def _missing(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
     total, count = _counts(table, condition)
     names = _names(columns)
     if check.metric == "missing_count":
-        return Figure(count, f"{_n(count)} of {_many(total, 'row')} miss {names}", condition)
+        said = f"{_n(count)} of {_many(total, 'row')} miss {names}"
+        return Figure(count, said, condition, failing_count=count)
     return _percent(count, total, f"miss {names}", condition)
 
 
@@ -144,7 +146,8 @@ def _invalid(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
     total, count = _counts(table, condition)
     what = f"have a value in {_names(columns)} that is not {_rule(valid)}"
     if check.metric == "invalid_count":
-        return Figure(count, f"{_n(count)} of {_many(total, 'row')} {what}", condition)
+        said = f"{_n(count)} of {_many(total, 'row')} {what}"
+        return Figure(count, said, condition, failing_count=count)
     return _percent(count, total, what, condition)
 
 
@@ -284,7 +287,9 @@ def _sample(table: Table, columns: list[Column], figure: Figure) -> RowSample | 
         rows, alias = f"{table.source} AS t", "t"
     if figure.within is not None:
         rows = figure.within(rows, alias)
-    total = _one(table, f"SELECT count(*) FROM {rows} WHERE {figure.failing}")
+    total = figure.failing_count
+    if total is None:
+        total = _one(table, f"SELECT count(*) FROM {rows} WHERE {figure.failing}")
     if not total:
         return None
     shown = _shown_columns(table, columns)
@@ -353,7 +358,8 @@ def _percent(count: float, total: float, what: str, condition: str) -> Figure:
     if not total:
         return Figure(None, "the table has no rows", unknowable="so there is no percentage")
     share = round(count / total * 100, 6)
-    return Figure(share, f"{_n(count)} of {_many(total, 'row')} ({_n(share)}%) {what}", condition)
+    said = f"{_n(count)} of {_many(total, 'row')} ({_n(share)}%) {what}"
+    return Figure(share, said, condition, failing_count=count)
 
 
 def _valid(table: Table, valid: Any, expr: str) -> str:
