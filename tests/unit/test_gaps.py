@@ -165,7 +165,7 @@ class TestCloseInReports:
 class TestFailingRows:
     def test_html_shows_them_under_the_criterion(self) -> None:
         html = render(gapped(), "html")
-        card = html[html.index("<span class=\"c-title\">Remittance texts present") :]
+        card = html[html.index('<span class="c-title">Remittance texts present') :]
         card = card[: card.index("</li>")]
         assert "The first 2 of 16 rows that fail it" in card
         assert "<th>Row</th>" in card and "<td>75</td>" in card
