@@ -386,3 +386,54 @@ class TestModel:
     def test_a_schema_check_needs_something_to_check(self) -> None:
         with pytest.raises(ValueError, match="needs `require`"):
             SchemaCheck.model_validate({"type": "schema", "data": "x"})
+
+
+class TestValidation:
+    """`poc validate` names the file, line and key of each mistake in the new checks."""
+
+    def test_every_mistake_named_where_it_is(self, tmp_path: Path) -> None:
+        from poc_runner.validation import validate_file
+
+        (tmp_path / "x.csv").write_text("a,b\n")
+        (tmp_path / "folder").mkdir()
+        (tmp_path / "scenario.yaml").write_text(
+            "apiVersion: poc-runner/v1\n"
+            "name: bad\n"
+            "data:\n"
+            "  - {name: x, path: x.csv, mount: /data/x.csv}\n"
+            "  - {name: f, path: folder, mount: /data/f}\n"
+            "services:\n"
+            "  app: {image: base}\n"
+            "acceptance:\n"
+            "  criteria:\n"
+            "    - {id: a, check: {type: data, data: y, metric: row_count, op: '>', value: 0}}\n"
+            "    - {id: b, check: {type: data, data: x, metric: missing_count, op: '==', value: 0}}\n"
+            "    - {id: c, check: {type: isolation, services: [ap]}}\n"
+            "    - {id: d, check: {type: data, table: {service: app, name: 't;x'}, metric: row_count, op: '>', value: 0}}\n"
+            "    - {id: e, check: {type: data, data: x, metric: avrage, columns: a, op: '>', value: 0}}\n"
+            "    - {id: f, near: {op: '>=', value: 1}, check: {type: schema, data: x, forbid: [ssn]}}\n"
+            "    - {id: g, check: {type: schema, data: f, forbid: [ssn]}}\n"
+            "    - {id: h, check: {type: data, table: {service: db, name: t}, metric: row_count, op: '>', value: 0}}\n"
+        )
+        found = {
+            (d.line, d.key_path, d.message.split(";")[0])
+            for d in validate_file(tmp_path / "scenario.yaml", {}).diagnostics
+        }
+        assert {(line, path) for line, path, _ in found} == {
+            (10, "acceptance.criteria[0].check.data"),
+            (11, "acceptance.criteria[1].check"),
+            (12, "acceptance.criteria[2].check.services[0]"),
+            (13, "acceptance.criteria[3].check.table.name"),
+            (14, "acceptance.criteria[4].check.metric"),
+            (15, "acceptance.criteria[5]"),
+            (16, "acceptance.criteria[6].check.data"),
+            (17, "acceptance.criteria[7].check.table.service"),
+        }
+        messages = " | ".join(sorted(m for _, _, m in found))
+        assert "no data item named 'y'" in messages
+        assert "`missing_count` is measured on `columns`: name at least one" in messages
+        assert "did you mean 'app'?" in " ".join(
+            d.message for d in validate_file(tmp_path / "scenario.yaml", {}).diagnostics
+        )
+        assert "data item 'f' is a folder" in messages
+        assert "no figure to be close on" in messages
