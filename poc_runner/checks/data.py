@@ -192,30 +192,15 @@ _EACH = {"min": (">=", ">", "between"), "max": ("<=", "<", "between")}
 
 
 def _aggregate(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
-    column, dialect = columns[0], table.dialect
-    expr = dialect.quote(column.name)
-    number = dialect.number(expr)
-    aggregate = _AGGREGATE[check.metric]
-    row = table.query(
-        f"SELECT {aggregate}({number}), count({number}),"
-        f" coalesce(sum(CASE WHEN NOT {dialect.missing(expr)} THEN 1 ELSE 0 END), 0)"
-        f" FROM {table.source}"
-    )[0]
-    value, numbers, present = _number(row[0]), _number(row[1]) or 0, _number(row[2]) or 0
+    column = columns[0]
+    number = table.dialect.number(table.dialect.quote(column.name))
     name = f"{_WORDS[check.metric]} {column.name}"
-    if present > numbers:
-        bad = f"NOT {dialect.missing(expr)} AND {number} IS NULL"
-        return Figure(
-            None,
-            f"{_many(present - numbers, 'value')} of {column.name}"
-            f" {_are(present - numbers)} not a number",
-            bad,
-            unknowable=f"so {_WORDS[check.metric]} {column.name} is not known",
-        )
+    value, read = _over_values(table, column, number, _AGGREGATE[check.metric], "a number")
+    if read.unknowable is not None:
+        read.unknowable = f"so {name} is not known"
+        return read
     if value is None:
-        return Figure(
-            None, f"{column.name} has no number", unknowable="so there is nothing to measure"
-        )
+        return Figure(None, f"{column.name} has no number", unknowable="so nothing is measured")
     failing = None
     if check.op in _EACH.get(check.metric, ()):
         bound = check.bound_seconds()
@@ -224,29 +209,18 @@ def _aggregate(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
             failing = f"NOT ({number} BETWEEN {low} AND {high})"
         elif as_number(bound) is not None:
             failing = f"NOT ({number} {check.op} {as_number(bound)})"
-    return Figure(value, f"{name} is {_n(value)} (of {_n(numbers)} values)", failing)
+    return Figure(value, f"{name} is {_n(value)} (of {read.words})", failing)
 
 
 def _freshness(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
-    column, dialect = columns[0], table.dialect
-    expr = dialect.quote(column.name)
-    epoch = dialect.epoch(expr)
-    row = table.query(
-        f"SELECT max({epoch}), count({epoch}),"
-        f" coalesce(sum(CASE WHEN NOT {dialect.missing(expr)} THEN 1 ELSE 0 END), 0)"
-        f" FROM {table.source}"
-    )[0]
-    newest, stamps, present = _number(row[0]), _number(row[1]) or 0, _number(row[2]) or 0
-    if present > stamps:
-        return Figure(
-            None,
-            f"{_many(present - stamps, 'value')} of {column.name}"
-            f" {_are(present - stamps)} not a timestamp",
-            f"NOT {dialect.missing(expr)} AND {epoch} IS NULL",
-            unknowable="so the newest is not known",
-        )
+    column = columns[0]
+    epoch = table.dialect.epoch(table.dialect.quote(column.name))
+    newest, read = _over_values(table, column, epoch, "max", "a timestamp")
+    if read.unknowable is not None:
+        read.unknowable = "so the newest is not known"
+        return read
     if newest is None:
-        return Figure(None, f"{column.name} has no timestamp", unknowable="so its age is not known")
+        return Figure(None, f"{column.name} has no timestamp", unknowable="so its age is unknown")
     age = round(time.time() - newest, 3)
     return Figure(
         age,
@@ -255,6 +229,25 @@ def _freshness(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
         order=[f"{epoch} DESC"],
         when_failed=True,
     )
+
+
+def _over_values(
+    table: Table, column: Column, read: str, aggregate: str, kind: str
+) -> tuple[float | None, Figure]:
+    """`aggregate` over a column's values as `read` reads them (a number, a timestamp), and
+    how many it read; a Figure that cannot be known when a value (missing aside) does not read
+    as `kind`, with those values' rows as the failing ones."""
+    missing = table.dialect.missing(table.dialect.quote(column.name))
+    row = table.query(
+        f"SELECT {aggregate}({read}), count({read}),"
+        f" coalesce(sum(CASE WHEN NOT {missing} THEN 1 ELSE 0 END), 0) FROM {table.source}"
+    )[0]
+    value, counted, present = _number(row[0]), _number(row[1]) or 0, _number(row[2]) or 0
+    if present > counted:
+        unread = present - counted
+        said = f"{_many(unread, 'value')} of {column.name} {_are(unread)} not {kind}"
+        return None, Figure(None, said, f"NOT {missing} AND {read} IS NULL", unknowable="")
+    return value, Figure(value, _many(counted, "value"))
 
 
 METRICS: dict[str, Callable[[DataCheck, Table, list[Column]], Figure]] = {

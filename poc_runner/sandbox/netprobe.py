@@ -62,29 +62,26 @@ def create_within(
 ) -> Container:
     """A helper (not started) in `service`'s network namespace, with nothing but what reading
     and connecting need: no capabilities."""
-    return create_helper(
-        client,
-        "the isolation check",
-        ["sleep", "infinity"],
-        name=name,
-        labels=labels,
-        network_mode=f"container:{service.id}",
-        init=True,
-        **confined(memory="64m", pids=32),
-    )
+    return _helper(client, name, labels, f"container:{service.id}")
 
 
 def create_reader(client: docker.DockerClient, name: str, labels: dict[str, str]) -> Container:
     """A helper (not started) on the host's network, to read the host's addresses."""
+    return _helper(client, name, labels, "host")
+
+
+def _helper(
+    client: docker.DockerClient, name: str, labels: dict[str, str], network_mode: str
+) -> Container:
     return create_helper(
         client,
         "the isolation check",
         ["sleep", "infinity"],
         name=name,
         labels=labels,
-        network_mode="host",
+        network_mode=network_mode,
         init=True,
-        **confined(memory="64m", pids=16),
+        **confined(memory="64m", pids=32),
     )
 
 

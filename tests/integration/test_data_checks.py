@@ -11,6 +11,7 @@ from pathlib import Path
 from poc_runner.result import CriterionResult, RunResult
 
 from .conftest import BASE, ScenarioFactory, run_folder
+from .test_sandbox_checks import SQLITE
 
 SEED = """\
 create table invoices (id text, vendor text, amount numeric(10, 2), booked timestamptz, ssn text);
@@ -19,12 +20,6 @@ insert into invoices values
   ('inv-1', '', 20, now() - interval '1 day', null),
   ('INV-1', null, -5, null, '123-45-6789'),
   ('INV-2', 'Globex "Intl"', 7, now() - interval '3 days', null);
-"""
-
-SQLITE = f"""\
-FROM {BASE}
-RUN apt-get update && apt-get install -y --no-install-recommends sqlite3 \\
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 """
 
 FILL_SQLITE = """\
