@@ -57,8 +57,8 @@ def render_html(result: RunResult) -> str:
     summary = [_hero(result), _executive(result), _error(result), _reused(result), _job(result)]
     body = "\n".join(
         [
-            # Printed, the summary is page 1 whole, and the details start on page 2.
-            '<div class="summary-page">' + "\n".join(summary) + _gaps(result) + "</div>",
+            # Printed, the summary is never cut: page 1 holds it whole, then the gap list.
+            '<div class="summary-page">' + "\n".join(summary) + "</div>" + _gaps(result),
             _stakeholders(result),
             _timeline(result.timeline),
             _incidents(result.incidents),

@@ -141,7 +141,7 @@ padding-top:.6rem}
 @page{margin:14mm 13mm}
 body{font-size:10pt;line-height:1.4;background:#fff}
 main{max-width:none;padding:0}
-.summary-page{break-after:page;page-break-after:always}
+.summary-page{break-inside:avoid;page-break-inside:avoid}
 h2{margin:1.2rem 0 .5rem}
 .hero{padding:14px 20px}
 .verdict{font-size:2.4rem}.score-value{font-size:2.8rem}
