@@ -453,11 +453,10 @@ class Sandbox:
         container = self.ensure_running(service)
         with self._probe_lock:
             helper = self._within.get(service)
-            if helper is None:
-                name = f"{self.prefix}_netns-{service}"
+            if helper is None:  # no name: a reused sandbox's next run makes its own
                 labels = {**self.labels, label.SERVICE: f"(netns of {service})"}
                 helper = self._adopt(
-                    create_within(self.client, container, name, labels), remove_container
+                    create_within(self.client, container, None, labels), remove_container
                 )
                 self._within[service] = helper  # recorded before it starts: teardown removes it
                 helper.start()
@@ -469,10 +468,7 @@ class Sandbox:
         with self._probe_lock:
             if self._targets is None:
                 labels = {**self.labels, label.SERVICE: "(host addresses)"}
-                reader = self._adopt(
-                    create_reader(self.client, f"{self.prefix}_host-addresses", labels),
-                    remove_container,
-                )
+                reader = self._adopt(create_reader(self.client, None, labels), remove_container)
                 self._within["(host addresses)"] = reader
                 try:
                     reader.start()
@@ -504,8 +500,10 @@ class Sandbox:
         self.streams.cut_all()  # builds and pulls in progress end now, not when they are done
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
-        if self.reusing:  # left up as it was found, interrupted or not
-            return []
+        if self.reusing:  # left up as it was found, interrupted or not: this run's helpers go
+            helpers, self._within = list(self._within.values()), {}
+            problems = [remove_quietly(h.name, partial(remove_container, h)) for h in helpers]
+            return [problem for problem in problems if problem]
         holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
             network, holders = self.head.made()

@@ -58,20 +58,22 @@ _READ_TIMEOUT = 30.0
 
 
 def create_within(
-    client: docker.DockerClient, service: Container, name: str, labels: dict[str, str]
+    client: docker.DockerClient, service: Container, name: str | None, labels: dict[str, str]
 ) -> Container:
     """A helper (not started) in `service`'s network namespace, with nothing but what reading
     and connecting need: no capabilities."""
     return _helper(client, name, labels, f"container:{service.id}")
 
 
-def create_reader(client: docker.DockerClient, name: str, labels: dict[str, str]) -> Container:
+def create_reader(
+    client: docker.DockerClient, name: str | None, labels: dict[str, str]
+) -> Container:
     """A helper (not started) on the host's network, to read the host's addresses."""
     return _helper(client, name, labels, "host")
 
 
 def _helper(
-    client: docker.DockerClient, name: str, labels: dict[str, str], network_mode: str
+    client: docker.DockerClient, name: str | None, labels: dict[str, str], network_mode: str
 ) -> Container:
     return create_helper(
         client,

@@ -194,3 +194,31 @@ def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
     # Before Docker 25 the container's default route goes through it: not met on that alone;
     # from 25 on there is no default route, and the gateway answers when tried.
     assert gateway in judged.measured["app"] and "a way out" in judged.evidence
+
+
+def test_the_isolation_check_on_a_sandbox_left_up_runs_again_and_leaves_nothing(
+    scenario: ScenarioFactory, client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """`poc up`, then `poc run --reuse` twice: each run's helpers go with the run, the
+    sandbox's own containers stay until `poc down`."""
+    from .conftest import poc
+
+    path = isolation_scenario(scenario, "isolated", "iso-reuse")
+    try:
+        assert poc("up", str(path)).returncode == 0
+        kept = {
+            c.id
+            for c in client.containers.list(filters={"label": "io.poc-runner.scenario=iso-reuse"})
+        }
+        for _ in range(2):
+            again = poc("run", "--reuse", str(path), "--out", str(tmp_path / "runs"))
+            assert again.returncode == 0, again.stdout + again.stderr
+            now = {
+                c.id
+                for c in client.containers.list(
+                    all=True, filters={"label": "io.poc-runner.scenario=iso-reuse"}
+                )
+            }
+            assert now == kept
+    finally:
+        poc("down", str(path))
