@@ -166,6 +166,7 @@ def csv_table(path: Path, described: str, expected: Any = None) -> Iterator[Tabl
                 "autoload_known_extensions": False,
             }
         )
+        connection.execute("SET enable_progress_bar = false")  # it would print over the run
         connection.execute("LOAD icu")  # built in: time zones, so a naive timestamp is UTC
         connection.execute("SET TimeZone = 'UTC'")
         columns = ", ".join(f"{DUCKDB.literal(name)}: 'VARCHAR'" for name in header)

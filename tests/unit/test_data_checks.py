@@ -250,6 +250,20 @@ class TestCsvFiles:
         evidence = Evidence({}, tmp_path / "run", tmp_path, None, {"f": "a*[1].csv"})
         assert self.judge(evidence, value=2).passed
 
+    def test_duckdb_prints_nothing_and_fetches_nothing(self, tmp_path: Path) -> None:
+        """A long query's progress bar would print over the run's progress display; an
+        extension would be downloaded."""
+        from poc_runner.checks.tables import csv_table
+
+        (tmp_path / "f.csv").write_text("a\n1\n")
+        with csv_table(tmp_path / "f.csv", "f") as table:
+            settings = table.query(
+                "SELECT current_setting('enable_progress_bar'),"
+                " current_setting('autoinstall_known_extensions'),"
+                " current_setting('autoload_known_extensions'), current_setting('TimeZone')"
+            )
+        assert settings == [[False, False, False, "UTC"]]
+
     def test_an_artifact_never_collected_says_why(self, tmp_path: Path) -> None:
         check = DataCheck.model_validate(
             {"type": "data", "artifact": "/out/x.csv", "metric": "row_count", "op": ">", "value": 0}
