@@ -45,7 +45,6 @@ from poc_runner.result import SAMPLE_ROWS, RowSample
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-_SHARED = "__poc_shared"  # how many rows share a row's key
 SHOWN_COLUMNS = 8  # columns of a failing row kept: the check's own first
 CELL_LIMIT = 80
 _INLINE_ROWS = 3  # failing rows also named in the evidence's text
@@ -60,7 +59,6 @@ class Figure:
     failing: str | None = None  # rows that fail it, as a condition on the rows
     order: list[str] = field(default_factory=list)  # how to list them (duplicates: by key)
     unknowable: str | None = None  # why there is no figure to compare
-    within: Callable[[str, str], str] | None = None  # (FROM, its alias) -> the rows to look in
     failing_count: float | None = None  # how many rows fail, when the figure already says
     when_failed: bool = False  # its rows say something only when the check is not met
 
@@ -152,25 +150,27 @@ def _invalid(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
 
 
 def _duplicates(check: DataCheck, table: Table, columns: list[Column]) -> Figure:
+    """Rows beyond the first of each key; the failing rows are every row of a repeated key
+    (the first too, so a reader sees what each repeats), found by key rather than by a window
+    over the whole table."""
     keys = ", ".join(table.dialect.quote(c.name) for c in columns)
     present = f"NOT {_any(table, columns, table.dialect.missing)}"
-    groups = (
-        f"SELECT count(*) AS n FROM {table.source} WHERE {present} GROUP BY {keys}"
-        " HAVING count(*) > 1"
+    repeated = (
+        f"SELECT {keys} FROM {table.source} WHERE {present} GROUP BY {keys} HAVING count(*) > 1"
     )
-    count = _one(table, f"SELECT coalesce(sum(n - 1), 0) FROM ({groups}) AS duplicated")
-
-    def sharing(rows: str, alias: str) -> str:
-        counted = f"count(*) OVER (PARTITION BY {keys}) AS {_SHARED}"
-        return f"(SELECT {counted}, {alias}.* FROM {rows}) AS shared"
-
+    row = table.query(
+        "SELECT coalesce(sum(n - 1), 0), coalesce(sum(n), 0) FROM"
+        f" (SELECT count(*) AS n FROM {table.source} WHERE {present} GROUP BY {keys}"
+        " HAVING count(*) > 1) AS repeated"
+    )[0]
+    count, sharing = _number(row[0]) or 0, _number(row[1]) or 0
     return Figure(
         count,
         f"{_many(count, 'row')} {'repeats' if count == 1 else 'repeat'} the {_names(columns)}"
         " of an earlier row",
-        f"{present} AND {_SHARED} > 1",
+        f"{present} AND ({keys}) IN ({repeated})" if count else None,
         order=keys.split(", "),
-        within=sharing,
+        failing_count=sharing,
     )
 
 
@@ -274,12 +274,7 @@ def _sample(table: Table, columns: list[Column], figure: Figure) -> RowSample | 
     do; None when none does."""
     if figure.failing is None:
         return None
-    if table.numbered:  # numbered in file order before anything else picks them
-        rows, alias = numbered(table), "n"
-    else:
-        rows, alias = f"{table.source} AS t", "t"
-    if figure.within is not None:
-        rows = figure.within(rows, alias)
+    rows = numbered(table) if table.numbered else f"{table.source} AS t"
     total = figure.failing_count
     if total is None:
         total = _one(table, f"SELECT count(*) FROM {rows} WHERE {figure.failing}")
