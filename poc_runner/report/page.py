@@ -89,6 +89,7 @@ font-size:.75rem;font-weight:700;white-space:nowrap}
 .s-deal{color:var(--fail)}.s-challenge{color:var(--close)}.s-nice{color:var(--muted)}
 .close-tag{font-size:.75rem;font-weight:700;color:var(--close)}
 .gaps table{font-size:.9rem}.gaps th{overflow-wrap:normal;white-space:nowrap}
+.gaps td{overflow-wrap:break-word}
 .c-head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .mark{font-weight:800;color:var(--c);white-space:nowrap}
 .c-title{font-weight:700;overflow-wrap:anywhere}
