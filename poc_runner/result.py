@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
+from pydantic.json_schema import WithJsonSchema
 
 from poc_runner.atomic import write_atomic
 from poc_runner.masking import SECRETS
@@ -58,6 +59,33 @@ class Job:
     industry: str | None = None
 
 
+class Status(StrEnum):
+    """A criterion's outcome (spec, "Run results": `status`): met; close (not met, but within
+    its `near` bound: amber, no points); not met; or not judged (the sandbox failed, so the
+    criterion says nothing about the product)."""
+
+    MET = "met"
+    CLOSE = "close"
+    NOT_MET = "not_met"
+    NOT_JUDGED = "not_judged"
+
+
+SAMPLE_ROWS = 10  # rows a data or schema check keeps of those that fail it
+
+
+@dataclass
+class RowSample:
+    """The first rows that fail a data or schema check, so a reader sees which ones (secrets
+    are masked when result.json is written, as every value is)."""
+
+    __pydantic_config__ = _ALL_KEYS_WRITTEN
+
+    columns: list[str]
+    rows: list[list[Any]]  # cells as read: text, a number, or None for NULL
+    total: int  # how many rows fail, of which these are the first (at most SAMPLE_ROWS)
+    numbers: list[int] | None = None  # in a CSV file, each row's number (1: after the header)
+
+
 @dataclass
 class CriterionResult:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
@@ -77,6 +105,17 @@ class CriterionResult:
     unit: str | None = None  # how measured, expected and baseline read (scenario's `unit`)
     headline: bool = False  # one of the executive summary's figures
     max_factor: float = 100.0  # larger improvement factors read "over 100x"
+    status: Annotated[
+        Status | None,
+        WithJsonSchema({"enum": [status.value for status in Status], "type": "string"}),
+    ] = None  # None only while being made: filled from `passed` (results before 1.0 had none)
+    near: str | None = None  # where not met counts as close, as `expected` says it: ">= 99"
+    remainder: str | None = None  # a rate's rest, named for the reports: "unmatched"
+    failing_rows: RowSample | None = None  # a data or schema check's rows that fail it
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            self.status = Status.MET if self.passed else Status.NOT_MET
 
 
 class StepOutcome(StrEnum):

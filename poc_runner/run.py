@@ -46,7 +46,7 @@ from poc_runner.inputs import compose_files, decisive_files, digests, variables_
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
-from poc_runner.model.checks import SANDBOXED_CHECKS
+from poc_runner.model.checks import needs_sandbox
 from poc_runner.progress import Progress, services_of
 from poc_runner.result import (
     CriterionResult,
@@ -62,7 +62,7 @@ from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import sweep
 from poc_runner.sandbox.reuse import refuse_if_up
-from poc_runner.scoring import score, verdict
+from poc_runner.scoring import score, settled, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
 from poc_runner.validation import validate_file
@@ -357,7 +357,11 @@ def judge(
         from poc_runner.checks import Evidence, judge_criteria
 
         evidence = Evidence(
-            {step.name: step for step in steps}, run.folder, run.path.parent, sandbox
+            {step.name: step for step in steps},
+            run.folder,
+            run.path.parent,
+            sandbox,
+            data_items={item.name: item.path for item in run.scenario.data},
         )
         return judge_criteria(run.scenario, evidence)
 
@@ -370,7 +374,8 @@ def assemble(
     variables: Mapping[str, str],
 ) -> RunResult:
     """The run's result, from what each stage produced and the `--var`s it was given."""
-    scenario, criteria, folder = run.scenario, work.criteria or [], run.path.parent
+    scenario, folder = run.scenario, run.path.parent
+    criteria = settled(work.criteria or [], work.error is not None)
     return RunResult(
         scenario.name,
         run.run_id,
@@ -471,7 +476,7 @@ def _job(scenario: Scenario) -> Job:
 
 
 def _judged_in_sandbox(scenario: Scenario) -> bool:
-    return any(c.check.type in SANDBOXED_CHECKS for c in scenario.acceptance.criteria)
+    return any(needs_sandbox(c.check) for c in scenario.acceptance.criteria)
 
 
 def _record(step: StepResult) -> StepRecord:

@@ -6,8 +6,10 @@ score >= pass_score. `error` is decided elsewhere: it means the sandbox failed, 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from poc_runner.model.types import as_number
-from poc_runner.result import CriterionResult, Verdict
+from poc_runner.result import CriterionResult, Status, Verdict
 from poc_runner.units import parse_duration
 
 
@@ -21,6 +23,14 @@ def score(criteria: list[CriterionResult]) -> float:
 def verdict(criteria: list[CriterionResult], pass_score: float) -> Verdict:
     musts_passed = all(c.passed for c in criteria if c.must)
     return Verdict.PASS if musts_passed and score(criteria) >= pass_score else Verdict.FAIL
+
+
+def settled(criteria: list[CriterionResult], sandbox_failed: bool) -> list[CriterionResult]:
+    """The criteria with their final status: in a run whose sandbox failed (verdict `error`),
+    a criterion not met was not judged, since the product never had a fair chance."""
+    if not sandbox_failed:
+        return criteria
+    return [c if c.passed else replace(c, status=Status.NOT_JUDGED) for c in criteria]
 
 
 def improvement(baseline: object, measured: object, op: str, is_duration: bool) -> float | None:

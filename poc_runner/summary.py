@@ -8,7 +8,7 @@ belongs."""
 from __future__ import annotations
 
 from poc_runner.report.common import CRITERION_WORD, State, by_stakeholder, shorten, state
-from poc_runner.report.figures import expected_text, improvement_text, measured_text
+from poc_runner.report.figures import expected_text, improvement_text, measured_text, near_text
 from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult, StepRecord
 
@@ -63,8 +63,9 @@ def _line(judged: State, criterion: CriterionResult) -> str:
     measured = _cell(measured_text(criterion))
     expected = _cell(expected_text(criterion))
     better = improvement_text(criterion)
+    near = near_text(criterion) if judged is State.CLOSE else None
     return f"{CRITERION_WORD[judged]}  {criterion.id}{must}: {measured}, expected {expected}" + (
-        f", {better}" if better else ""
+        f", {better}" if better else f", close at {near}" if near else ""
     )
 
 

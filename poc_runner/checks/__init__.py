@@ -11,19 +11,26 @@ from collections.abc import Callable
 from typing import Any
 
 from poc_runner.checks.command import judge_command
+from poc_runner.checks.compare import Incomparable, expectation
+from poc_runner.checks.compare import compare as satisfies
 from poc_runner.checks.csv_check import judge_csv
+from poc_runner.checks.data import judge_data
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.checks.file_check import judge_file
 from poc_runner.checks.http import judge_http
+from poc_runner.checks.isolation import judge_isolation
 from poc_runner.checks.json_check import judge_json
 from poc_runner.checks.metric import judge_metric
+from poc_runner.checks.schema import judge_schema
 from poc_runner.checks.sql import judge_sql
 from poc_runner.checks.steps import judge_duration, judge_exit_code, judge_output
 from poc_runner.model import Scenario
-from poc_runner.model.checks import DurationCheck, HttpCheck
+from poc_runner.model.checks import HttpCheck
+from poc_runner.model.data import DataCheck, natural_unit
 from poc_runner.model.scenario import Criterion
-from poc_runner.result import CriterionResult
+from poc_runner.result import CriterionResult, Status
 from poc_runner.scoring import improvement
+from poc_runner.units import parse_duration
 
 Judge = Callable[[Any, Evidence], Judgement]
 _MAX_FACTOR = CriterionResult.max_factor  # a result's default, where no baseline gives one
@@ -39,6 +46,9 @@ JUDGES: dict[str, Judge] = {
     "sql": judge_sql,
     "http": judge_http,
     "command": judge_command,
+    "isolation": judge_isolation,
+    "data": judge_data,
+    "schema": judge_schema,
 }
 
 
@@ -60,6 +70,7 @@ def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResul
     judgement = judge(criterion.check, evidence)
     baseline = criterion.baseline.value if criterion.baseline else None
     gained = baseline is not None and judgement.passed
+    near = criterion.near
     return CriterionResult(
         id=criterion.id,
         title=criterion.title,
@@ -73,10 +84,53 @@ def _judge_criterion(criterion: Criterion, evidence: Evidence) -> CriterionResul
         check=criterion.check.type,
         baseline=baseline,
         improvement=_improvement(criterion, baseline, judgement) if gained else None,
-        unit=criterion.unit,
+        unit=criterion.unit or _natural_unit(criterion),
         headline=criterion.headline,
         max_factor=criterion.baseline.max_factor if criterion.baseline else _MAX_FACTOR,
+        status=_status(criterion, judgement),
+        near=expectation(near.op, _in_unit(criterion, near.value)) if near else None,
+        remainder=criterion.baseline.remainder if criterion.baseline else None,
+        failing_rows=judgement.rows,
     )
+
+
+def _status(criterion: Criterion, judgement: Judgement) -> Status:
+    """Met, close (not met, but its figure satisfies `near`), or not met. (Not judged is the
+    run's to say: the sandbox failed.)"""
+    if judgement.passed:
+        return Status.MET
+    near, measured = criterion.near, figure_of(criterion.check, judgement.measured)
+    if near is None or measured is None:
+        return Status.NOT_MET
+    try:
+        close = satisfies(measured, near.op, _in_unit(criterion, near.value))
+    except Incomparable:
+        return Status.NOT_MET
+    return Status.CLOSE if close else Status.NOT_MET
+
+
+def figure_of(check: Any, measured: Any) -> Any:
+    """The figure a check's `near` compares: the measured value, an http check's latency."""
+    if isinstance(check, HttpCheck):
+        return measured.get("latency_ms") if isinstance(measured, dict) else None
+    return measured
+
+
+def _in_unit(criterion: Criterion, value: Any) -> Any:
+    """A bound as the check measures it: durations (2m) in seconds where it measures time."""
+    if not criterion.in_seconds:
+        return value
+    if isinstance(value, list):
+        return [_in_unit(criterion, item) for item in value]
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return value
+
+
+def _natural_unit(criterion: Criterion) -> str | None:
+    check = criterion.check
+    return natural_unit(check) if isinstance(check, DataCheck) else None
 
 
 def _improvement(criterion: Criterion, baseline: object, judgement: Judgement) -> float | None:
@@ -87,7 +141,7 @@ def _improvement(criterion: Criterion, baseline: object, judgement: Judgement) -
     if isinstance(check, HttpCheck) and check.latency_ms is not None:
         measured = measured.get("latency_ms") if isinstance(measured, dict) else None
         op = check.latency_ms.op
-    return improvement(baseline, measured, op, isinstance(check, DurationCheck))
+    return improvement(baseline, measured, op, criterion.in_seconds)
 
 
 __all__ = ["Evidence", "Judgement", "judge", "judge_criteria"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from poc_runner.model import Scenario
+    from poc_runner.result import RowSample
     from poc_runner.sandbox.execute import Outcome
+    from poc_runner.sandbox.netprobe import Targets
     from poc_runner.steps import StepResult
 
 
@@ -34,6 +36,16 @@ class SandboxAccess(Protocol):
         """Run `argv` from inside the sandbox's network (not in any service)."""
         ...
 
+    def probe_within(self, service: str, argv: list[str], timeout: float) -> Outcome:
+        """Run `argv` in a helper that shares the service's network namespace: it sees the
+        service's routes, addresses and resolver, without needing any tool in its image."""
+        ...
+
+    def isolation_targets(self) -> Targets:
+        """Every address of the engine's host (the machine the sandbox runs on) and every
+        gateway of the sandbox's network, read from their tables: nothing is sent."""
+        ...
+
 
 EXCERPT = 200
 
@@ -44,6 +56,7 @@ class Evidence:
     run_folder: Path
     scenario_folder: Path
     sandbox: SandboxAccess | None = None
+    data_items: dict[str, str] = field(default_factory=dict)  # name -> path in the scenario folder
 
     def step(self, name: str) -> StepResult | None:
         """The step's result, or None when it never ran (an earlier step failed)."""
@@ -57,6 +70,7 @@ class Judgement:
     measured: Any
     expected: Any
     evidence: str
+    rows: RowSample | None = None  # data and schema checks: the first rows that fail
 
 
 def missing(reason: str, expected: Any = None) -> Judgement:

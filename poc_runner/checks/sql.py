@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.checks import sandboxed
@@ -57,23 +58,52 @@ def judge_sql(check: SqlCheck, evidence: Evidence) -> Judgement:
     if evidence.sandbox is None:
         return sandboxed.not_running(expected)
     try:
-        client = _client(evidence.sandbox, check.service)
-        argv, environment = _command(client, check.query, _environment(evidence, check.service))
+        answer = ask(evidence.sandbox, check.service, check.query, expected)
+    except QueryFailed as exc:
+        return exc.judgement
+    if not answer.rows:
+        return missing(f"{answer.where}: the query returned no rows", expected)
+    first = answer.rows[0][0]
+    measured = None if first is None else typed(first)
+    return _compare(check, measured, f"{answer.where}: first column of the first row")
+
+
+@dataclass
+class Answer:
+    """What a query returned: each row's fields as text, None for NULL."""
+
+    client: str
+    where: str  # "psql in service 'db'", for evidence
+    rows: list[list[str | None]]
+
+
+class QueryFailed(Exception):
+    """The query could not be sent or failed; `judgement` says why."""
+
+    def __init__(self, judgement: Judgement) -> None:
+        super().__init__(judgement.evidence)
+        self.judgement = judgement
+
+
+def ask(sandbox: SandboxAccess, service: str, query: str, expected: Any = None) -> Answer:
+    """Run `query` in `service` with its own client; QueryFailed (a failed judgement saying
+    why) when there is no client, the service stopped, or the query failed or ran too long."""
+    try:
+        client = client_for(sandbox, service)
+        argv, environment = _command(client, query, _environment(sandbox, service))
     except NoClient as exc:
-        return missing(str(exc), expected)
-    outcome = sandboxed.run_in(evidence.sandbox, check.service, argv, expected, environment)
+        raise QueryFailed(missing(str(exc), expected)) from None
+    outcome = sandboxed.run_in(sandbox, service, argv, expected, environment)
     if isinstance(outcome, Judgement):
-        return outcome
-    where = f"{client} in service {check.service!r}"
+        raise QueryFailed(outcome)
+    where = f"{client} in service {service!r}"
     if outcome.timed_out:
-        return sandboxed.timed_out(f"the query ({where})", expected)
+        raise QueryFailed(sandboxed.timed_out(f"the query ({where})", expected))
     if outcome.exit_code != 0:
         said = excerpt(outcome.stderr.text() or outcome.stdout.text()) or "no message"
-        return missing(f"{where} failed the query: {said}", expected)
-    rows = _rows(client, outcome.stdout.text())
-    if not rows:
-        return missing(f"{where}: the query returned no rows", expected)
-    return _compare(check, _value(client, rows[0]), f"{where}: first column of the first row")
+        raise QueryFailed(missing(f"{where} failed the query: {said}", expected))
+    rows = [_fields(client, row) for row in _rows(client, outcome.stdout.text())]
+    return Answer(client, where, rows)
 
 
 def _compare(check: SqlCheck, measured: Any, where: str) -> Judgement:
@@ -86,7 +116,8 @@ def _compare(check: SqlCheck, measured: Any, where: str) -> Judgement:
     return Judgement(passed, measured, expected, seen)
 
 
-def _client(sandbox: SandboxAccess, service: str) -> str:
+def client_for(sandbox: SandboxAccess, service: str) -> str:
+    """The SQL client on the service's PATH (looked up once per service and sandbox)."""
     with _found_lock:
         known = _found.setdefault(sandbox, {}).get(service)
     if known is not None:
@@ -109,9 +140,8 @@ def _client(sandbox: SandboxAccess, service: str) -> str:
     return found
 
 
-def _environment(evidence: Evidence, service: str) -> dict[str, str]:
-    assert evidence.sandbox is not None
-    definition = evidence.sandbox.scenario.services.get(service)
+def _environment(sandbox: SandboxAccess, service: str) -> dict[str, str]:
+    definition = sandbox.scenario.services.get(service)
     return definition.env if definition is not None else {}
 
 
@@ -173,25 +203,35 @@ def _sqlite(query: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]
 
 
 def _rows(client: str, text: str) -> list[str]:
-    """The records the client printed; no output at all is no rows."""
+    """The records the client printed; no output at all is no rows. mysql ends each record
+    with a newline, sqlite3 each with RECORD; psql puts RECORD between them, then a newline."""
     if not text:
         return []
-    separator = "\n" if client in ("mysql", "mariadb") else RECORD
-    return text.removesuffix("\n").split(separator)
-
-
-def _value(client: str, row: str) -> Any:
-    """The first field, None for NULL (mysql's batch mode prints NULL as `NULL`)."""
     if client in ("mysql", "mariadb"):
-        text = row.split("\t", 1)[0]
-        if text == "NULL":
-            return None
-        return _typed(_MYSQL_ESCAPES.sub(lambda m: _UNESCAPE.get(m[1], "\\"), text))
-    text = row.split(FIELD, 1)[0]
-    return None if text == NULL else _typed(text)
+        return text.removesuffix("\n").split("\n")
+    if client == "sqlite3":
+        return text.removesuffix(RECORD).split(RECORD)
+    return text.removesuffix("\n").split(RECORD)
 
 
-def _typed(text: str) -> Any:
+def _fields(client: str, row: str) -> list[str | None]:
+    """A record's fields, None for NULL (mysql's batch mode prints NULL as `NULL`, and escapes
+    tabs, newlines, NULs and backslashes)."""
+    if client in ("mysql", "mariadb"):
+        return [
+            None
+            if text == "NULL"
+            else _MYSQL_ESCAPES.sub(lambda m: _UNESCAPE.get(m[1], "\\"), text)
+            for text in row.split("\t")
+        ]
+    return [None if text == NULL else text for text in row.split(FIELD)]
+
+
+def _unescape(text: str) -> str:
+    return _MYSQL_ESCAPES.sub(lambda m: _UNESCAPE.get(m[1], "\\"), text)
+
+
+def typed(text: str) -> Any:
     """`3` as 3 and `0.95` as 0.95, so results and reports show numbers; other text as it is."""
     stripped = text.strip()
     if _INTEGER.fullmatch(stripped):

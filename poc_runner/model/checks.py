@@ -7,12 +7,18 @@ numbers, `matches` a valid regex, `>=` a number), so a typo fails `poc validate`
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from poc_runner import jsonpath, units
+from poc_runner import jsonpath
+from poc_runner.model.comparison import (
+    Comparison,
+    DurationComparison,
+    NumericComparison,
+)
+from poc_runner.model.data import DataCheck, SchemaCheck
 from poc_runner.model.types import (
     Command,
     ContainerPath,
@@ -25,15 +31,9 @@ from poc_runner.model.types import (
     Strict,
     Text,
     TextOrList,
-    as_number,
     error,
     show,
-    valid_regex,
 )
-
-Operator = Literal["==", "!=", "<", "<=", ">", ">=", "between", "contains", "matches"]
-NUMERIC_OPERATORS = frozenset({"==", "!=", "<", "<=", ">", ">=", "between"})
-ORDERING_OPERATORS = frozenset({"<", "<=", ">", ">=", "between"})
 
 
 def _json_path(path: str) -> str:
@@ -45,74 +45,6 @@ def _json_path(path: str) -> str:
 
 
 JsonPath = Annotated[str, AfterValidator(_json_path)]
-
-
-class Comparison(Strict):
-    """`op` and `value`, checked against each other."""
-
-    operators: ClassVar[frozenset[str]] = frozenset(get_args(Operator))
-
-    op: Operator
-    value: Any
-
-    @field_validator("op")
-    @classmethod
-    def _op_applies(cls, op: str) -> str:
-        if op not in cls.operators:
-            allowed = ", ".join(sorted(cls.operators))
-            raise error("operator", f"{op!r} does not apply here; use one of {allowed}")
-        return op
-
-    @field_validator("value")
-    @classmethod
-    def _value_fits_op(cls, value: Any, info: ValidationInfo) -> Any:
-        op = info.data.get("op")
-        if op == "between":
-            if not isinstance(value, list) or len(value) != 2:
-                raise error("value", "`between` takes a list of two bounds: [low, high]")
-            low, high = (cls.quantity(bound) for bound in value)
-            if low is not None and high is not None and low > high:
-                raise error("value", f"the bounds are in the wrong order: {show(value)}")
-        elif op in ORDERING_OPERATORS:
-            cls.quantity(value)
-        elif op == "matches":
-            if not isinstance(value, str):
-                raise error("value", "`matches` takes a regular expression as text")
-            valid_regex(value)
-        return value
-
-    @classmethod
-    def quantity(cls, value: Any) -> float | None:
-        """The number a bound stands for; None for a secret not known until the run."""
-        if _pending_secret(value):
-            return None
-        number = as_number(value)
-        if number is None:
-            raise error(
-                "value", f"{show(value)} is not a number, and this operator compares numbers"
-            )
-        return number
-
-
-class NumericComparison(Comparison):
-    operators = NUMERIC_OPERATORS
-
-
-class DurationComparison(NumericComparison):
-    """Bounds in seconds or Compose-style durations (`2m`)."""
-
-    @classmethod
-    def quantity(cls, value: Any) -> float | None:
-        if _pending_secret(value):
-            return None
-        try:
-            return units.parse_duration(value)
-        except ValueError as exc:
-            raise error("duration", str(exc)) from None
-
-
-def _pending_secret(value: Any) -> bool:
-    return isinstance(value, str) and "${" in value
 
 
 class ExitCodeCheck(Strict):
@@ -207,7 +139,7 @@ class CsvCheck(Strict):
     tolerance: Annotated[float, Field(ge=0)] = 0.0
 
 
-SANDBOXED_CHECKS = frozenset({"sql", "http", "command"})  # judged inside the running sandbox
+SANDBOXED_CHECKS = frozenset({"sql", "http", "command", "isolation"})  # judged while up
 
 
 class SqlCheck(Comparison):
@@ -252,6 +184,13 @@ class CommandCheck(Strict):
     run: Command
 
 
+class IsolationCheck(Strict):
+    """No data can leave: judged from inside each service (default: every one)."""
+
+    type: Literal["isolation"]
+    services: list[ServiceName] | None = None
+
+
 Check = Annotated[
     ExitCodeCheck
     | OutputCheck
@@ -262,9 +201,22 @@ Check = Annotated[
     | CsvCheck
     | SqlCheck
     | HttpCheck
-    | CommandCheck,
+    | CommandCheck
+    | IsolationCheck
+    | DataCheck
+    | SchemaCheck,
     Field(discriminator="type"),
 ]
+
+
+def needs_sandbox(check: Any) -> bool:
+    """Whether the check is judged while the sandbox is up: it runs in a service, sends from
+    the sandbox's network, or reads a service's table."""
+    return check.type in SANDBOXED_CHECKS or getattr(check, "table", None) is not None
+
+
+# What a criterion's `near` can compare: the checks whose evidence is a figure.
+FIGURED_CHECKS = frozenset({"json", "duration", "metric", "csv", "sql", "http", "data"})
 CHECK_TYPES: tuple[str, ...] = tuple(
     get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Check)[0])
 )

@@ -6,8 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from poc_runner.model.checks import Check, DurationCheck
+from poc_runner.model.checks import FIGURED_CHECKS, Check, DurationCheck
+from poc_runner.model.comparison import ORDERING_OPERATORS, Comparison, pending_secret
 from poc_runner.model.compose import ComposeRef, NamedVolume
+from poc_runner.model.data import FIXED_UNIT, DataCheck, natural_unit
 from poc_runner.model.services import Service
 from poc_runner.model.types import (
     Command,
@@ -90,6 +92,28 @@ class Baseline(Strict):
             " they write 'over 100x' (with the default of 100)",
         ),
     ] = 100.0
+    remainder: Annotated[
+        Text | None,
+        Field(
+            description="for a rate (unit % or ratio): what the rest of it is called, so an"
+            " improvement reads on what is left to do ('unmatched: 8% → 0.3%, 27x fewer');"
+            " default: 'the rest'"
+        ),
+    ] = None
+
+
+class Near(Comparison):
+    """Where a criterion not met is close (spec, "acceptance": `near`): amber, no points."""
+
+    @classmethod
+    def quantity(cls, value: Any) -> float | None:
+        """A number or, for a check measured in seconds, a duration such as 2m."""
+        if pending_secret(value) or as_number(value) is not None:
+            return super().quantity(value)
+        try:
+            return parse_duration(value)
+        except ValueError:
+            return super().quantity(value)
 
 
 # What the check types with a figure of their own measure: `unit` would only contradict it.
@@ -100,7 +124,12 @@ _OWN_MEASURE = {
     "file": "bytes",
     "http": "a status and a latency in ms",
     "duration": "seconds",
+    "isolation": "whether anything can leave",
+    "schema": "columns",
 }
+
+
+_SECONDS = ("duration", "s")
 
 
 class Criterion(Strict):
@@ -120,16 +149,58 @@ class Criterion(Strict):
         bool, Field(description="one of the few figures the executive summary leads with")
     ] = False
     baseline: Baseline | None = None
+    near: Annotated[
+        Near | None,
+        Field(
+            description="when the check is not met but its measured value satisfies this, the"
+            " criterion is close: amber in every report, no points"
+        ),
+    ] = None
     check: Check
 
     @model_validator(mode="after")
-    def _unit_fits_the_check(self) -> Criterion:
-        kind = self.check.type
-        if self.unit is None or kind not in _OWN_MEASURE or (kind, self.unit) == ("duration", "s"):
+    def _near_has_a_figure(self) -> Criterion:
+        if self.near is None:
             return self
-        hint = " (or say `unit: s`)" if kind == "duration" else ""
+        kind = self.check.type
+        if kind not in FIGURED_CHECKS:
+            raise error(
+                "near",
+                f"{article(kind)} {kind} check is met or not, with no figure to be close on:"
+                " leave `near` out",
+            )
+        bounds = self.near.value if self.near.op == "between" else [self.near.value]
+        if not self.in_seconds and self.near.op in ORDERING_OPERATORS:
+            for bound in bounds:
+                if as_number(bound) is None and not pending_secret(bound):
+                    raise error("near", f"{show(bound)} is not a number")
+        return self
+
+    @property
+    def in_seconds(self) -> bool:
+        """Its figure is a time in seconds: bounds and baseline may be durations (2m)."""
+        check = self.check
+        return isinstance(check, DurationCheck) or (
+            isinstance(check, DataCheck) and check.metric == "freshness"
+        )
+
+    @model_validator(mode="after")
+    def _unit_fits_the_check(self) -> Criterion:
+        kind: str = self.check.type
+        check = self.check
+        if isinstance(check, DataCheck) and check.metric in FIXED_UNIT:
+            measures, kind = FIXED_UNIT[check.metric], check.metric
+            if self.unit in (None, natural_unit(check)):
+                return self
+        elif (
+            self.unit is None or kind not in _OWN_MEASURE or (kind, self.unit) == ("duration", "s")
+        ):
+            return self
+        else:
+            measures = _OWN_MEASURE[kind]
+        hint = " (or say `unit: s`)" if self.in_seconds else ""
         raise error(
-            "unit", f"a {kind} check measures {_OWN_MEASURE[kind]}, so leave `unit` out{hint}"
+            "unit", f"{article(kind)} {kind} check measures {measures}, so leave `unit` out{hint}"
         )
 
     @model_validator(mode="after")
@@ -137,7 +208,7 @@ class Criterion(Strict):
         if self.baseline is None:
             return self
         value = self.baseline.value
-        if isinstance(self.check, DurationCheck):
+        if self.in_seconds:
             try:
                 parse_duration(value)
             except ValueError as exc:
@@ -174,3 +245,7 @@ class Scenario(Strict):
     @property
     def stakeholder_roles(self) -> list[str]:
         return [s.role for s in self.job.stakeholders] if self.job else []
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

@@ -18,13 +18,14 @@ from poc_runner.atomic import write_atomic
 from poc_runner.masking import SECRETS
 from poc_runner.report.compare_html import render_comparison_html
 from poc_runner.report.compare_md import render_comparison_md
+from poc_runner.report.gaps import render_gaps_csv, render_gaps_json
 from poc_runner.report.html import render_html
 from poc_runner.report.junit import render_junit
 from poc_runner.report.markdown import render_markdown
 from poc_runner.report.pdf import print_pdf
 from poc_runner.result import RunResult
 
-Format = Literal["html", "md", "junit", "json"]
+Format = Literal["html", "md", "junit", "json", "gaps", "gaps-json"]
 FORMATS: tuple[str, ...] = get_args(Format)
 FILES: dict[Format, str] = {"html": "report.html", "md": "report.md", "junit": "junit.xml"}
 ComparisonFormat = Literal["html", "md"]
@@ -33,11 +34,14 @@ _RENDERERS: dict[Format, Callable[[RunResult], str]] = {
     "md": render_markdown,
     "junit": render_junit,
     "json": RunResult.to_json,
+    "gaps": render_gaps_csv,
+    "gaps-json": render_gaps_json,
 }
 
 
 def render(result: RunResult, fmt: Format) -> str:
-    """One report as text: fmt is html, md, junit or json."""
+    """One report as text: fmt is html, md, junit, json, or the gap list (gaps: CSV,
+    gaps-json)."""
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from poc_runner.masking import SECRETS
 from poc_runner.report.quantities import readable, score_text
-from poc_runner.result import CriterionResult, RunResult, Verdict
+from poc_runner.result import CriterionResult, RunResult, Status, Verdict
 
 NOT_MEASURED = "not measured"
 NOT_STATED = "-"  # an expected value a check did not state (it was not evaluated)
@@ -37,21 +37,38 @@ VERDICT_HEADLINE = {
 
 
 class State(StrEnum):
-    """A criterion as a reader sees it: met, not met, or not judged because the sandbox failed
-    (a criterion failed by a broken sandbox says nothing about the product)."""
+    """A criterion as a reader sees it: met; close (not met, but within its `near` bound:
+    amber, no points); not met; or not judged because the sandbox failed (a criterion failed by
+    a broken sandbox says nothing about the product)."""
 
     MET = "met"
+    CLOSE = "close"
     NOT_MET = "not met"
     NOT_JUDGED = "not judged"
 
 
-CRITERION_WORD = {State.MET: "PASS", State.NOT_MET: "FAIL", State.NOT_JUDGED: "not judged"}
+CRITERION_WORD = {
+    State.MET: "PASS",
+    State.CLOSE: "CLOSE",
+    State.NOT_MET: "FAIL",
+    State.NOT_JUDGED: "not judged",
+}
 
 
 def state(result: RunResult, criterion: CriterionResult) -> State:
+    """From the criterion's status, and the run's verdict for a result written before status
+    was (a criterion not met in a run whose sandbox failed was not judged)."""
     if criterion.passed:
         return State.MET
-    return State.NOT_JUDGED if result.verdict is Verdict.ERROR else State.NOT_MET
+    if result.verdict is Verdict.ERROR or criterion.status is Status.NOT_JUDGED:
+        return State.NOT_JUDGED
+    return State.CLOSE if criterion.status is Status.CLOSE else State.NOT_MET
+
+
+def close_count(result: RunResult, criteria: list[CriterionResult] | None = None) -> int:
+    """How many of the criteria (default: the run's) are close."""
+    chosen = result.criteria if criteria is None else criteria
+    return sum(state(result, criterion) is State.CLOSE for criterion in chosen)
 
 
 def clean(value: object) -> str:
@@ -101,7 +118,12 @@ def tally(result: RunResult, group: Group) -> str:
     if not total:
         return "no criterion proves this yet"
     unjudged = sum(state(result, c) is State.NOT_JUDGED for c in group.criteria)
-    return f"{group.met} of {total} met" + (f", {unjudged} {State.NOT_JUDGED}" if unjudged else "")
+    close = close_count(result, group.criteria)
+    return (
+        f"{group.met} of {total} met"
+        + (f", {close} {State.CLOSE}" if close else "")
+        + (f", {unjudged} {State.NOT_JUDGED}" if unjudged else "")
+    )
 
 
 def by_stakeholder(result: RunResult) -> list[Group]:
@@ -149,7 +171,8 @@ def summary_line(result: RunResult) -> str:
     total = len(result.criteria)
     met = sum(c.passed for c in result.criteria)
     musts_missed = [c.id for c in result.criteria if c.must and not c.passed]
-    counted = f"{met} of {total} criteria met"
+    close = close_count(result)
+    counted = f"{met} of {total} criteria met" + (f", {close} close" if close else "")
     if result.verdict is Verdict.ERROR:
         return f"The sandbox failed, so the product was not fairly judged ({counted} so far)."
     score, needed = score_text(result.score), readable(result.pass_score)

@@ -37,9 +37,10 @@ def _figure(result: RunResult, criterion: CriterionResult) -> str:
     if judged is State.NOT_JUDGED:
         return f"{name}: not judged."
     measured, expected = measured_text(criterion), expected_text(criterion)
-    if judged is State.NOT_MET:
+    if judged in (State.NOT_MET, State.CLOSE):
         then = f"; {today} today" if today else ""
-        return f"{name}: not met, {measured} where {expected} was needed{then}."
+        how = "close but not met" if judged is State.CLOSE else "not met"
+        return f"{name}: {how}, {measured} where {expected} was needed{then}."
     if today is None:
         needed = "" if measured == expected else f" (needed {expected})"
         return f"{name}: {measured}{needed}."

@@ -80,31 +80,77 @@ def baseline_text(criterion: CriterionResult) -> str | None:
 
 def improvement_text(criterion: CriterionResult) -> str | None:
     """How a met criterion compares with today: a time as the reader's clock says it
-    ("6 h → 0.27 s"), anything else as a factor ("1.6x better than today", "over 100x ...").
-    None on a criterion not met: its figure would praise a failure."""
+    ("6 h → 0.27 s"), a rate on what is left to do when that is the larger change
+    ("unmatched: 8% → 0.3%, 27x fewer"), anything else as a factor ("1.6x better than today",
+    "over 100x ..."). None on a criterion not met: its figure would praise a failure."""
     if not _improved(criterion):
         return None
     if timed(criterion):
         slower = ", slower than today" if worse(criterion) else ""
         return f"{baseline_text(criterion)} → {_time_now(criterion)}{slower}"
+    rest = remainder_text(criterion)
+    if rest is not None:
+        return rest
     words = factor_words(criterion)
     return f"{words} as today" if words == SAME else f"{words} than today"
 
 
 def factor_words(criterion: CriterionResult) -> str | None:
     """ "1.6x better", "2x worse", "over 100x better" (above the criterion's max_factor),
-    "about the same"; None for a time (said as today's against now) or without a factor."""
+    "about the same", or a rate's rest ("unmatched: 8% → 0.3%, 27x fewer"); None for a time
+    (said as today's against now) or without a factor."""
     if not _improved(criterion) or timed(criterion):
         return None
+    rest = remainder_text(criterion)
+    if rest is not None:
+        return rest
     factor = float(criterion.improvement or 0)
     if math.isclose(factor, 1.0, rel_tol=0.005):
         return SAME
     times = factor if factor > 1 else 1 / factor
+    return f"{_times(criterion, times)} {'better' if factor > 1 else 'worse'}"
+
+
+REST = "the rest"  # what a rate's remainder is called when the baseline does not name it
+_WHOLE = {"%": 100.0, "ratio": 1.0}
+
+
+def remainder_text(criterion: CriterionResult) -> str | None:
+    """A rate's improvement said on what is left to do, when that is the larger change: 92%
+    matched today and 99.7% now read "unmatched: 8% → 0.3%, 27x fewer" (the rate itself grew
+    1.1x). None for anything else, or when the rate's own change is the larger."""
+    whole = _WHOLE.get(criterion.unit or "")
+    before, after = as_number(criterion.baseline), as_number(criterion.measured)
+    if whole is None or before is None or after is None or not _improved(criterion):
+        return None
+    if not (0 <= before <= whole and 0 <= after <= whole):
+        return None
+    left_before, left_after = whole - before, whole - after
+    if left_after >= left_before:
+        return None  # the rest did not shrink: the factor on the rate says it
+    rate = max(after / before, before / after) if before and after else math.inf
+    rest = left_before / left_after if left_after > 0 else math.inf
+    if rest <= rate:
+        return None
+    label = criterion.remainder or REST
+    change = "none left" if left_after <= 0 else f"{_times(criterion, rest)} fewer"
+    unit = criterion.unit
+    return f"{label}: {quantity(left_before, unit)} → {quantity(left_after, unit)}, {change}"
+
+
+def _times(criterion: CriterionResult, times: float) -> str:
+    """27x, 1.6x, over 100x (above the criterion's max_factor)."""
     if times > criterion.max_factor:
-        shown = f"over {readable(criterion.max_factor)}x"
-    else:
-        shown = f"{times:,.0f}x" if times >= 10 else f"{times:.1f}".removesuffix(".0") + "x"
-    return f"{shown} {'better' if factor > 1 else 'worse'}"
+        return f"over {readable(criterion.max_factor)}x"
+    return f"{times:,.0f}x" if times >= 10 else f"{times:.1f}".removesuffix(".0") + "x"
+
+
+def near_text(criterion: Judged) -> str | None:
+    """Where a criterion not met counts as close, as its bound reads: `≥ 99%`."""
+    near = getattr(criterion, "near", None)
+    if not near:
+        return None
+    return clean(_condition(str(near), _amount_of(criterion)))
 
 
 def worse(criterion: CriterionResult) -> bool:
@@ -322,7 +368,27 @@ def _request(_criterion: Judged, value: Any) -> str:
     return ", ".join(parts)
 
 
+def _isolation(_criterion: Judged, value: Any) -> str:
+    """An isolation check's finding per service: isolated, or its way out."""
+    if not isinstance(value, dict):
+        return show(value)
+    isolated = [name for name, said in value.items() if said == "isolated"]
+    leaks = [f"{name} ({said})" for name, said in value.items() if said != "isolated"]
+    if not leaks:
+        return f"isolated: {', '.join(isolated)}" if isolated else "no service"
+    return "a way out from " + "; ".join(leaks)
+
+
+def _schema(_criterion: Judged, value: Any) -> str:
+    """A schema check's problems, or that there were none."""
+    if isinstance(value, list):
+        return "; ".join(str(problem) for problem in value) or "as required"
+    return show(value)
+
+
 _MEASURED: dict[str, Callable[[Judged, Any], str]] = {
+    "isolation": _isolation,
+    "schema": _schema,
     "exit_code": _exit,
     "command": _exit,
     "csv": _rows,
@@ -331,6 +397,8 @@ _MEASURED: dict[str, Callable[[Judged, Any], str]] = {
     "http": _answer,
 }
 _EXPECTED: dict[str, Callable[[Judged, Any], str]] = {
+    "isolation": lambda _criterion, value: show(value),
+    "schema": lambda _criterion, value: show(value),
     "exit_code": _exit,
     "command": _exit,
     "csv": _rows,
@@ -347,7 +415,7 @@ def figure(criterion: Judged) -> float | None:
     """The one number a criterion is judged on, where it has one (an http check: its latency);
     None for an exit code, a text, a file, or a value that is not a number."""
     measured = criterion.measured
-    if criterion.check in ("exit_code", "command", "output", "file"):
+    if criterion.check in ("exit_code", "command", "output", "file", "isolation", "schema"):
         return None
     if criterion.check == "http":
         measured = measured.get("latency_ms") if isinstance(measured, dict) else None

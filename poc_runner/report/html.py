@@ -31,13 +31,16 @@ from poc_runner.report.figures import (
     expected_text,
     improvement_text,
     measured_text,
+    near_text,
     worse,
 )
+from poc_runner.report.gaps import Gap, gaps
 from poc_runner.report.page import e, page
-from poc_runner.report.quantities import duration_text, readable, score_text
+from poc_runner.report.quantities import duration_text, quantity, readable, score_text
 from poc_runner.result import (
     CriterionResult,
     Incident,
+    RowSample,
     RunResult,
     StepOutcome,
     StepRecord,
@@ -51,13 +54,11 @@ _VALUE_LIMIT = 300  # longer measured values are cut in the cards; the evidence 
 def render_html(result: RunResult) -> str:
     """The whole report.html."""
     title = result.title or result.scenario
+    summary = [_hero(result), _executive(result), _error(result), _reused(result), _job(result)]
     body = "\n".join(
         [
-            _hero(result),
-            _executive(result),
-            _error(result),
-            _reused(result),
-            _job(result),
+            # Printed, the summary is never cut: page 1 holds it whole, then the gap list.
+            '<div class="summary-page">' + "\n".join(summary) + "</div>" + _gaps(result),
             _stakeholders(result),
             _timeline(result.timeline),
             _incidents(result.incidents),
@@ -151,32 +152,47 @@ def _stakeholders(result: RunResult) -> str:
     groups = by_stakeholder(result)
     if not groups:
         return '<section><h2>Acceptance criteria</h2><p class="muted">none defined</p></section>'
+    shown: dict[str, str] = {}  # criterion id -> the stakeholder whose card has its evidence
     return (
         "<section><h2>What each stakeholder wanted</h2>"
-        + "".join(_stakeholder(result, group) for group in groups)
+        + "".join(_stakeholder(result, group, shown) for group in groups)
         + "</section>"
     )
 
 
-def _stakeholder(result: RunResult, group: Group) -> str:
+def _stakeholder(result: RunResult, group: Group, shown: dict[str, str]) -> str:
+    """A stakeholder's criteria: a criterion already shown for another reads short here,
+    pointing to the card that holds its evidence (a printed report stays a few pages)."""
     wants = f'<p class="wants">Wants: {e(group.wants)}</p>' if group.wants else ""
-    cards = "".join(_criterion(state(result, c), c) for c in group.criteria)
+    cards = []
+    for criterion in group.criteria:
+        first = shown.setdefault(criterion.id, group.role)
+        seen = None if first == group.role else first
+        cards.append(_criterion(state(result, criterion), criterion, seen))
     return (
         f'<article class="stakeholder"><div class="stakeholder-head"><h3>{e(group.role)}</h3>'
         f'<span class="tally">{e(tally(result, group))}</span></div>{wants}'
-        f'<ul class="criteria">{cards}</ul></article>'
+        f'<ul class="criteria">{"".join(cards)}</ul></article>'
     )
 
 
-MARK = {State.MET: "✓ Met", State.NOT_MET: "✗ Not met", State.NOT_JUDGED: "– Not judged"}
+MARK = {
+    State.MET: "✓ Met",
+    State.CLOSE: "◐ Close",
+    State.NOT_MET: "✗ Not met",
+    State.NOT_JUDGED: "– Not judged",
+}
 
 
-def _criterion(judged: State, criterion: CriterionResult) -> str:
+def _criterion(judged: State, criterion: CriterionResult, seen: str | None = None) -> str:
+    """A criterion's card; `seen`: the stakeholder under whom it is shown whole."""
     must = '<span class="must">must-have</span>' if criterion.must else ""
     today = baseline_text(criterion)
+    near = near_text(criterion)
     figures = [
         ("Measured", measured_text(criterion)),
         ("Expected", expected_text(criterion)),
+        *([("Close at", near)] if near is not None else []),
         *([("Today", today)] if today is not None else []),
     ]
     shown = "".join(
@@ -186,16 +202,95 @@ def _criterion(judged: State, criterion: CriterionResult) -> str:
     gain = improvement_text(criterion)
     behind = " worse" if worse(criterion) else ""
     gain_html = f'<p class="gain{behind}">{e(gain)}</p>' if gain else ""
+    if seen is not None:
+        details = f'<p class="c-meta">Its evidence is under {e(seen)}, above.</p>'
+    else:
+        details = (
+            f"{_rows(criterion.failing_rows)}<details><summary>Evidence</summary>"
+            f"<pre>{e(criterion.evidence or '(none)')}</pre></details>"
+        )
     return (
         f'<li class="criterion c-{judged.replace(" ", "-")}"><div class="c-head">'
         f'<span class="mark">{MARK[judged]}</span>'
         f'<span class="c-title">{e(criterion.title or criterion.id)}</span>{must}</div>'
         f'<p class="c-meta">{e(criterion.id)} · {e(criterion.check)} check · weight'
         f" {e(readable(criterion.weight))}</p>"
-        f'<dl class="figures">{shown}</dl>{gain_html}'
-        f"<details><summary>Evidence</summary><pre>{e(criterion.evidence or '(none)')}</pre>"
-        "</details></li>"
+        f'<dl class="figures">{shown}</dl>{gain_html}{details}</li>'
     )
+
+
+def _rows(sample: RowSample | None) -> str:
+    """The first rows that fail a data or schema check, as a table under its figures."""
+    if sample is None or not sample.rows:
+        return ""
+    numbered = sample.numbers is not None and len(sample.numbers) == len(sample.rows)
+    head = ("<th>Row</th>" if numbered else "") + "".join(
+        f'<th><code class="name">{e(column)}</code></th>' for column in sample.columns
+    )
+    body = "".join(
+        "<tr>"
+        + (f"<td>{e(readable(sample.numbers[i]))}</td>" if numbered and sample.numbers else "")
+        + "".join(_row_cell(value) for value in row)
+        + "</tr>"
+        for i, row in enumerate(sample.rows)
+    )
+    shown = len(sample.rows)
+    caption = (
+        f"The {shown} rows that fail it"
+        if sample.total == shown
+        else f"The first {shown} of {readable(sample.total)} rows that fail it"
+    )
+    return (
+        f'<div class="rows"><p class="rows-caption">{e(caption)}</p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def _row_cell(value: Any) -> str:
+    if value is None:
+        return '<td class="muted">NULL</td>'
+    if value == "":
+        return '<td class="muted">(empty)</td>'
+    return f"<td>{e(value)}</td>"
+
+
+SEVERITY_CLASS = {"deal-breaker": "s-deal", "challenge": "s-challenge", "nice-to-have": "s-nice"}
+
+
+def _gaps(result: RunResult) -> str:
+    """The gap list: what stands between this PoC and a yes, worst first."""
+    found = gaps(result)
+    if not found:
+        return ""
+    rows = "".join(_gap_row(gap) for gap in found)
+    return (
+        '<section class="gaps" aria-label="Gap list"><h2>Gap list</h2>'
+        '<p class="muted">Every criterion not met or close, worst first: deal-breakers (a'
+        " must-have not met), challenges (close, or weighing more than most), nice-to-haves."
+        "</p><table><thead><tr><th>Severity</th><th>Criterion</th><th>For</th><th>Measured</th>"
+        f"<th>Expected</th><th>Short by</th></tr></thead><tbody>{rows}</tbody></table></section>"
+    )
+
+
+_CLOSE_TAG = ' <span class="close-tag">close</span>'
+
+
+def _gap_row(gap: Gap) -> str:
+    tag = _CLOSE_TAG if gap.status == "close" else ""
+    return (
+        f'<tr><td><span class="severity {SEVERITY_CLASS[gap.severity]}">{e(gap.severity)}</span>'
+        f"{tag}</td><td><strong>{e(gap.title or gap.id)}</strong><br><code>{e(gap.id)}</code>"
+        f"</td><td>{e(', '.join(gap.stakeholders) or '-')}</td>"
+        f"<td>{e(shorten(measured_text(gap.criterion), 80))}</td>"
+        f"<td>{e(shorten(expected_text(gap.criterion), 80))}</td>"
+        f"<td>{e(_shortfall(gap))}</td></tr>"
+    )
+
+
+def _shortfall(gap: Gap) -> str:
+    if gap.shortfall is None:
+        return "-"
+    return quantity(gap.shortfall, gap.unit) if gap.unit != "s" else duration_text(gap.shortfall)
 
 
 # The timeline chart's geometry, in SVG user units (the chart scales to the page's width).

@@ -17,8 +17,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from poc_runner.report.common import clean, criterion_name, run_seconds, summary_line
-from poc_runner.report.figures import baseline_text, expected_text, measured_text
+from poc_runner.report.common import State, clean, criterion_name, run_seconds, state, summary_line
+from poc_runner.report.figures import baseline_text, expected_text, measured_text, near_text
 from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import CriterionResult, RunResult, Verdict
 
@@ -109,6 +109,8 @@ def _case(result: RunResult, criterion: CriterionResult) -> ET.Element:
     judged = result.verdict is not Verdict.ERROR
     outcome = ET.SubElement(case, "failure" if judged else "error")
     prefix = "" if judged else "not judged, the sandbox failed: "
+    if judged and state(result, criterion) is State.CLOSE:
+        prefix = f"close (within {near_text(criterion)}) but not met: "
     outcome.attrib |= {
         "message": _one_line(prefix + _measured_vs_expected(criterion)),
         "type": clean(f"{criterion.check} check" + (", must-have" if criterion.must else "")),

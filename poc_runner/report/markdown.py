@@ -32,12 +32,14 @@ from poc_runner.report.figures import (
     expected_text,
     improvement_text,
     measured_text,
+    near_text,
 )
-from poc_runner.report.quantities import readable, score_text
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.report.gaps import gaps
+from poc_runner.report.quantities import quantity, readable, score_text
+from poc_runner.result import CriterionResult, RowSample, RunResult
 
 ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
-MARK = {State.MET: "✅", State.NOT_MET: "❌", State.NOT_JUDGED: "⚪"}
+MARK = {State.MET: "✅", State.CLOSE: "🟠", State.NOT_MET: "❌", State.NOT_JUDGED: "⚪"}
 _CELL_LIMIT = 80
 _EVIDENCE_LIMIT = 4000  # an email stays readable; report.html and result.json hold it all
 _INLINE = re.compile(r"([\\`*_\[\]<>|!~&])")
@@ -77,6 +79,7 @@ def render_markdown(result: RunResult) -> str:
     """The whole report.md."""
     parts = [_head(result), _executive(result), text(reuse_note(result) or ""), _job(result)]
     parts += [_stakeholder(result, group) for group in by_stakeholder(result)]
+    parts.append(_gaps(result))
     parts += [_error(result), _incidents(result), _failed_steps(result), _failing(result)]
     parts.append(_environment(result))
     return "\n\n".join(part for part in parts if part) + "\n"
@@ -178,6 +181,7 @@ def _failed_steps(result: RunResult) -> str:
 
 
 _UNMET_HEADING = {
+    State.CLOSE: "## Failing criteria",
     State.NOT_MET: "## Failing criteria",
     State.NOT_JUDGED: "## Criteria not judged (the sandbox failed)",
 }
@@ -195,12 +199,61 @@ def _failing(result: RunResult) -> str:
 def _failure(judged: State, criterion: CriterionResult) -> str:
     must = " · **must-have**" if criterion.must else ""
     who = ", ".join(text(role) for role in criterion.stakeholders) or "nobody named"
+    near = near_text(criterion)
+    close = f" · close at {code(near)}" if near else ""
     return (
         f"### {MARK[judged]} {text(criterion_name(criterion))}\n\n"
         f"Measured {code(measured_text(criterion))} · expected"
-        f" {code(expected_text(criterion))}{must} · for {who}\n\n"
-        f"{fenced(criterion.evidence or '(no evidence)')}"
+        f" {code(expected_text(criterion))}{close}{must} · for {who}\n\n"
+        f"{fenced(criterion.evidence or '(no evidence)')}" + _rows(criterion.failing_rows)
     )
+
+
+def _rows(sample: RowSample | None) -> str:
+    """The first rows that fail a data or schema check, as a table after its evidence."""
+    if sample is None or not sample.rows:
+        return ""
+    numbered = sample.numbers is not None and len(sample.numbers) == len(sample.rows)
+    head = (["Row"] if numbered else []) + [code(c, in_table=True) for c in sample.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, row in enumerate(sample.rows):
+        cells = [readable(sample.numbers[i])] if numbered and sample.numbers else []
+        cells += ["NULL" if v is None else _cell(str(v)) if v != "" else "(empty)" for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    shown = len(sample.rows)
+    said = (
+        f"The {shown} rows that fail it:"
+        if sample.total == shown
+        else f"The first {shown} of {readable(sample.total)} rows that fail it:"
+    )
+    return f"\n\n{said}\n\n" + "\n".join(lines)
+
+
+_SEVERITY_MARK = {"deal-breaker": "🔴", "challenge": "🟠", "nice-to-have": "⚪"}
+
+
+def _gaps(result: RunResult) -> str:
+    """The gap list: every criterion not met or close, worst first."""
+    found = gaps(result)
+    if not found:
+        return ""
+    lines = [
+        "## Gap list",
+        "",
+        "| Severity | Criterion | For | Measured | Expected | Short by |",
+        "|---|---|---|---|---|---|",
+    ]
+    for gap in found:
+        close = " (close)" if gap.status == "close" else ""
+        short = "-" if gap.shortfall is None else _cell(quantity(gap.shortfall, gap.unit))
+        lines.append(
+            f"| {_SEVERITY_MARK[gap.severity]} {gap.severity}{close}"
+            f" | **{text(gap.title or gap.id)}**<br>{code(gap.id, in_table=True)}"
+            f" | {text(', '.join(gap.stakeholders)) or '-'}"
+            f" | {_cell(measured_text(gap.criterion))} | {_cell(expected_text(gap.criterion))}"
+            f" | {short} |"
+        )
+    return "\n".join(lines)
 
 
 def _environment(result: RunResult) -> str:

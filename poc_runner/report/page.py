@@ -28,7 +28,8 @@ CSP = (
 
 CSS = """
 :root{--pass:#1a7f37;--pass-bg:#e8f5ec;--fail:#c62828;--fail-bg:#fdecec;--error:#8a5a00;
---error-bg:#fff4d6;--ink:#1f2328;--muted:#59636e;--line:#d8dee4;--soft:#f6f8fa}
+--error-bg:#fff4d6;--close:#b35900;--close-bg:#fff1e0;--ink:#1f2328;--muted:#59636e;
+--line:#d8dee4;--soft:#f6f8fa}
 *{box-sizing:border-box}
 body{margin:0;background:#fff;color:var(--ink);font:16px/1.5 system-ui,-apple-system,"Segoe UI",
 Roboto,"Helvetica Neue",Arial,"Liberation Sans","DejaVu Sans",sans-serif}
@@ -76,6 +77,19 @@ flex-wrap:wrap;break-after:avoid}
 .criterion{border:1px solid var(--line);border-left:6px solid var(--c);border-radius:8px;
 padding:12px 16px;margin:0 0 10px;break-inside:avoid;page-break-inside:avoid}
 .c-met{--c:var(--pass)}.c-not-met{--c:var(--fail)}.c-not-judged{--c:var(--muted)}
+.c-close{--c:var(--close);background:var(--close-bg)}
+.rows{margin:.6rem 0 0;overflow-x:auto}
+.rows-caption{margin:0 0 .2rem;font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;
+color:var(--muted)}
+.rows table{font-size:.8rem;margin:0;background:#fff}.rows th,.rows td{padding:3px 6px}
+.rows td{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono",monospace;
+white-space:pre-wrap}
+.severity{display:inline-block;border:1.5px solid currentColor;border-radius:999px;padding:0 8px;
+font-size:.75rem;font-weight:700;white-space:nowrap}
+.s-deal{color:var(--fail)}.s-challenge{color:var(--close)}.s-nice{color:var(--muted)}
+.close-tag{font-size:.75rem;font-weight:700;color:var(--close)}
+.gaps table{font-size:.9rem}.gaps th{overflow-wrap:normal;white-space:nowrap}
+.gaps td{overflow-wrap:break-word}
 .c-head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .mark{font-weight:800;color:var(--c);white-space:nowrap}
 .c-title{font-weight:700;overflow-wrap:anywhere}
@@ -125,9 +139,26 @@ tr.changed>*{background:#fff8c5}
 footer{margin-top:3rem;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);
 padding-top:.6rem}
 @media print{
-@page{margin:16mm 14mm}
-body{font-size:11pt;background:#fff}
+@page{margin:14mm 13mm}
+body{font-size:10pt;line-height:1.4;background:#fff}
 main{max-width:none;padding:0}
+.summary-page{break-inside:avoid;page-break-inside:avoid}
+h2{margin:1.2rem 0 .5rem}
+.hero{padding:14px 20px}
+.verdict{font-size:2.4rem}.score-value{font-size:2.8rem}
+.criterion{padding:8px 12px;margin:0 0 8px}
+.c-close{background:#fff !important}
+.figures{gap:4px 24px}
+details{margin-top:.3rem}
+details pre{font-size:7.5pt;padding:6px}
+.stakeholder{margin:0 0 1rem}
+.stakeholder-head,.wants{break-after:avoid;page-break-after:avoid}
+.rows{overflow:visible}
+.rows table,tr{break-inside:avoid}
+table{font-size:8.5pt;margin:.2rem 0 .6rem}th,td{padding:3px 6px}
+.kv th{font-size:7pt}td code{font-size:7.5pt}
+h3{font-size:1rem}
+.timeline{max-height:90mm}
 .hero,.alert,.verdict{background:#fff !important}
 .hero-main{flex-basis:220px}
 details::details-content{content-visibility:visible;display:block;block-size:auto}

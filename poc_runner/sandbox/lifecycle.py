@@ -49,6 +49,13 @@ from poc_runner.sandbox.hardening import confinement
 from poc_runner.sandbox.health import last_logs, raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.images import ensure_image, existing_image, image_healthcheck
+from poc_runner.sandbox.netprobe import (
+    Targets,
+    create_reader,
+    create_within,
+    gateways,
+    read_addresses,
+)
 from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
@@ -96,6 +103,8 @@ class Sandbox:
     _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe: Container | None = None
+    _within: dict[str, Container] = field(default_factory=dict)  # netns helpers, by service
+    _targets: Targets | None = None
     _closed: bool = False
 
     def __hash__(self) -> int:
@@ -438,6 +447,38 @@ class Sandbox:
         container.start()
         return container
 
+    def probe_within(self, service: str, argv: list[str], timeout: float) -> Outcome:
+        """Run a command in a helper that shares a service's network namespace (the isolation
+        check looks from there), made on first use and removed with the sandbox."""
+        container = self.ensure_running(service)
+        with self._probe_lock:
+            helper = self._within.get(service)
+            if helper is None:  # no name: a reused sandbox's next run makes its own
+                labels = {**self.labels, label.SERVICE: f"(netns of {service})"}
+                helper = self._adopt(
+                    create_within(self.client, container, None, labels), remove_container
+                )
+                self._within[service] = helper  # recorded before it starts: teardown removes it
+                helper.start()
+        return execute(helper, argv, timeout=self.time_left(timeout))
+
+    def isolation_targets(self) -> Targets:
+        """The host's addresses (read on the engine's host, nothing sent) and the gateways of
+        the sandbox's network."""
+        with self._probe_lock:
+            if self._targets is None:
+                labels = {**self.labels, label.SERVICE: "(host addresses)"}
+                reader = self._adopt(create_reader(self.client, None, labels), remove_container)
+                self._within["(host addresses)"] = reader
+                try:
+                    reader.start()
+                    found = read_addresses(reader)
+                finally:
+                    del self._within["(host addresses)"]
+                    remove_quietly(reader.name, partial(remove_container, reader))
+                self._targets = Targets(found, gateways(self.networks[0]))
+            return self._targets
+
     def save_logs(self, folder: Path) -> None:
         """Each service's output into logs/<service>.log (the engine caps it at LOG_MAX_SIZE)."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -459,8 +500,10 @@ class Sandbox:
         self.streams.cut_all()  # builds and pulls in progress end now, not when they are done
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
-        if self.reusing:  # left up as it was found, interrupted or not
-            return []
+        if self.reusing:  # left up as it was found, interrupted or not: this run's helpers go
+            helpers, self._within = list(self._within.values()), {}
+            problems = [remove_quietly(h.name, partial(remove_container, h)) for h in helpers]
+            return [problem for problem in problems if problem]
         holders: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
             network, holders = self.head.made()
@@ -468,6 +511,7 @@ class Sandbox:
                 self.networks.append(network)
         probe = [self._probe] if self._probe else []
         containers = [
+            *self._within.values(),  # helpers first: they share the services' namespaces
             *self.containers.values(),
             *self.forwarders.values(),
             *holders,
@@ -475,6 +519,7 @@ class Sandbox:
             *self.pins,
         ]
         self._probe = None
+        self._within = {}
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="down") as pool:
             problems = list(
                 pool.map(lambda c: remove_quietly(c.name, partial(remove_container, c)), containers)

@@ -16,6 +16,7 @@ from typing import Literal
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario, Service
 from poc_runner.model.checks import CsvCheck
+from poc_runner.model.data import DataCheck, SchemaCheck
 from poc_runner.validation.findings import Findings
 
 Kind = Literal["file", "folder", "file or folder"]
@@ -39,10 +40,20 @@ def check_files(scenario: Scenario, folder: Path, findings: Findings) -> None:
             _check_path(root, dockerfile, dockerfile_path, "file", findings)
     for name, service in scenario.services.items():
         _check_mounted(root, name, service, findings)
+    items = {item.name: item.path for item in scenario.data}
     for i, criterion in enumerate(scenario.acceptance.criteria):
-        if isinstance(criterion.check, CsvCheck):
+        check = criterion.check
+        if isinstance(check, CsvCheck):
             here = ("acceptance", "criteria", i, "check", "expected")
-            _check_path(root, criterion.check.expected, here, "file", findings)
+            _check_path(root, check.expected, here, "file", findings)
+        source = check.data if isinstance(check, DataCheck | SchemaCheck) else None
+        if source is not None and source in items and (root / items[source]).is_dir():
+            findings.error(
+                ("acceptance", "criteria", i, "check", "data"),
+                f"data item {source!r} is a folder; a {check.type} check reads one CSV file:"
+                " give that file a data item of its own",
+                "path-kind",
+            )
 
 
 def _check_mounted(root: Path, name: str, service: Service, findings: Findings) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from poc_runner.diagnostics import KeyPath
 from poc_runner.model import Scenario
-from poc_runner.model.checks import HttpCheck
+from poc_runner.model.checks import HttpCheck, IsolationCheck
+from poc_runner.model.data import DataCheck, SchemaCheck
 from poc_runner.validation.findings import Findings, closest, did_you_mean
 from poc_runner.validation.salvage import Choices, SetAside
 
@@ -65,6 +66,7 @@ def _check_criteria(
     steps = set_aside.known("step", (step.name for step in scenario.steps))
     collected = set_aside.known("artifact", (a for step in scenario.steps for a in step.artifacts))
     roles = set_aside.known("stakeholder role", scenario.stakeholder_roles)
+    data = set_aside.known("data item", (item.name for item in scenario.data))
     for i, criterion in enumerate(scenario.acceptance.criteria):
         here: KeyPath = ("acceptance", "criteria", i)
         for j, role in enumerate(criterion.for_):
@@ -76,6 +78,11 @@ def _check_criteria(
             refer_service(findings, (*here, "check", "service"), service, services, left_out)
         if isinstance(check, HttpCheck):
             refer_service(findings, (*here, "check", "url"), check.host, services, left_out)
+        if isinstance(check, IsolationCheck):
+            for j, name in enumerate(check.services or ()):
+                refer_service(findings, (*here, "check", "services", j), name, services, left_out)
+        if isinstance(check, DataCheck | SchemaCheck):
+            _check_source(check, (*here, "check"), findings, data, services, left_out)
         artifact = getattr(check, "artifact", None)
         if artifact is None or collected is None:
             continue
@@ -86,6 +93,23 @@ def _check_criteria(
                 " `artifacts`",
                 "reference",
             )
+
+
+def _check_source(
+    check: DataCheck | SchemaCheck,
+    here: KeyPath,
+    findings: Findings,
+    data: Choices | None,
+    services: Choices | None,
+    left_out: dict[str, list[str]],
+) -> None:
+    """The table a data or schema check reads: a service's, or a data item that exists."""
+    if check.table is not None:
+        refer_service(
+            findings, (*here, "table", "service"), check.table.service, services, left_out
+        )
+    if check.data is not None:
+        refer(findings, (*here, "data"), "data item", check.data, data)
 
 
 def _check_mounts(scenario: Scenario, findings: Findings) -> None:

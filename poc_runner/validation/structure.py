@@ -86,6 +86,8 @@ def _document_path(data: Any, loc: tuple[int | str, ...]) -> KeyPath:
     path: list[str | int] = []
     here = data
     for part in loc:
+        if isinstance(here, dict) and here.get("type") == part:
+            continue  # a check's union tag, even where a key has the same name (`data`)
         in_mapping = isinstance(here, dict) and part in here
         in_list = isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
         if in_mapping or in_list:

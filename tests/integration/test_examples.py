@@ -16,12 +16,15 @@ from poc_runner.run import load
 
 EXAMPLES = Path(__file__).parents[2] / "scenarios"
 EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)
+    "bank-reconciliation": ("pass", 88.24, {"right-first-time"}),
     "invoice-dedupe": ("pass", 100.0, set()),
     "ledger-load": ("pass", 100.0, set()),
     "order-status-api": ("pass", 90.0, {"search-by-email"}),
     "stock-alerts": ("pass", 100.0, set()),
 }
+CLOSE = {"bank-reconciliation": {"right-first-time"}}  # scenario -> criteria close, not met
 FILES = {  # scenario -> the files besides scenario.yaml whose sha256 the run records
+    "bank-reconciliation": {"scoring/right_first_time.py"},
     "invoice-dedupe": {"data/known_duplicates.csv", "scoring/score.py"},
     "ledger-load": {"checks/closing_balances.py"},
     "order-status-api": {"data/expected_status.csv", "probe/lookup_all.py"},
@@ -39,6 +42,7 @@ def test_example_ends_with_its_expected_verdict(name: str, run: Callable[..., Ru
     result = run(EXAMPLES / name / "scenario.yaml")
     assert result.error is None, result.error
     assert {c.id for c in result.criteria if not c.passed} == failing
+    assert {c.id for c in result.criteria if c.status == "close"} == CLOSE.get(name, set())
     assert (result.verdict, result.score) == (verdict, score)
     assert set(result.inputs.files) == {"scenario.yaml"} | FILES[name]
     assert result.inputs.vars == load(EXAMPLES / name / "scenario.yaml", {}).vars
@@ -57,5 +61,7 @@ def _counts(check: Check) -> bool:
     json, metric or sql check compares (a list of names or a word has no unit)."""
     if check.type in ("duration", "csv"):
         return True
+    if check.type == "data":  # a count reads in rows unless named; the rest has its unit
+        return check.metric in ("row_count", "duplicate_count", "invalid_count", "missing_count")
     value = getattr(check, "value", None)
     return check.type in ("json", "metric", "sql") and as_number(value) is not None

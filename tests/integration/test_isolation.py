@@ -9,9 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import docker
+from docker.models.containers import Container
+
 from poc_runner.result import RunResult
+from poc_runner.sandbox.execute import Outcome
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, run_folder
 
@@ -90,3 +95,130 @@ def test_egress_reaches_what_isolation_blocks(
     found.pop("nameservers")
     reached = [target for target, outcome in found.items() if outcome == "open"]
     assert any(target.endswith(f":{host_listener}") for target in reached), found
+
+
+# --- the `isolation` check: the same question asked as a criterion --------------------------
+
+
+def isolation_scenario(scenario: ScenarioFactory, network: str, name: str) -> Path:
+    return scenario(
+        f"""\
+        sandbox: {{network: {network}}}
+        services:
+          server: {WEB_SERVICE}
+          client: {{image: {BASE}, command: [sleep, infinity]}}
+        acceptance:
+          criteria:
+            - {{id: nothing-leaves, check: {{type: isolation}}}}
+            - {{id: client-only, check: {{type: isolation, services: [client]}}}}
+        """,
+        name=name,
+    )
+
+
+def test_the_isolation_check_is_met_on_an_isolated_sandbox(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], host_listener: int
+) -> None:
+    """Even with a listener on every address of the host, nothing answers from inside."""
+    result = run(isolation_scenario(scenario, "isolated", "iso-check"))
+    assert result.error is None, result.error
+    whole, client = result.criteria
+    assert (whole.passed, whole.status) == (True, "met"), whole.evidence
+    assert whole.measured == {"server": "isolated", "client": "isolated"}
+    evidence = whole.evidence.splitlines()
+    assert evidence[0] == "isolated: nothing can leave from services server, client"
+    for address in host_addresses():  # every address of the host was tried, and refused
+        assert f"{address}:80" in whole.evidence
+    assert "example.com not resolved" in whole.evidence
+    assert client.passed and client.measured == {"client": "isolated"}
+
+
+def test_the_isolation_check_is_not_met_on_egress_and_sends_nothing(
+    scenario: ScenarioFactory, run: Callable[..., RunResult]
+) -> None:
+    result = run(isolation_scenario(scenario, "egress", "egress-check"))
+    assert result.error is None, result.error
+    whole = result.criteria[0]
+    assert (whole.passed, whole.status) == (False, "not_met")
+    assert "`sandbox.network: egress`" in whole.evidence
+    assert whole.evidence.count("nothing was sent from it") == 2  # a route out: not tried
+    assert "tried" not in whole.evidence and "example.com" not in whole.evidence
+
+
+def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """The failure the check exists for: a plain internal bridge holds its gateway address on
+    the host (moby/moby 47356), so the host can be reached from inside. The check, run from a
+    helper in a container's namespace on such a network, is not met, naming the gateway."""
+    from poc_runner.checks.evidence import Evidence
+    from poc_runner.checks.isolation import judge_isolation
+    from poc_runner.model.checks import IsolationCheck
+    from poc_runner.sandbox import netprobe
+    from poc_runner.sandbox.execute import execute
+
+    marker = {"io.poc-runner.test": "isolation-check"}
+    network = client.networks.create(
+        f"poc-test-{tmp_path.name[-12:]}", internal=True, labels=marker
+    )
+    made: list[Container] = []
+    try:
+        service = client.containers.run(
+            BASE, ["sleep", "infinity"], detach=True, network=network.name, labels=marker
+        )
+        made.append(service)
+
+        class OnThisNetwork:
+            scenario = SimpleNamespace(
+                services={"app": None}, sandbox=SimpleNamespace(network="isolated")
+            )
+
+            def probe_within(self, _service: str, argv: list[str], timeout: float) -> Outcome:
+                if not made[1:]:
+                    helper = netprobe.create_within(client, service, None, marker)
+                    made.append(helper)
+                    helper.start()
+                return execute(made[1], argv, timeout=timeout)
+
+            def isolation_targets(self) -> netprobe.Targets:
+                return netprobe.Targets(host_addresses(), netprobe.gateways(network))
+
+        evidence = Evidence({}, tmp_path, tmp_path, OnThisNetwork())  # type: ignore[arg-type]
+        judged = judge_isolation(IsolationCheck(type="isolation"), evidence)
+    finally:
+        for container in made:
+            container.remove(force=True)
+        network.remove()
+    assert not judged.passed, judged.evidence
+    (gateway,) = (config["Gateway"] for config in network.attrs["IPAM"]["Config"])
+    # Before Docker 25 the container's default route goes through it: not met on that alone;
+    # from 25 on there is no default route, and the gateway answers when tried.
+    assert gateway in judged.measured["app"] and "a way out" in judged.evidence
+
+
+def test_the_isolation_check_on_a_sandbox_left_up_runs_again_and_leaves_nothing(
+    scenario: ScenarioFactory, client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """`poc up`, then `poc run --reuse` twice: each run's helpers go with the run, the
+    sandbox's own containers stay until `poc down`."""
+    from .conftest import poc
+
+    path = isolation_scenario(scenario, "isolated", "iso-reuse")
+    try:
+        assert poc("up", str(path)).returncode == 0
+        kept = {
+            c.id
+            for c in client.containers.list(filters={"label": "io.poc-runner.scenario=iso-reuse"})
+        }
+        for _ in range(2):
+            again = poc("run", "--reuse", str(path), "--out", str(tmp_path / "runs"))
+            assert again.returncode == 0, again.stdout + again.stderr
+            now = {
+                c.id
+                for c in client.containers.list(
+                    all=True, filters={"label": "io.poc-runner.scenario=iso-reuse"}
+                )
+            }
+            assert now == kept
+    finally:
+        poc("down", str(path))

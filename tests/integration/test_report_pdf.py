@@ -8,6 +8,7 @@ the test's tmp_path for a person to look at.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from poc_runner.report.executive import executive_summary
 from poc_runner.result import RunResult
-from tests.unit.sample_results import errored, passing, priced
+from tests.unit.sample_results import errored, gapped, passing, priced
 
 from .conftest import poc
 
@@ -74,3 +76,53 @@ def test_out_names_the_pdf(tmp_path: Path) -> None:
     printed = poc("report", str(tmp_path / "result.json"), "--format", "pdf", "--out", str(target))
     assert printed.returncode == 0, printed.stderr
     assert target.read_bytes().startswith(b"%PDF")
+
+
+def pages(pdf: Path) -> list[str]:
+    """Each page's words, as poppler's pdftotext reads them."""
+    count = int(
+        re.search(
+            r"Pages:\s+(\d+)",
+            subprocess.run(["pdfinfo", pdf], capture_output=True, text=True).stdout,
+        ).group(1)  # type: ignore[union-attr]
+    )
+    return [
+        " ".join(
+            subprocess.run(
+                ["pdftotext", "-f", str(n), "-l", str(n), pdf, "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def squeezed(text: str) -> str:
+    """Text without spaces and hyphens: a line may break anywhere in a rendered page."""
+    return re.sub(r"[\s\-]", "", text)
+
+
+def test_the_pdf_reads_as_a_document(tmp_path: Path) -> None:
+    """Page 1 is the whole executive summary (verdict, score, the summary with what failed and
+    the headline figures, the job), then the gap list, and no half-empty page; no card runs
+    across a page break (its title and its evidence are on one page)."""
+    result = gapped()
+    result.write(tmp_path)
+    printed = poc("report", str(tmp_path), "--format", "pdf")
+    assert printed.returncode == 0, printed.stderr
+    text = pages(tmp_path / "report.pdf")
+    first = text[0]
+    assert squeezed(executive_summary(result)) in squeezed(first)  # whole, not cut in two
+    assert "FAIL" in first.split() and "40 / 100" in first
+    assert " ".join(result.job.statement.split()) in first  # type: ignore[union-attr]
+    assert "Gap list" in first and "deal-breaker" in first
+    assert len(first.split()) > 150  # a full page, not a half-empty one
+    for criterion in result.criteria:
+        title = criterion.title or criterion.id
+        shown = [i for i, page in enumerate(text) if f"{title} {criterion.id} ·" in page]
+        assert shown, title
+        card = text[shown[0]]
+        after = card[card.index(f"{title} {criterion.id} ·") :]
+        assert "Evidence" in after or "Its evidence is under" in after, title

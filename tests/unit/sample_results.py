@@ -12,9 +12,11 @@ from poc_runner.masking import Masker
 from poc_runner.result import (
     CriterionResult,
     Job,
+    RowSample,
     RunInputs,
     RunResult,
     Stakeholder,
+    Status,
     StepRecord,
     TimelineEntry,
     Verdict,
@@ -165,6 +167,51 @@ def priced() -> RunResult:
     return result
 
 
+def gapped() -> RunResult:
+    """A failing run with every kind of gap: a must-have not met, a close rate, a heavy
+    criterion not met and a light one, data rows that fail, and a met rate against today."""
+    result = failing()
+    result.run_id = "20261127T005103Z-eeeeee"
+    result.title = "Bank lines matched to open invoices"
+    result.score = 40.0
+    result.job.stakeholders.append(Stakeholder("Data team", "All our rows, none twice"))
+    result.criteria = [
+        criterion(
+            "matched", measured=99.6, expected=">= 99", unit="%", baseline=92,
+            improvement=1.08, remainder="unmatched", weight=3.0, headline=True,
+            title="Lines matched automatically", stakeholders=["AP clerk", "Controller"],
+        ),
+        criterion(
+            "right-first-time", False, measured=99.2, expected=">= 99.5", unit="%",
+            near=">= 99", status=Status.CLOSE, weight=2.0, headline=True,
+            title="Matches accepted without a correction",
+        ),
+        criterion(
+            "every-line", False, measured=248, expected="== 250", unit="rows", check="data",
+            must=True, weight=2.0, title="Every bank line is in the warehouse",
+            stakeholders=["Data team"], evidence="table bank_lines (psql in service 'db'): 248 rows",
+        ),
+        criterion(
+            "none-twice", False, measured=2, expected="== 0", unit="rows", check="data",
+            weight=2.0, title="No line twice", stakeholders=["Data team"],
+            evidence="table bank_lines: 2 rows repeat the line_id of an earlier row",
+            failing_rows=RowSample(
+                ["line_id", "amount", "reference"],
+                [["BL-7", "10.00", None], ["BL-7", "10.00", ""], ["BL-9", "=cmd|' /C calc'!A0", "x"]],
+                4,
+            ),
+        ),
+        criterion(
+            "references", False, measured=6.4, expected="<= 5", unit="%", check="data",
+            weight=0.5, title="Remittance texts present", stakeholders=["Data team"],
+            evidence="=HYPERLINK(\"http://example.invalid\")",
+            failing_rows=RowSample(["reference", "line_id"], [[None, "BL-75"], ["", "BL-86"]], 16,
+                                   [75, 86]),
+        ),
+    ]  # fmt: skip
+    return result
+
+
 def hostile(*, writable: bool = False) -> RunResult:
     """Every string a product could influence is hostile; the secret hides in several.
     `writable`: without the lone surrogate, which result.json (UTF-8) cannot hold."""
@@ -183,6 +230,7 @@ def hostile(*, writable: bool = False) -> RunResult:
             expected=f"{evil} {SECRET}",
             evidence=f"{evil}\nthe token was {SECRET}\nand a&b{SECRET}<",
             stakeholders=[f"<b>{evil}</b>"],
+            failing_rows=RowSample([f"col {evil}"], [[f"{evil} {SECRET}"], [None]], 2, [1, 2]),
         )
     )
     result.steps.append(

@@ -7,7 +7,7 @@ from typing import Any, get_args
 import pytest
 
 from poc_runner.checks.compare import Incomparable, compare
-from poc_runner.model.checks import Operator
+from poc_runner.model.comparison import Operator
 
 
 @pytest.mark.parametrize("op", get_args(Operator))

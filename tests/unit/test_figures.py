@@ -211,9 +211,42 @@ class TestToday:
 
 class TestImprovement:
     def test_a_factor_reads_as_times_better(self) -> None:
-        met = criterion("recall", baseline=0.6, improvement=1.62, unit="ratio")
+        met = criterion("recall", baseline=0.6, improvement=1.62)
         assert improvement_text(met) == "1.6x better than today"
         assert factor_words(met) == "1.6x better"
+
+    @pytest.mark.parametrize(
+        ("unit", "baseline", "measured", "remainder", "text"),
+        [
+            ("%", 92, 99.7, "unmatched", "unmatched: 8% → 0.3%, 27x fewer"),
+            ("ratio", 0.6, 0.97, None, "the rest: 40% → 3%, 13x fewer"),
+            ("%", 92, 100, "unmatched", "unmatched: 8% → 0%, none left"),
+            ("ratio", 0.99, 0.999, "missed", "missed: 1% → 0.1%, 10x fewer"),
+        ],
+    )
+    def test_a_rate_reads_on_what_is_left_to_do(
+        self, unit: str, baseline: float, measured: float, remainder: str | None, text: str
+    ) -> None:
+        """The buyer's figure: 92% matched today, 99.7% now, is 27 times fewer lines to chase
+        (the rate itself grew 1.1x)."""
+        met = criterion(
+            "rate", measured=measured, baseline=baseline, unit=unit, remainder=remainder,
+            improvement=round(measured / baseline, 2),
+        )  # fmt: skip
+        assert improvement_text(met) == text
+        assert factor_words(met) == text
+
+    def test_a_rate_whose_own_change_is_larger_reads_as_a_factor(self) -> None:
+        """An error rate falling from 8% to 0.3%: the rate itself is 27x smaller, while what
+        is left (92% to 99.7%) barely moved."""
+        met = criterion(
+            "errors", measured=0.3, expected="<= 1", baseline=8, unit="%", improvement=26.67
+        )
+        assert improvement_text(met) == "27x better than today"
+
+    def test_a_rate_not_met_reads_no_improvement(self) -> None:
+        failed = criterion("rate", False, measured=99.3, baseline=92, unit="%", improvement=None)
+        assert improvement_text(failed) is None and factor_words(failed) is None
 
     @pytest.mark.parametrize(
         ("factor", "text"),

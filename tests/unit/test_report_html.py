@@ -110,7 +110,7 @@ class TestExecutiveSummary:
         assert summary == (
             "Executive summary 2 of 4 criteria met; score 70.6 is below 80; must-have not met:"
             " within-budget. Catches the duplicates the auditors found: 97.3%, against 60% today"
-            " (1.6x better). The check takes minutes, not a working day: 0.27 s, against 4 h"
+            " (the rest: 40% → 2.66%, 15x fewer). The check takes minutes, not a working day: 0.27 s, against 4 h"
             " today. Overpayments left in the payment run: not met, 5,686.35 EUR where"
             " ≤ 5,000 EUR was needed; 8,000 EUR today. "
         )
@@ -149,7 +149,7 @@ class TestExecutiveSummary:
 class TestUnits:
     def test_measured_expected_and_today_read_with_their_unit(self) -> None:
         words = page(priced()).words
-        assert "Measured 97.3% Expected ≥ 95% Today 60% 1.6x better than today" in words
+        assert "Measured 97.3% Expected ≥ 95% Today 60% the rest: 40% → 2.66%, 15x fewer" in words
         assert "Measured 0.27 s Expected < 2 min Today 4 h 4 h → 0.27 s" in words
         assert "Measured 5,686.35 EUR Expected ≤ 5,000 EUR Today 8,000 EUR Evidence" in words
         assert "Measured 18 differing rows Expected no differing rows" in words
