@@ -574,7 +574,8 @@ def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
     nargs=2,
     metavar="RUN_A RUN_B",
     help="Show what RUN_A and RUN_B were given (variables, files' sha256) and, per criterion,"
-    " what changed (run ids as listed, or any unique prefix of them).",
+    " what changed (run ids as listed, or any part only one id holds: a prefix, the random"
+    " suffix).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).

@@ -345,15 +345,23 @@ class TestCompare:
         assert "! new-one            absent -> passed" in text
         assert lines[-1] == "3 of 3 criteria changed"
 
-    def test_a_unique_prefix_is_enough(self, db: Path) -> None:
+    @pytest.mark.parametrize("part", ["20261123T", "aaaaaa", "Z-aaa", "23T005103Z-aaaaaa"])
+    def test_any_unique_part_is_enough(self, db: Path, part: str) -> None:
+        """A prefix (its time), the random suffix `poc run` shows, or anything only one id
+        holds."""
         record(passing(), Path("r"), db)
-        assert get_run("20261123T", db).run_id == "20261123T005103Z-aaaaaa"
+        record(failing(), Path("r"), db)
+        assert get_run(part, db).run_id == "20261123T005103Z-aaaaaa"
 
     @pytest.mark.parametrize(
         ("wanted", "says"),
         [
             ("nope", "is not in the run history"),
             ("2026", "could be any of 2 runs (20261124T005103Z-bbbbbb, 20261123T005103Z-aaaaaa)"),
+            (
+                "005103Z",
+                "could be any of 2 runs (20261124T005103Z-bbbbbb, 20261123T005103Z-aaaaaa)",
+            ),
         ],
     )
     def test_an_unknown_or_ambiguous_run_is_invalid_input(
