@@ -50,6 +50,7 @@ from poc_runner.sandbox.health import last_logs, raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.images import ensure_image, existing_image, image_healthcheck
 from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
+from poc_runner.sandbox.portclash import holders
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
 from poc_runner.sandbox.startup import jobs, start_in_order
@@ -171,16 +172,25 @@ class Sandbox:
             future.result()
 
     def _forward(self, name: str, publishing: str) -> None:
+        ports = forwards(self.scenario.services[name].ports)
         forwarder = create_forwarder(
             self.client,
             name,
-            forwards(self.scenario.services[name].ports),
+            ports,
             publishing=publishing,
             name=f"{self.prefix}_ports-{name}",
-            labels={**self.labels, label.SERVICE: forwarder_role(name)},
+            labels={
+                **self.labels,
+                label.SERVICE: forwarder_role(name),
+                label.FOLDER: str(self.folder.resolve()),  # what `poc down` frees its ports
+            },
         )
         self.forwarders[name] = self._adopt(forwarder, remove_container)  # before it starts
-        start_forwarder(forwarder, self.networks[0], name)
+        try:
+            start_forwarder(forwarder, self.networks[0], name)
+        except SandboxError as exc:
+            held = holders(self.client, ports, self.run_id)
+            raise SandboxError(f"{exc}; {held}" if held else str(exc)) from None
 
     def endpoints(self, name: str) -> list[str]:
         """Where the host reaches a service's published ports (none without a forwarder); on
