@@ -391,11 +391,17 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
 @cli.command()
 @click.argument("path", metavar="PATH")
 @click.argument("service")
-def shell(path: str, service: str) -> None:
-    """Open an interactive shell in SERVICE of a scenario started with `poc up` or `--keep`."""
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND...]")
+def shell(path: str, service: str, command: tuple[str, ...]) -> None:
+    """Open a shell in SERVICE of a scenario started with `poc up` or `--keep`, or run one
+    COMMAND there (after `--`) and exit with its exit code.
+
+    A terminal is used when there is one; without one (a script, CI, a pipe) the shell or the
+    command reads this command's input, e.g. `poc shell PATH db -- psql -c 'select 1'`.
+    """
     from poc_runner.live import shell as open_shell
 
-    open_shell(_one_scenario(path), service)
+    open_shell(_one_scenario(path), service, list(command))
 
 
 @cli.command()

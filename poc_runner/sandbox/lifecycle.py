@@ -286,9 +286,12 @@ class Sandbox:
         return sandbox
 
     def _refresh(self) -> None:
-        """A reused sandbox: its services still running, its data as the scenario's now."""
+        """A reused sandbox: its services still running (a job others waited for completed
+        at `poc up`, and is not run again), its data as the scenario's now."""
+        done = jobs(self.scenario)
         for name, container in self.containers.items():
-            self.ensure_running(name, container)
+            if name not in done:
+                self.ensure_running(name, container)
         digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
         self.data_sha256 = checksums(self.scenario, digests)
 

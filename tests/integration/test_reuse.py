@@ -105,8 +105,8 @@ def test_reuse_with_nothing_up_says_how_to_get_one(slow_api: Path, tmp_path: Pat
     refused = poc("run", "--reuse", str(slow_api), "--out", str(tmp_path / "runs"))
     assert refused.returncode == 2
     assert (
-        f"slow-api is not up, so there is nothing to reuse: start it with `poc up {slow_api}`"
-        in refused.stderr
+        "slow-api is not up (none was started, or `poc down` or `poc clean` removed it since):"
+        f" start it with `poc up {slow_api}`" in refused.stderr
     )
 
 
