@@ -24,6 +24,7 @@ from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.artifacts import clear
 from poc_runner.sandbox.data import (
     FILL_AT,
     DataVolume,
@@ -89,6 +90,8 @@ class Sandbox:
     data_cache: dict[str, str] = field(default_factory=dict)  # item -> cached | copied
     pins: list[Container] = field(default_factory=list)  # hold the data cache entries it mounts
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
+    # (service, artifact path) -> why it could not be removed before a reused run's steps
+    uncleared: dict[tuple[str, str], str] = field(default_factory=dict)
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     watching: Watch | None = None  # once the services are up (`watch`)
     reusing: bool = False  # a sandbox left up, run again (`reused`)
@@ -294,6 +297,16 @@ class Sandbox:
                 self.ensure_running(name, container)
         digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
         self.data_sha256 = checksums(self.scenario, digests)
+        self._clear_artifacts()
+
+    def _clear_artifacts(self) -> None:
+        """Remove what earlier runs left at the steps' artifact paths (artifacts.clear)."""
+        paths: dict[str, list[str]] = {}
+        for step in self.scenario.steps:
+            paths.setdefault(step.service, []).extend(step.artifacts)
+        for service, declared in paths.items():
+            left = clear(self.containers[service], sorted(set(declared)))
+            self.uncleared |= {(service, path): why for path, why in left.items()}
 
     def _place(self, name: str) -> dict[str, Any]:
         """The service's place on the network: its holder's, when it has one."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import jsonschema
@@ -173,6 +175,23 @@ def run(tmp_path: Path) -> Callable[..., RunResult]:
             return runner.run_all([path])[0]
 
     return run_one
+
+
+@pytest.fixture
+def own_user(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Sandboxes left up belong to their user: one of the test's own (as the `poc` it starts
+    sees it), so that a `poc clean` run meanwhile by another process on a shared engine leaves
+    them alone, as it leaves other users' sandboxes."""
+    user = f"poc-test-{os.getpid()}"
+    monkeypatch.setenv("USER", user)
+    monkeypatch.setenv("LOGNAME", user)
+    return user
+
+
+def results_of(stdout: str) -> dict[str, Any]:
+    """The result.json of the one run whose summary `stdout` holds."""
+    line = next(line for line in stdout.splitlines() if "results:" in line)
+    return dict(json.loads((Path(line.split("results:")[1].strip()) / "result.json").read_text()))
 
 
 def run_folder(tmp_path: Path, result: RunResult) -> Path:

@@ -5,8 +5,6 @@ is said with the sandbox that holds it and how to free it."""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,27 +14,9 @@ import pytest
 
 from poc_runner.sandbox import labels as label
 
-from .conftest import BASE, ROOT, ScenarioFactory, labelled, poc
+from .conftest import BASE, ROOT, ScenarioFactory, labelled, poc, results_of
 
 STOCK_ALERTS = ROOT / "scenarios" / "stock-alerts"
-
-
-@pytest.fixture
-def own_user(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Sandboxes left up belong to their user; one of this test's own, so that no `poc clean`
-    run meanwhile by another process on a shared engine takes them (it leaves other users'
-    sandboxes alone)."""
-    user = f"loop-{os.getpid()}"
-    monkeypatch.setenv("USER", user)
-    monkeypatch.setenv("LOGNAME", user)
-    return user
-
-
-def results_of(stdout: str) -> dict[str, object]:
-    folder = next(
-        line.split("results:")[1].strip() for line in stdout.splitlines() if "results:" in line
-    )
-    return dict(json.loads((Path(folder) / "result.json").read_text()))
 
 
 @pytest.fixture
