@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -280,28 +279,6 @@ def _reading(file: Path) -> Iterator[sqlite3.Connection]:
             f"the run history {file} cannot be read ({exc}); move it aside (the next `poc run`"
             f" starts a new one) or set {ENV_VAR} to another file"
         ) from None
-
-
-_DURATIONS = """
-SELECT scenario, (julianday(finished_at) - julianday(started_at)) * 86400 AS seconds
-FROM runs WHERE verdict != 'error' AND finished_at != ''
-ORDER BY started_at DESC
-"""
-_RECENT = 5  # runs of a scenario whose durations count: the latest, so a change shows soon
-
-
-def durations(path: Path | None = None) -> dict[str, float]:
-    """Each scenario's typical wall time (the median of its latest judged runs), for splitting
-    a suite into shards; none where there is no history."""
-    file = path or history_path()
-    if not file.exists():
-        return {}
-    seen: dict[str, list[float]] = {}
-    with _reading(file) as db:
-        for row in db.execute(_DURATIONS):
-            if row["seconds"] is not None and len(seen.setdefault(row["scenario"], [])) < _RECENT:
-                seen[row["scenario"]].append(float(row["seconds"]))
-    return {scenario: statistics.median(times) for scenario, times in seen.items() if times}
 
 
 def get_run(run_id: str, path: Path | None = None) -> RunRow:

@@ -37,4 +37,5 @@ def test_the_example_validates_shards_and_merges() -> None:
     text = WORKFLOW.read_text()
     assert "poc validate --format github scenarios/" in text
     assert "--shard ${{ matrix.shard }}/4" in text
-    assert "poc report --merge parts/* --out suite" in text
+    assert "poc report --merge parts/* --out suite --allow-incomplete" in text
+    assert "--shard-durations scenarios/durations.json" in text

@@ -304,21 +304,6 @@ class TestList:
         assert not db.exists()
 
 
-class TestDurations:
-    def test_the_median_of_the_latest_judged_runs(self, db: Path) -> None:
-        for index, seconds in enumerate([100, 10, 12, 14, 16, 18]):  # the 100 s is the oldest
-            result = run(f"r{index}", 100, day=index + 1)
-            result.finished_at = f"2026-11-{index + 1:02d}T00:00:{seconds:02d}.000Z"
-            record(result, Path("runs") / result.run_id, db)
-        errored = run("e", 0, day=9)
-        errored.verdict, errored.finished_at = Verdict.ERROR, "2026-11-09T00:59:00.000Z"
-        record(errored, Path("runs/e"), db)
-        assert history.durations(db) == {"invoice-dedupe": pytest.approx(14.0)}
-
-    def test_no_history_no_durations(self, db: Path) -> None:
-        assert history.durations(db) == {}
-
-
 class TestCompare:
     def test_per_criterion_what_changed(self, db: Path) -> None:
         before, after = passing(), failing()
