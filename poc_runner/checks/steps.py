@@ -33,13 +33,14 @@ def judge_duration(check: DurationCheck, evidence: Evidence) -> Judgement:
         if check.op == "between"
         else parse_duration(check.value)
     )
+    wanted = expectation(check.op, expected)  # with its operator, measured or not
     step = evidence.step(check.step)
     if step is None:
-        return never_ran(check.step, expected)
+        return never_ran(check.step, wanted)
     return Judgement(
         compare(step.duration_s, check.op, expected),
         step.duration_s,
-        expectation(check.op, expected),
+        wanted,
         f"step {check.step!r} took {step.duration_s:.2f} s",
     )
 

@@ -10,7 +10,7 @@ import pytest
 
 from poc_runner.result import RunResult
 
-from .conftest import BASE, ScenarioFactory, poc, results_of
+from .conftest import BASE, ScenarioFactory, poc, results_of, run_folder
 
 CRASHING = f"""\
 job:
@@ -26,21 +26,36 @@ acceptance:
       must: true
       baseline: {{value: 24h}}
       check: {{type: duration, step: reconcile, op: "<", value: 2m}}
+    - id: started
+      title: It starts on the extract
+      for: [Controller]
+      headline: true
+      check: {{type: output, step: reconcile, contains: starting}}
 """
 
 
-def test_a_crashed_step_does_not_meet_its_duration_criterion(
-    scenario: ScenarioFactory, run: Callable[..., RunResult]
+def test_a_crashed_step_does_not_meet_its_duration_criterion_and_the_report_leads_with_it(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path
 ) -> None:
-    """It once read `PASS under-two-minutes (must): 0.123 s, expected < 2 min, 24 h -> 0.123 s`."""
+    """It once read `PASS under-two-minutes (must): 0.123 s, expected < 2 min, 24 h -> 0.123 s`,
+    and a failing report's executive summary began with what was met."""
     result = run(scenario(CRASHING, name="crashed"))
     (step,) = result.steps
     assert (step.exit_code, step.timed_out) == (1, False)
-    (criterion,) = result.criteria
-    assert not criterion.passed
-    assert (criterion.measured, criterion.improvement) == (None, None)
-    assert criterion.evidence == "step 'reconcile' failed (exit 1): its duration proves nothing"
+    quick, started = result.criteria
+    assert not quick.passed and started.passed  # what the failed step printed is judged
+    assert (quick.measured, quick.improvement) == (None, None)
+    assert quick.evidence == "step 'reconcile' failed (exit 1): its duration proves nothing"
     assert result.verdict == "fail"
+    html = (run_folder(tmp_path, result) / "report.html").read_text()
+    summary = html.split('<section class="executive" aria-label="Executive summary">', 1)[1]
+    paragraph = summary.split("<p>", 1)[1].split("</p>", 1)[0]
+    assert paragraph.startswith(
+        "Not met: under-two-minutes (must-have): not measured (step &#x27;reconcile&#x27;"
+        " failed (exit 1): its duration proves nothing), where &lt; 2 min was needed."
+    ), paragraph
+    assert paragraph.index("Not met:") < paragraph.index("1 of 2 criteria met")
+    assert paragraph.index("1 of 2 criteria met") < paragraph.index("Met: It starts on")
 
 
 # The step writes its summary (and a file in a tmpfs folder) only when `mode` is ok.
