@@ -47,9 +47,7 @@ def executive_summary(result: RunResult) -> str:
     if len(missed) > FAILURES_NAMED:
         named.append(f"And {len(missed) - FAILURES_NAMED} more not met (below).")
     met = [_figure(result, c) for c in headline_criteria(result) if c.passed]
-    return " ".join(
-        ["Not met:", *named, summary_line(result), *(["Met:", *met] if met else [])]
-    )
+    return " ".join(["Not met:", *named, summary_line(result), *(["Met:", *met] if met else [])])
 
 
 def _shortfall(criterion: CriterionResult) -> str:
