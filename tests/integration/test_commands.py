@@ -57,7 +57,7 @@ def test_the_whole_run_stops_at_sandbox_timeout(
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux `script` for a TTY")
 def test_keep_leaves_the_sandbox_for_shell_until_down(
-    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+    own_user: str, scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
 ) -> None:
     path = scenario(
         f"""\

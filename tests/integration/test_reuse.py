@@ -43,7 +43,7 @@ acceptance:
 
 
 @pytest.fixture
-def slow_api(scenario: ScenarioFactory) -> Iterator[Path]:
+def slow_api(own_user: str, scenario: ScenarioFactory) -> Iterator[Path]:
     """A scenario whose API takes 5 s to become healthy; whatever is left up goes after."""
     path = scenario(SLOW_API, name="slow-api", files={"data/numbers.txt": "1\n2\n3\n"})
     yield path
