@@ -30,6 +30,7 @@ from poc_runner.sandbox import datacache, headstart, labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import labels_of
+from poc_runner.sandbox.removal import remove_container
 from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
@@ -56,16 +57,14 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     end (those no run still mounts), so the suite does not grow the user's cache."""
     before = cache_ids(client)
     yield
-    leftovers = [  # a run still going belongs to another process (a benchmark, say)
+    dead = [  # a run still going belongs to another process (a benchmark, say)
         thing
         for thing in labelled(client)
         if liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
     ]
-    for thing in leftovers:  # clean up so one failure does not spoil later sessions
-        if isinstance(thing, Container):
-            thing.remove(force=True)
-        else:
-            thing.remove()
+    # clean up so one failure does not spoil later sessions; what another process's sweep
+    # took meanwhile (on an engine shared with other work) was not left for this one to find
+    leftovers = [thing for thing in dead if _removed_here(thing)]
     broken = [
         entry
         for entry in datacache.entries(client)
@@ -76,6 +75,18 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     remove_entries_since(client, before)
     assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
     assert not broken, f"broken data cache entries left behind: {[e.id for e in broken]}"
+
+
+def _removed_here(thing: Any) -> bool:
+    """Remove a container, network or volume; False when it was gone already."""
+    try:
+        if isinstance(thing, Container):
+            remove_container(thing)
+        else:
+            thing.remove()
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 def cache_ids(client: docker.DockerClient) -> set[str]:
@@ -91,7 +102,8 @@ def remove_entries_since(client: docker.DockerClient, before: set[str]) -> None:
 def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:
     selector = f"{labels.RUN}={run_id}" if run_id else labels.RUN
     return [
-        *client.containers.list(all=True, filters={"label": selector}),
+        # a container another process removes meanwhile is not there any more
+        *client.containers.list(all=True, filters={"label": selector}, ignore_removed=True),
         *client.networks.list(filters={"label": selector}),
         *client.volumes.list(filters={"label": selector}),
     ]
