@@ -6,6 +6,7 @@ live."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,7 +48,8 @@ def test_a_live_run_survives_clean_and_sweeps_from_another_state_folder(
         before = len(labelled(client, run_id))
         cleaned = poc("clean", env=elsewhere(tmp_path, "cleaner"))
         assert cleaned.returncode == 0, cleaned.stderr
-        assert "left 2 object(s) of live runs" in cleaned.stdout, cleaned.stdout
+        left = re.search(r"left (\d+) object\(s\) of live runs", cleaned.stdout)
+        assert left and int(left[1]) >= 2, cleaned.stdout  # its 2, and other live runs' (shared)
         quick = scenario(f"services: {{app: {{image: {BASE}}}}}\n", name="sweeper")
         swept = poc(
             "run", str(quick), "--out", str(tmp_path / "runs"), env=elsewhere(tmp_path, "x")
