@@ -50,7 +50,9 @@ def test_a_live_run_survives_clean_and_sweeps_from_another_state_folder(
         assert cleaned.returncode == 0, cleaned.stderr
         left = re.search(r"left (\d+) object\(s\) of live runs", cleaned.stdout)
         assert left and int(left[1]) >= 2, cleaned.stdout  # its 2, and other live runs' (shared)
-        quick = scenario(f"services: {{app: {{image: {BASE}}}}}\n", name="sweeper")
+        quick = scenario(  # its service runs until removed: python3, the image's, would exit
+            f"services: {{app: {{image: {BASE}, command: [sleep, infinity]}}}}\n", name="sweeper"
+        )
         swept = poc(
             "run", str(quick), "--out", str(tmp_path / "runs"), env=elsewhere(tmp_path, "x")
         )
