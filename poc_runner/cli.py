@@ -249,9 +249,17 @@ def _one_scenario(path: str) -> Path:
 @click.option(
     "--shard",
     metavar="I/N",
-    help="Run only the I-th of N parts of the scenarios found (1-based, as Playwright's):"
-    " the same part on every machine, balanced by the run history's durations when it has"
-    " them. Merge the parts' --out folders with `poc report --merge`.",
+    help="Run only the I-th of N parts of the scenarios found (1-based, as Playwright's;"
+    " N at most their number): the same part on every machine, split by the scenarios' names"
+    " alone, or by --shard-durations. OUT records the suite and the part (shard.json), so"
+    " `poc report --merge` can check the parts cover it exactly once.",
+)
+@click.option(
+    "--shard-durations",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Balance the shards by these durations (JSON: scenario -> seconds), as written by"
+    " `poc report --merge --write-durations FILE`; commit it, so every machine splits alike.",
 )
 @click.option(
     "--pdf", is_flag=True, help="Also write report.pdf, printed by Chromium (checked first)."
@@ -266,6 +274,7 @@ def run(
     reuse: bool,
     parallel: int,
     shard: str | None,
+    shard_durations: Path | None,
     pdf: bool,
 ) -> None:
     """Run scenarios in isolated Docker sandboxes and score them.
@@ -284,11 +293,10 @@ def run(
     from poc_runner.sandbox import headstart
 
     files = _scenario_files(paths)
+    if shard_durations is not None and shard is None:
+        raise click.UsageError("--shard-durations balances --shard I/N: give both")
     if shard is not None:
-        files = _shard_of(files, shard)
-        if not files:
-            click.echo(f"shard {shard} has no scenarios to run", err=True)
-            ctx.exit(ExitCode.PASSED)
+        files = _shard_of(files, shard, shard_durations, out)
     if keep and reuse:
         from poc_runner.errors import InvalidInput
 
@@ -318,11 +326,15 @@ def run(
     ctx.exit(exit_code(results))
 
 
-def _shard_of(files: list[Path], shard: str) -> list[Path]:
-    from poc_runner.history import durations
+def _shard_of(files: list[Path], shard: str, durations: Path | None, out: Path) -> list[Path]:
+    """This part's files; OUT records the suite they were cut from, before any runs."""
+    from poc_runner.run import writable
     from poc_runner.shards import Shard, pick
 
-    return pick(files, durations(), Shard.parse(shard))
+    mine, record = pick(files, Shard.parse(shard), durations)
+    writable(out)
+    record.write(out)
+    return mine
 
 
 def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
@@ -392,11 +404,17 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
 @cli.command()
 @click.argument("path", metavar="PATH")
 @click.argument("service")
-def shell(path: str, service: str) -> None:
-    """Open an interactive shell in SERVICE of a scenario started with `poc up` or `--keep`."""
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND...]")
+def shell(path: str, service: str, command: tuple[str, ...]) -> None:
+    """Open a shell in SERVICE of a scenario started with `poc up` or `--keep`, or run one
+    COMMAND there (after `--`) and exit with its exit code.
+
+    A terminal is used when there is one; without one (a script, CI, a pipe) the shell or the
+    command reads this command's input, e.g. `poc shell PATH db -- psql -c 'select 1'`.
+    """
     from poc_runner.live import shell as open_shell
 
-    open_shell(_one_scenario(path), service)
+    open_shell(_one_scenario(path), service, list(command))
 
 
 @cli.command()
@@ -493,7 +511,21 @@ def _fail_on(problems: list[str]) -> None:
     is_flag=True,
     help="Read every run under the RUN_DIRs (the --out folders of `poc run --shard` parts)"
     " and write one suite report into the --out folder: index.html, junit.xml, suite.json."
-    " Exits as `poc run` would for the worst verdict.",
+    " The parts must be of one suite and cover it exactly once (else exit 2, naming the"
+    " scenarios missing, doubled or foreign). Exits as `poc run` would for the worst verdict.",
+)
+@click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="With --merge: write the report even when parts are missing, doubled or foreign; its"
+    " first line says what, and scenarios missing make the suite's verdict error.",
+)
+@click.option(
+    "--write-durations",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With --merge: record each scenario's duration in FILE (updated in place), for"
+    " `poc run --shard I/N --shard-durations FILE`.",
 )
 @click.pass_context
 def report(
@@ -503,6 +535,8 @@ def report(
     out_path: Path | None,
     compare: tuple[Path, Path] | None,
     merge: bool,
+    allow_incomplete: bool,
+    write_durations: Path | None,
 ) -> None:
     """Render a report of a finished run from RUN_DIR/result.json alone.
 
@@ -521,7 +555,9 @@ def report(
     if merge:
         if out_path is None or compare is not None or not run_dirs:
             raise click.UsageError("--merge reads RUN_DIR... and writes the folder --out DIR")
-        _merge(ctx, list(run_dirs), out_path)
+        _merge(ctx, list(run_dirs), out_path, allow_incomplete, write_durations)
+    if allow_incomplete or write_durations is not None:
+        raise click.UsageError("--allow-incomplete and --write-durations go with --merge")
     if compare is not None and not run_dirs:
         if report_format not in (None, "html", "md"):
             raise click.UsageError("--compare writes html (the default) or md")
@@ -552,15 +588,30 @@ def _emit(text: str, out_file: Path | None) -> None:
         click.echo(f"wrote {out_file}", err=True)
 
 
-def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
-    from poc_runner.report.suite import collect, verdict_of, write_suite
-    from poc_runner.run import exit_code
+def _merge(
+    ctx: click.Context, folders: list[Path], out: Path, incomplete: bool, durations: Path | None
+) -> NoReturn:
+    from poc_runner.errors import InvalidInput
+    from poc_runner.report.suite import collect, coverage, seconds, verdict_of, write_suite
+    from poc_runner.shards import write_durations
 
     members = collect(folders)
-    for written in write_suite(members, out):
+    covered = coverage(folders, members)
+    if not covered.complete and not incomplete:
+        raise InvalidInput(
+            f"the parts given do not cover their suite exactly once: {covered.said()}. Give each"
+            " part's --out folder once (a fresh one per part), or --allow-incomplete to report"
+            " what is there"
+        )
+    if not covered.complete:
+        click.echo(f"Incomplete suite: {covered.said()}")
+    for written in write_suite(members, out, covered):
         click.echo(f"wrote {written}", err=True)
-    click.echo(f"{len(members)} runs: {verdict_of(members).word}")
-    ctx.exit(exit_code([member.result for member in members]))
+    if durations is not None:
+        click.echo(f"wrote {write_durations(durations, seconds(members))}", err=True)
+    verdict = verdict_of(members, covered)
+    click.echo(f"{len(members)} runs: {verdict.word}")
+    ctx.exit(verdict.exit_code)
 
 
 @cli.command()
@@ -577,7 +628,8 @@ def _merge(ctx: click.Context, folders: list[Path], out: Path) -> NoReturn:
     nargs=2,
     metavar="RUN_A RUN_B",
     help="Show what RUN_A and RUN_B were given (variables, files' sha256) and, per criterion,"
-    " what changed (run ids as listed, or any unique prefix of them).",
+    " what changed (run ids as listed, or any part only one id holds: a prefix, the random"
+    " suffix).",
 )
 def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> None:
     """List recorded runs, newest first, with verdict, score and trend (or compare two).

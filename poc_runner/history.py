@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -282,30 +281,9 @@ def _reading(file: Path) -> Iterator[sqlite3.Connection]:
         ) from None
 
 
-_DURATIONS = """
-SELECT scenario, (julianday(finished_at) - julianday(started_at)) * 86400 AS seconds
-FROM runs WHERE verdict != 'error' AND finished_at != ''
-ORDER BY started_at DESC
-"""
-_RECENT = 5  # runs of a scenario whose durations count: the latest, so a change shows soon
-
-
-def durations(path: Path | None = None) -> dict[str, float]:
-    """Each scenario's typical wall time (the median of its latest judged runs), for splitting
-    a suite into shards; none where there is no history."""
-    file = path or history_path()
-    if not file.exists():
-        return {}
-    seen: dict[str, list[float]] = {}
-    with _reading(file) as db:
-        for row in db.execute(_DURATIONS):
-            if row["seconds"] is not None and len(seen.setdefault(row["scenario"], [])) < _RECENT:
-                seen[row["scenario"]].append(float(row["seconds"]))
-    return {scenario: statistics.median(times) for scenario, times in seen.items() if times}
-
-
 def get_run(run_id: str, path: Path | None = None) -> RunRow:
-    """One run with its criteria; `run_id` as `poc history` prints it (or a unique prefix)."""
+    """One run with its criteria; `run_id` as `poc history` prints it, or any part of it that
+    only one run's id holds: a prefix (its time), its random suffix (`a22411`), or more."""
     file = path or history_path()
     if not file.exists():
         raise InvalidInput(f"no run history yet at {file}: `poc run` records every run there")
@@ -313,7 +291,7 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
         found = db.execute(
             "SELECT *, NULL AS previous_score FROM runs WHERE run_id = ? OR run_id LIKE ?"
             " ESCAPE '\\' ORDER BY run_id = ? DESC LIMIT 2",
-            (run_id, _prefix_pattern(run_id), run_id),
+            (run_id, _part_pattern(run_id), run_id),
         ).fetchall()
         if not found or (len(found) > 1 and found[0]["run_id"] != run_id):
             raise InvalidInput(_not_one(db, run_id, file))
@@ -341,12 +319,12 @@ _CANDIDATES = 5
 
 
 def _not_one(db: sqlite3.Connection, run_id: str, file: Path) -> str:
-    """Why `run_id` names no single run: none has it, or several start with it (named)."""
+    """Why `run_id` names no single run: none holds it, or several do (named)."""
     found = [
         row[0]
         for row in db.execute(
             "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id DESC",
-            (_prefix_pattern(run_id),),
+            (_part_pattern(run_id),),
         )
     ]
     if not found:
@@ -357,9 +335,10 @@ def _not_one(db: sqlite3.Connection, run_id: str, file: Path) -> str:
     return f"run {run_id!r} could be any of {len(found)} runs ({shown}): give more of its id"
 
 
-def _prefix_pattern(text: str) -> str:
+def _part_pattern(text: str) -> str:
+    """A LIKE pattern for the ids holding `text` anywhere, its wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return f"%{escaped}%"
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from poc_runner.engine import connect
 from poc_runner.errors import InvalidInput, SandboxError
@@ -23,10 +24,8 @@ from poc_runner.run import load
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import Swept, sweep
-from poc_runner.sandbox.reuse import kept_containers, refuse_if_up
-
-if TYPE_CHECKING:
-    pass
+from poc_runner.sandbox.reuse import find_kept, refuse_if_up
+from poc_runner.validation.findings import did_you_mean
 
 
 @dataclass
@@ -58,25 +57,31 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
     return Started(scenario, run_id, {name: sandbox.endpoints(name) for name in sandbox.containers})
 
 
-def shell(path: Path, service: str) -> NoReturn:
-    """Replace this process with `docker exec -it`, so the terminal behaves as usual."""
+def shell(path: Path, service: str, command: list[str]) -> NoReturn:
+    """Replace this process with `docker exec`: an interactive shell, or `command`, whose exit
+    code becomes this one's. A terminal is asked for only when there is one (`-t`), so a
+    command runs from a script or CI too; the input is passed on either way (`-i`)."""
     scenario = scenario_of(path)
     if service not in scenario.services:
         raise InvalidInput(
-            f"{path} has no service {service!r}; its services: {', '.join(scenario.services)}"
+            f"{path} has no service {service!r}{did_you_mean(service, scenario.services)};"
+            f" its services: {', '.join(scenario.services)}"
         )
-    found = [
-        c
-        for c in kept_containers(connect(), scenario.name)
-        if c.labels.get(labels.SERVICE) == service
-    ]
-    if not found:
-        raise SandboxError(f"{scenario.name} is not up; start it with `poc up {path}`")
+    kept = find_kept(connect(), scenario, str(path))
+    container = kept.containers[service]
+    if container.status != "running":
+        raise SandboxError(
+            f"service {service!r} of the sandbox left up by run {kept.run_id} is"
+            f" {container.status}, so there is nothing to open: run `poc down {path}`, then"
+            f" `poc up {path}`"
+        )
     docker_cli = shutil.which("docker")
     if docker_cli is None:
         raise SandboxError("`poc shell` needs the docker command-line client on PATH")
     pick = "command -v bash >/dev/null && exec bash || exec sh"
-    os.execv(docker_cli, ["docker", "exec", "-it", found[0].id, "/bin/sh", "-c", pick])
+    terminal = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+    argv = command or ["/bin/sh", "-c", pick]
+    os.execv(docker_cli, ["docker", "exec", "-i", *terminal, str(container.id), *argv])
 
 
 def down(path: Path) -> Swept:

@@ -6,6 +6,7 @@ Everything a report needs is here, so any report can be re-rendered from this fi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.json_schema import WithJsonSchema
 
 from poc_runner.atomic import write_atomic
+from poc_runner.errors import ExitCode
 from poc_runner.masking import SECRETS
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
@@ -31,6 +33,18 @@ class Verdict(StrEnum):
     def word(self) -> str:
         """As every report and the terminal write it: PASS, FAIL, ERROR."""
         return self.value.upper()
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[Verdict]) -> Verdict:
+        """Of several runs: an error, then a fail, then a pass (none: pass)."""
+        seen = set(verdicts)
+        return next((v for v in (cls.ERROR, cls.FAIL) if v in seen), cls.PASS)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """What a command ending on this verdict exits with."""
+        codes = {Verdict.PASS: ExitCode.PASSED, Verdict.FAIL: ExitCode.FAILED}
+        return codes.get(self, ExitCode.SANDBOX_ERROR)
 
 
 # In the published schema every key is required: result.json always writes them all.

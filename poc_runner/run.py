@@ -292,10 +292,8 @@ class Runner:
 
 
 def exit_code(results: list[RunResult]) -> ExitCode:
-    verdicts = {r.verdict for r in results}
-    if Verdict.ERROR in verdicts:
-        return ExitCode.SANDBOX_ERROR
-    return ExitCode.FAILED if Verdict.FAIL in verdicts else ExitCode.PASSED
+    """The worst outcome wins: a sandbox error, then a fail, then a pass."""
+    return Verdict.worst(r.verdict for r in results).exit_code
 
 
 class _Phases(dict[str, tuple[float, float]]):

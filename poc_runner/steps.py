@@ -136,6 +136,13 @@ def _run_one(
     if outcome.timed_out and limit < step.timeout:
         result.error = "stopped: the run reached its sandbox.timeout"
     for path in step.artifacts:
+        if (left := sandbox.uncleared.get((step.service, path))) is not None:
+            result.artifacts[path] = False  # what is there may be an earlier run's: no evidence
+            result.artifact_errors[path] = (
+                f"artifact {path} was not copied: it could not be removed before the steps of"
+                f" this reused sandbox ({left}), so what is there may be an earlier run's"
+            )
+            continue
         try:
             result.artifacts[path] = collect(container, path, run_folder)
         except ArtifactRefused as exc:  # the product's doing: the criteria on it fail

@@ -2,7 +2,8 @@
 
 One module per check type, each a `judge(check, evidence) -> Judgement`. A check whose evidence
 is missing (its step never ran, its artifact was not produced) fails and says why; it is never
-an error of the sandbox.
+an error of the sandbox. What a judgement may rest on (a step that failed or timed out, an
+artifact missing, empty or unreadable) follows one table, grounds.py, for every check type.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from poc_runner.checks.csv_check import judge_csv
 from poc_runner.checks.data import judge_data
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.checks.file_check import judge_file
+from poc_runner.checks.grounds import admit
 from poc_runner.checks.http import judge_http
 from poc_runner.checks.isolation import judge_isolation
 from poc_runner.checks.json_check import judge_json
@@ -53,10 +55,11 @@ JUDGES: dict[str, Judge] = {
 
 
 def judge(check: Any, evidence: Evidence) -> Judgement:
+    """The check's judgement, as far as the evidence it rests on lets it stand (grounds.py)."""
     judge_one = JUDGES.get(check.type)
     if judge_one is None:
         return missing(f"{check.type} checks are not evaluated by this version of poc-runner")
-    return judge_one(check, evidence)
+    return admit(check, evidence, judge_one(check, evidence))
 
 
 def judge_criteria(scenario: Scenario, evidence: Evidence) -> list[CriterionResult]:

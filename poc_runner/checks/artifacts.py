@@ -22,17 +22,19 @@ def local_path(evidence: Evidence, artifact: str) -> Path:
     return evidence.run_folder / "artifacts" / SECRETS.mask(relative)
 
 
-def collected_by(evidence: Evidence, artifact: str) -> str | None:
-    """The step that ran and collected `artifact` (or a folder holding it), if any."""
+def producer(evidence: Evidence, artifact: str) -> str | None:
+    """The step that ran and collected `artifact` (or a folder holding it) last, if any: its
+    copy is the one in the run folder."""
+    found = None
     for name, step in evidence.steps.items():
         if step.ran and any(_within(artifact, collected) for collected in step.artifacts):
-            return name
-    return None
+            found = name
+    return found
 
 
 def absence(evidence: Evidence, artifact: str) -> str:
     """Why `artifact` is not in the run folder, in words."""
-    step = collected_by(evidence, artifact)
+    step = producer(evidence, artifact)
     if step is None:
         return f"artifact {artifact} was never collected: no step that collects it ran"
     refused = evidence.steps[step].artifact_errors

@@ -50,9 +50,14 @@ def expectation(op: str, value: Any) -> str:
 
 
 def _plain(value: Any) -> str:
-    """A bound as written in YAML: 120 rather than 120.0, true rather than True."""
+    """A bound as written in YAML, in words: 120 rather than 120.0, true rather than True, a
+    list item by item (`A-101, B-200`), never a Python structure."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(map(_plain, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {_plain(item)}" for key, item in value.items())
     return _text(value)
 
 

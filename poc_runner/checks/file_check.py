@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from poc_runner.checks.artifacts import absence, collected_by, local_path
+from poc_runner.checks.artifacts import absence, local_path, producer
 from poc_runner.checks.compare import Incomparable, compare, expectation
 from poc_runner.checks.evidence import Evidence, Judgement, missing
 from poc_runner.model.checks import FileCheck
@@ -36,7 +36,7 @@ def judge_file(check: FileCheck, evidence: Evidence) -> Judgement:
 
 def _judge_absent(check: FileCheck, evidence: Evidence, expected: dict[str, Any]) -> Judgement:
     reason = absence(evidence, check.artifact)
-    if collected_by(evidence, check.artifact) is None:  # never looked for: proves nothing
+    if producer(evidence, check.artifact) is None:  # never looked for: proves nothing
         return missing(reason, expected)
     return Judgement(not check.exists, {"exists": False}, expected, reason)
 

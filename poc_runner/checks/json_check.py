@@ -42,20 +42,15 @@ def judge_json(check: JsonCheck, evidence: Evidence) -> Judgement:
         return missing(f"path {check.path} matched nothing in {where}", expected)
     several = jsonpath.has_wildcard(check.path)
     measured = found if several else found[0]
-    passed, why = _verdict(check, measured, several, evidence)
+    passed, why = _verdict(check, measured, several)
     seen = (
         f"selected {len(found)} value(s): {_short(found)}" if several else f"= {_short(measured)}"
     )
     return Judgement(passed, _measured(measured), expected, f"{where}: {check.path} {seen}{why}")
 
 
-def _verdict(
-    check: JsonCheck, measured: Any, several: bool, evidence: Evidence
-) -> tuple[bool, str]:
+def _verdict(check: JsonCheck, measured: Any, several: bool) -> tuple[bool, str]:
     """Whether the criterion holds, and any reason beyond the values shown (as "; reason")."""
-    step = evidence.step(check.step) if check.step is not None else None
-    if step is not None and step.timed_out:
-        return False, f"; {_timed_out(step.duration_s)}"
     try:
         if not several or check.op == "contains":
             return compare(measured, check.op, check.value), ""
@@ -76,8 +71,6 @@ def _document(check: JsonCheck, evidence: Evidence) -> Any:
     try:
         return _load(step.stdout, where)
     except Unreadable as exc:
-        if step.timed_out:
-            raise Unreadable(f"{exc} ({_timed_out(step.duration_s)})") from None
         if CUT_NOTE in step.stdout:
             cut = "the output was too long: only its head and tail were kept"
             raise Unreadable(f"{exc} ({cut})") from None
@@ -118,11 +111,6 @@ def _load(text: str, where: str) -> Any:
         ) from None
     except RecursionError:
         raise Unreadable(f"{where} is JSON nested too deeply to read") from None
-
-
-def _timed_out(duration_s: float) -> str:
-    """A step that timed out printed an incomplete document: its values prove nothing."""
-    return f"the step timed out after {duration_s:.1f} s, so its output is incomplete"
 
 
 def _measured(value: Any) -> Any:

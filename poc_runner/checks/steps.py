@@ -1,4 +1,5 @@
-"""Checks on what a step did: its exit code, its output, its wall time.
+"""Checks on what a step did: its exit code, its output, its wall time. What they conclude of a
+step that failed, timed out or never ran is grounds.py's table, applied to every check.
 
 Step output is masked as it is captured, so `contains` and `not_contains` texts holding a
 secret are judged on masked text plus the secret forms the capture saw (`_holds`); what a
@@ -8,7 +9,7 @@ judgement shows is masked too.
 from __future__ import annotations
 
 from poc_runner.checks.compare import Incomparable, compare, expectation
-from poc_runner.checks.evidence import Evidence, Judgement, excerpt, missing, never_ran
+from poc_runner.checks.evidence import Evidence, Judgement, excerpt, never_ran
 from poc_runner.masking import SECRETS
 from poc_runner.model.checks import DurationCheck, ExitCodeCheck, OutputCheck
 from poc_runner.units import parse_duration
@@ -18,8 +19,6 @@ def judge_exit_code(check: ExitCodeCheck, evidence: Evidence) -> Judgement:
     step = evidence.step(check.step)
     if step is None:
         return never_ran(check.step, check.value)
-    if step.timed_out:
-        return missing(f"step {check.step!r} timed out after {step.duration_s:.1f} s", check.value)
     return Judgement(
         step.exit_code == check.value,
         step.exit_code,
@@ -34,16 +33,15 @@ def judge_duration(check: DurationCheck, evidence: Evidence) -> Judgement:
         if check.op == "between"
         else parse_duration(check.value)
     )
+    wanted = expectation(check.op, expected)  # with its operator, measured or not
     step = evidence.step(check.step)
     if step is None:
-        return never_ran(check.step, expected)
-    passed = not step.timed_out and compare(step.duration_s, check.op, expected)
-    note = " (timed out)" if step.timed_out else ""
+        return never_ran(check.step, wanted)
     return Judgement(
-        passed,
+        compare(step.duration_s, check.op, expected),
         step.duration_s,
-        expectation(check.op, expected),
-        f"step {check.step!r} took {step.duration_s:.2f} s{note}",
+        wanted,
+        f"step {check.step!r} took {step.duration_s:.2f} s",
     )
 
 
@@ -61,7 +59,7 @@ def judge_output(check: OutputCheck, evidence: Evidence) -> Judgement:
     if step is None:
         return never_ran(check.step, expected)
     text, seen = step.output(check.stream), step.seen(check.stream)
-    failures = [f"is incomplete: the step timed out after {step.duration_s:.1f} s"] * step.timed_out
+    failures = []
     if check.contains is not None and not _holds(text, seen, check.contains):
         failures.append(f"does not contain {expected['contains']!r}")
     if check.not_contains is not None and _holds(text, seen, check.not_contains):

@@ -2,17 +2,24 @@
 economic buyer, who reads no further: why the verdict is what it is, and the few figures that
 matter to them, each with its unit and today's figure.
 
-Which figures: the criteria marked `headline: true`. A scenario that marks none gets its
-must-haves and the criteria compared with today (a baseline), at most four, in file order.
+A failing verdict leads with what failed: the criteria not met, must-haves first, each with
+what was measured against what was needed (or why nothing was measured), then the count and
+the score, then what was met. A buyer who reads one line of a fail reads what fell short.
+
+Which figures of what was met: the criteria marked `headline: true`. A scenario that marks
+none gets its must-haves and the criteria compared with today (a baseline), at most four, in
+file order.
 """
 
 from __future__ import annotations
 
-from poc_runner.report.common import State, state, summary_line
+from poc_runner.report.common import State, shorten, state, summary_line
 from poc_runner.report.figures import baseline_text, expected_text, factor_words, measured_text
-from poc_runner.result import CriterionResult, RunResult
+from poc_runner.result import CriterionResult, RunResult, Verdict
 
 FALLBACK_FIGURES = 4
+FAILURES_NAMED = 6  # of a fail's criteria not met; more are counted, and listed in the report
+REASON = 200  # characters of why a criterion was not measured
 
 
 def headline_criteria(result: RunResult) -> list[CriterionResult]:
@@ -24,10 +31,37 @@ def headline_criteria(result: RunResult) -> list[CriterionResult]:
     return telling[:FALLBACK_FIGURES]
 
 
+def not_met_first(result: RunResult) -> list[CriterionResult]:
+    """A fail's criteria not met: the must-haves, then the others, then those close (not met
+    either, but within their `near`), each in file order."""
+    missed = [c for c in result.criteria if state(result, c) in (State.NOT_MET, State.CLOSE)]
+    return sorted(missed, key=lambda c: (not c.must, state(result, c) is State.CLOSE))
+
+
 def executive_summary(result: RunResult) -> str:
     """The paragraph, as plain text (each format escapes it its own way)."""
-    figures = [_figure(result, criterion) for criterion in headline_criteria(result)]
-    return " ".join([summary_line(result), *figures])
+    if result.verdict is not Verdict.FAIL:
+        figures = [_figure(result, criterion) for criterion in headline_criteria(result)]
+        return " ".join([summary_line(result), *figures])
+    missed = not_met_first(result)
+    named = [_shortfall(result, criterion) for criterion in missed[:FAILURES_NAMED]]
+    if len(missed) > FAILURES_NAMED:
+        named.append(f"And {len(missed) - FAILURES_NAMED} more not met (below).")
+    met = [_figure(result, c) for c in headline_criteria(result) if c.passed]
+    return " ".join(["Not met:", *named, summary_line(result), *(["Met:", *met] if met else [])])
+
+
+def _shortfall(result: RunResult, criterion: CriterionResult) -> str:
+    """A criterion not met: what was measured against what was needed, or why nothing was."""
+    name = (criterion.title or criterion.id) + (" (must-have)" if criterion.must else "")
+    expected = expected_text(criterion)
+    if criterion.measured is None:
+        why = shorten(" ".join(criterion.evidence.split()), REASON) or "no evidence"
+        return f"{name}: not measured ({why}), where {expected} was needed."
+    today = baseline_text(criterion)
+    then = f"; {today} today" if today else ""
+    close = "close but not met, " if state(result, criterion) is State.CLOSE else ""
+    return f"{name}: {close}{measured_text(criterion)} where {expected} was needed{then}."
 
 
 def _figure(result: RunResult, criterion: CriterionResult) -> str:

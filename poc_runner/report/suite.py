@@ -4,7 +4,10 @@ A suite split with `poc run --shard i/n` across CI machines comes back as severa
 folders; merged, they read as one: `index.html` (self-contained, the reports' CSP: one line
 per run with its verdict and score, linking its own report.html, totals first), `junit.xml`
 (one testsuite per run, as CI test reporters read it) and `suite.json` (the same in a stable
-shape). The verdict of the whole is the worst of its runs', as for `poc run`.
+shape). The verdict of the whole is the worst of its runs', as for `poc run`; a suite merged
+incomplete (`--allow-incomplete`: scenarios missing, run twice or foreign, shards.check) says
+so in the first line of each, and one with scenarios missing is no pass: its verdict is
+`error`, as a part that never reported is the CI's failure, not the product's.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from poc_runner.atomic import write_atomic
@@ -20,9 +24,9 @@ from poc_runner.report.junit import render_suites
 from poc_runner.report.page import e, page
 from poc_runner.report.quantities import readable, score_text
 from poc_runner.result import RunResult, Verdict, load_result
+from poc_runner.shards import Coverage, check
 
 SCHEMA_VERSION = "1.0"
-_WORST_FIRST = (Verdict.ERROR, Verdict.FAIL, Verdict.PASS)
 
 
 @dataclass(frozen=True)
@@ -50,20 +54,49 @@ def collect(folders: list[Path]) -> list[Member]:
     return sorted(found.values(), key=lambda m: (m.result.scenario, m.result.started_at))
 
 
-def verdict_of(members: list[Member]) -> Verdict:
-    """The suite's verdict: the worst of its runs' (error, then fail, then pass)."""
-    verdicts = {member.result.verdict for member in members}
-    return next((v for v in _WORST_FIRST if v in verdicts), Verdict.PASS)
+def coverage(folders: list[Path], members: list[Member]) -> Coverage:
+    """How the runs found cover the suite the folders' shard records name (shards.check)."""
+    runs: dict[str, list[tuple[str, Path]]] = {}
+    for member in members:
+        scenario_file = next(iter(member.result.inputs.files.values()), "")  # recorded first
+        runs.setdefault(member.result.scenario, []).append((scenario_file, member.folder))
+    return check(folders, runs)
 
 
-def write_suite(members: list[Member], out: Path) -> list[Path]:
+def verdict_of(members: list[Member], covered: Coverage | None = None) -> Verdict:
+    """The suite's verdict: the worst of its runs' (error, then fail, then pass); `error`
+    when scenarios of the suite have no run."""
+    if covered is not None and covered.missing:
+        return Verdict.ERROR
+    return Verdict.worst(member.result.verdict for member in members)
+
+
+def write_suite(members: list[Member], out: Path, covered: Coverage) -> list[Path]:
     """index.html, junit.xml and suite.json in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     return [
-        write_atomic(out / "index.html", _index(members, out)),
+        write_atomic(out / "index.html", _index(members, out, covered)),
         write_atomic(out / "junit.xml", render_suites([m.result for m in members])),
-        write_atomic(out / "suite.json", _suite_json(members, out)),
+        write_atomic(out / "suite.json", _suite_json(members, out, covered)),
     ]
+
+
+def seconds(members: list[Member]) -> dict[str, float]:
+    """Each scenario's wall time in these runs (its last judged run's), for a durations file."""
+    found: dict[str, float] = {}
+    for member in members:  # by scenario, then time: the last one counts
+        result = member.result
+        if result.verdict is not Verdict.ERROR and result.finished_at:
+            took = datetime.fromisoformat(result.finished_at) - datetime.fromisoformat(
+                result.started_at
+            )
+            found[result.scenario] = took.total_seconds()
+    return found
+
+
+def incomplete_line(covered: Coverage) -> str | None:
+    """The first line of an incomplete suite's report: what it lacks."""
+    return None if covered.complete else f"Incomplete suite: {covered.said()}"
 
 
 def _link(member: Member, out: Path) -> str:
@@ -76,11 +109,16 @@ def _totals(members: list[Member]) -> dict[str, int]:
     return {"runs": len(members), **counted}
 
 
-def _suite_json(members: list[Member], out: Path) -> str:
+def _suite_json(members: list[Member], out: Path, covered: Coverage) -> str:
     body = {
         "schema_version": SCHEMA_VERSION,
-        "verdict": str(verdict_of(members)),
+        "incomplete": incomplete_line(covered),
+        "verdict": str(verdict_of(members, covered)),
         "totals": _totals(members),
+        "suite": covered.suite,
+        "missing": covered.missing,
+        "doubled": covered.doubled,
+        "foreign": covered.foreign,
         "runs": [
             {
                 "scenario": m.result.scenario,
@@ -99,12 +137,14 @@ def _suite_json(members: list[Member], out: Path) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
-def _index(members: list[Member], out: Path) -> str:
-    verdict, totals = verdict_of(members), _totals(members)
+def _index(members: list[Member], out: Path, covered: Coverage) -> str:
+    verdict, totals = verdict_of(members, covered), _totals(members)
     counted = ", ".join(f"{totals[str(v)]} {v.word}" for v in Verdict if totals[str(v)])
     rows = "".join(_row(member, out) for member in members)
+    lacking = incomplete_line(covered)
     body = (
-        f'<p class="eyebrow">Suite of {totals["runs"]} runs</p>'
+        (f'<p class="incomplete"><strong>{e(lacking)}</strong></p>' if lacking else "")
+        + f'<p class="eyebrow">Suite of {totals["runs"]} runs</p>'
         f'<section class="hero v-{e(verdict)}" aria-label="Verdict"><div class="hero-main">'
         f'<div class="verdict">{e(verdict.word)}</div><p class="why">{e(counted)}</p>'
         "</div></section>"
@@ -112,7 +152,8 @@ def _index(members: list[Member], out: Path) -> str:
         f"<th>Score</th><th>Criteria met</th><th>Run</th></tr></thead><tbody>{rows}"
         "</tbody></table></section>"
     )
-    return page(f"{verdict.word}: suite of {totals['runs']} runs", body)
+    whole = " (incomplete)" if lacking else ""
+    return page(f"{verdict.word}: suite of {totals['runs']} runs{whole}", body)
 
 
 def _row(member: Member, out: Path) -> str:

@@ -1,9 +1,14 @@
-"""Copying a step's `artifacts` back into the run folder (spec, "steps").
+"""Copying a step's `artifacts` back into the run folder (spec, "steps"), and clearing them on a
+reused sandbox first.
 
 Docker's archive API cannot see inside tmpfs mounts (where steps usually write, e.g. /out), so
 the artifact is read from inside the container with `tar` over exec, which sees what the step
 saw; images without tar fall back to the archive API. Either way the bytes are spooled to disk
 under a size cap and extracted with `archive.extract`'s checks.
+
+A sandbox left up keeps what earlier runs wrote, so before the steps of a reused run each
+declared artifact path is removed in its service (`clear`): whatever a check then reads was
+left by this run's steps ("Evidence belongs to the run"), never an earlier run's file.
 """
 
 from __future__ import annotations
@@ -92,6 +97,29 @@ def _copy(container: Container, parent: str, name: str, into: Path, limit: int, 
             raise ArtifactRefused(f"it is over the {size_text(limit)} cap")
         extract(spool.chunks(), into, limit, files)
     return True
+
+
+def clear(container: Container, paths: list[str]) -> dict[str, str]:
+    """Remove the artifact paths in the container, as the user its steps run as; returns the
+    paths that could not be cleared, each with why. A folder that is a mount point (a tmpfs
+    at /out, say) cannot go, but is emptied, which is as good."""
+    if not paths:
+        return {}
+    removed = execute(container, ["rm", "-rf", "--", *paths], timeout=_TIMEOUT)
+    if removed.exit_code == 0:
+        return {}
+    if removed.exit_code in _NOT_RUNNABLE:
+        return dict.fromkeys(paths, "the service's image has no `rm` to remove it with")
+    why = removed.stderr.text().strip()[-300:] or f"rm exited with {removed.exit_code}"
+    return {path: why for path in paths if not _cleared(container, path)}
+
+
+def _cleared(container: Container, path: str) -> bool:
+    """Nothing is left at `path`, or only an empty folder."""
+    left = execute(container, ["ls", "-A", "--", path], timeout=_TIMEOUT)
+    if left.exit_code == 0:
+        return not left.stdout.text().strip()
+    return "No such file" in left.stderr.text()
 
 
 def _copy_through_engine(

@@ -57,7 +57,7 @@ def _build(
     assert spec is not None
     tag = service.image or built_tag(scenario, name)
     context, args = folder / spec.context, env_as_dict(spec.args)
-    key = build_key(context, spec.dockerfile, args, partial(local_image_id, client), spec.target)
+    key = service_build_key(client, service, folder)
     if key is not None and (ready := _built_before(client, key, tag)) is not None:
         return ready
     log: list[str] = []
@@ -91,13 +91,26 @@ def existing_image(
     """The image the service would run, if it exists already (its build's, by build key, or
     its `image`); None when it would have to be built or pulled first."""
     service = scenario.services[name]
-    spec = service.build_spec
-    if spec is None:
+    if service.build_spec is None:
         return local_image_id(client, service.image or "")
-    args, local = env_as_dict(spec.args), partial(local_image_id, client)
-    key = build_key(folder / spec.context, spec.dockerfile, args, local)
+    key = service_build_key(client, service, folder)
     found = client.images.list(filters={"label": f"{LABEL}={key}"}) if key else []
     return str(found[0].id) if found else None
+
+
+def service_build_key(client: docker.DockerClient, service: Service, folder: Path) -> str | None:
+    """The build key of a service's `build` (buildkey.py), the one both the build and the
+    lookup of what it built use: every field of `build` that changes the image (its target
+    included) goes in here, so what was built is always found again."""
+    spec = service.build_spec
+    assert spec is not None
+    return build_key(
+        folder / spec.context,
+        spec.dockerfile,
+        env_as_dict(spec.args),
+        partial(local_image_id, client),
+        spec.target,
+    )
 
 
 def local_image_id(client: docker.DockerClient, reference: str) -> str | None:

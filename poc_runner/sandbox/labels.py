@@ -22,6 +22,7 @@ HOST = "io.poc-runner.host"
 OWNER = "io.poc-runner.owner"  # boot id / PID namespace / pid / start time of the owning process
 USER = "io.poc-runner.user"  # user@host: whose kept sandbox it is
 KEPT = "io.poc-runner.kept"  # left up by `poc up` or `poc run --keep`; only `poc clean` removes it
+FOLDER = "io.poc-runner.folder"  # a ports forwarder's: the scenario folder (`poc down FOLDER`)
 # The data cache (datacache.py): volumes that outlive runs, so they carry no RUN label.
 DATA_CACHE = "io.poc-runner.data-cache"  # the cache entry's id, on its data volume and its stamps
 DATA_KEY = "io.poc-runner.data-key"  # a stamp's: what its entry holds (datacache.content_key)

@@ -24,6 +24,7 @@ from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.artifacts import clear
 from poc_runner.sandbox.data import (
     FILL_AT,
     DataVolume,
@@ -57,6 +58,7 @@ from poc_runner.sandbox.netprobe import (
     read_addresses,
 )
 from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
+from poc_runner.sandbox.portclash import holders
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
 from poc_runner.sandbox.startup import jobs, start_in_order
@@ -95,6 +97,8 @@ class Sandbox:
     data_cache: dict[str, str] = field(default_factory=dict)  # item -> cached | copied
     pins: list[Container] = field(default_factory=list)  # hold the data cache entries it mounts
     ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
+    # (service, artifact path) -> why it could not be removed before a reused run's steps
+    uncleared: dict[tuple[str, str], str] = field(default_factory=dict)
     deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
     watching: Watch | None = None  # once the services are up (`watch`)
     reusing: bool = False  # a sandbox left up, run again (`reused`)
@@ -180,16 +184,25 @@ class Sandbox:
             future.result()
 
     def _forward(self, name: str, publishing: str) -> None:
+        ports = forwards(self.scenario.services[name].ports)
         forwarder = create_forwarder(
             self.client,
             name,
-            forwards(self.scenario.services[name].ports),
+            ports,
             publishing=publishing,
             name=f"{self.prefix}_ports-{name}",
-            labels={**self.labels, label.SERVICE: forwarder_role(name)},
+            labels={
+                **self.labels,
+                label.SERVICE: forwarder_role(name),
+                label.FOLDER: str(self.folder.resolve()),  # what `poc down` frees its ports
+            },
         )
         self.forwarders[name] = self._adopt(forwarder, remove_container)  # before it starts
-        start_forwarder(forwarder, self.networks[0], name)
+        try:
+            start_forwarder(forwarder, self.networks[0], name)
+        except SandboxError as exc:
+            held = holders(self.client, ports, self.run_id)
+            raise SandboxError(f"{exc}; {held}" if held else str(exc)) from None
 
     def endpoints(self, name: str) -> list[str]:
         """Where the host reaches a service's published ports (none without a forwarder); on
@@ -285,11 +298,24 @@ class Sandbox:
         return sandbox
 
     def _refresh(self) -> None:
-        """A reused sandbox: its services still running, its data as the scenario's now."""
+        """A reused sandbox: its services still running (a job others waited for completed
+        at `poc up`, and is not run again), its data as the scenario's now."""
+        done = jobs(self.scenario)
         for name, container in self.containers.items():
-            self.ensure_running(name, container)
+            if name not in done:
+                self.ensure_running(name, container)
         digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
         self.data_sha256 = checksums(self.scenario, digests)
+        self._clear_artifacts()
+
+    def _clear_artifacts(self) -> None:
+        """Remove what earlier runs left at the steps' artifact paths (artifacts.clear)."""
+        paths: dict[str, list[str]] = {}
+        for step in self.scenario.steps:
+            paths.setdefault(step.service, []).extend(step.artifacts)
+        for service, declared in paths.items():
+            left = clear(self.containers[service], sorted(set(declared)))
+            self.uncleared |= {(service, path): why for path, why in left.items()}
 
     def _place(self, name: str) -> dict[str, Any]:
         """The service's place on the network: its holder's, when it has one."""

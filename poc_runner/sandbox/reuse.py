@@ -85,7 +85,7 @@ def changes(made: str | None, now: str) -> list[str]:
 
 @dataclass
 class Kept:
-    """A sandbox left up: its run id and its objects."""
+    """A sandbox left up: its run id and its objects, a container for every service."""
 
     run_id: str
     containers: dict[str, Container]  # service -> its container
@@ -95,9 +95,13 @@ class Kept:
 
 def kept_containers(client: docker.DockerClient, scenario: str) -> list[Container]:
     """This user's containers of the scenario left up (others' are theirs to use and remove),
-    helpers included."""
+    helpers included. One that `poc down` or `poc clean` is removing meanwhile is left out."""
     mine = [f"{label.SCENARIO}={scenario}", f"{label.KEPT}=true", f"{label.USER}={this_user()}"]
-    return list(client.containers.list(all=True, filters={"label": mine}))
+    listed = client.containers.list(all=True, filters={"label": mine}, ignore_removed=True)
+    return [c for c in listed if c.status not in _GOING]
+
+
+_GOING = ("removing", "dead")  # on their way out: not part of a sandbox any more
 
 
 def refuse_if_up(client: docker.DockerClient, scenario: str, path: str) -> None:
@@ -113,14 +117,16 @@ def refuse_if_up(client: docker.DockerClient, scenario: str, path: str) -> None:
 
 
 def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kept:
-    """This user's sandbox of the scenario left up, or an error saying how to get one."""
+    """This user's sandbox of the scenario left up, or an error saying how to get one: also
+    when it was removed, whole or in part, since `poc up` (`poc down` or `poc clean` in
+    another terminal), so nothing fails later on an object that is gone."""
     found = kept_containers(client, scenario.name)
-    services = [c for c in found if c.labels.get(label.SERVICE) in scenario.services]
+    services = [c for c in found if DEFINITION in c.labels]  # not the helpers: the services
     runs = {container.labels[label.RUN] for container in services}
     if not runs:
         raise InvalidInput(
-            f"{scenario.name} is not up, so there is nothing to reuse: start it with"
-            f" `poc up {path}` (or `poc run --keep {path}`), then run with --reuse"
+            f"{scenario.name} is not up (none was started, or `poc down` or `poc clean` removed"
+            f" it since): start it with `poc up {path}`"
         )
     if len(runs) > 1:
         raise InvalidInput(
@@ -130,14 +136,25 @@ def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kep
     (run_id,) = runs
     networks = client.networks.list(names=[f"{label.name_prefix(run_id)}-net"])
     if not networks:
-        raise SandboxError(f"the network of {scenario.name}'s sandbox is gone: `poc down {path}`")
+        raise InvalidInput(
+            f"the sandbox of {scenario.name} left up by run {run_id} lost its network since"
+            f" `poc up` (removed by `poc down`, `poc clean` or by hand): run `poc down {path}`,"
+            f" then `poc up {path}`"
+        )
     roles = {role(name): name for name in scenario.services}
     forwarders = {
         roles[c.labels[label.SERVICE]]: c
         for c in found
         if c.labels.get(label.RUN) == run_id and c.labels.get(label.SERVICE) in roles
     }
-    by_service = {c.labels[label.SERVICE]: c for c in services}
+    by_service = {c.labels[label.SERVICE]: c for c in services if c.labels[label.RUN] == run_id}
+    missing = [name for name in scenario.services if name not in by_service]
+    if missing:
+        raise InvalidInput(
+            f"the sandbox of {scenario.name} left up by run {run_id} has no container for"
+            f" {', '.join(missing)} (removed since `poc up`, or new in the scenario): run"
+            f" `poc down {path}`, then `poc up {path}`"
+        )
     return Kept(run_id, by_service, networks[0], forwarders)
 
 
@@ -145,14 +162,11 @@ def refused(kept: Kept, fingerprints: Mapping[str, str], path: str) -> str | Non
     """Why the kept sandbox cannot serve the scenario as it is now, or None when it can."""
     problems = []
     for name, fingerprint in fingerprints.items():
-        container = kept.containers.get(name)
-        if container is None:
-            problems.append(f"{name} is new")
-            continue
-        fields = changes(container.labels.get(DEFINITION), fingerprint)
+        fields = changes(kept.containers[name].labels.get(DEFINITION), fingerprint)
         if fields:
             problems.append(f"{name} ({', '.join(_said(field) for field in fields)})")
-    problems += [f"{name} is gone" for name in kept.containers if name not in fingerprints]
+    gone = [name for name in kept.containers if name not in fingerprints]
+    problems += [f"{name} is no longer in the scenario" for name in gone]
     if not problems:
         return None
     return (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import jsonschema
@@ -28,6 +30,7 @@ from poc_runner.sandbox import datacache, headstart, labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
 from poc_runner.sandbox.owner import Liveness, liveness
 from poc_runner.sandbox.reaper import labels_of
+from poc_runner.sandbox.removal import remove_container
 from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
@@ -54,16 +57,14 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     end (those no run still mounts), so the suite does not grow the user's cache."""
     before = cache_ids(client)
     yield
-    leftovers = [  # a run still going belongs to another process (a benchmark, say)
+    dead = [  # a run still going belongs to another process (a benchmark, say)
         thing
         for thing in labelled(client)
         if liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
     ]
-    for thing in leftovers:  # clean up so one failure does not spoil later sessions
-        if isinstance(thing, Container):
-            thing.remove(force=True)
-        else:
-            thing.remove()
+    # clean up so one failure does not spoil later sessions; what another process's sweep
+    # took meanwhile (on an engine shared with other work) was not left for this one to find
+    leftovers = [thing for thing in dead if _removed_here(thing)]
     broken = [
         entry
         for entry in datacache.entries(client)
@@ -74,6 +75,18 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     remove_entries_since(client, before)
     assert not leftovers, f"left behind: {[t.name for t in leftovers]}"
     assert not broken, f"broken data cache entries left behind: {[e.id for e in broken]}"
+
+
+def _removed_here(thing: Any) -> bool:
+    """Remove a container, network or volume; False when it was gone already."""
+    try:
+        if isinstance(thing, Container):
+            remove_container(thing)
+        else:
+            thing.remove()
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 def cache_ids(client: docker.DockerClient) -> set[str]:
@@ -89,18 +102,14 @@ def remove_entries_since(client: docker.DockerClient, before: set[str]) -> None:
 def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:
     """The engine's objects of a run (of any run, without `run_id`). The SDK lists, then
     inspects each: on a shared engine a container may go between the two (another suite's run
-    ending), which is no finding, so the listing is taken again."""
+    ending), which is no finding."""
     selector = f"{labels.RUN}={run_id}" if run_id else labels.RUN
-    for _ in range(10):
-        try:
-            return [
-                *client.containers.list(all=True, filters={"label": selector}),
-                *client.networks.list(filters={"label": selector}),
-                *client.volumes.list(filters={"label": selector}),
-            ]
-        except docker.errors.NotFound:
-            continue
-    raise AssertionError("the engine's objects kept changing while being listed")
+    return [
+        # a container another process removes meanwhile is not there any more
+        *client.containers.list(all=True, filters={"label": selector}, ignore_removed=True),
+        *client.networks.list(filters={"label": selector}),
+        *client.volumes.list(filters={"label": selector}),
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -181,6 +190,23 @@ def run(tmp_path: Path) -> Callable[..., RunResult]:
             return runner.run_all([path])[0]
 
     return run_one
+
+
+@pytest.fixture
+def own_user(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Sandboxes left up belong to their user: one of the test's own (as the `poc` it starts
+    sees it), so that a `poc clean` run meanwhile by another process on a shared engine leaves
+    them alone, as it leaves other users' sandboxes."""
+    user = f"poc-test-{os.getpid()}"
+    monkeypatch.setenv("USER", user)
+    monkeypatch.setenv("LOGNAME", user)
+    return user
+
+
+def results_of(stdout: str) -> dict[str, Any]:
+    """The result.json of the one run whose summary `stdout` holds."""
+    line = next(line for line in stdout.splitlines() if "results:" in line)
+    return dict(json.loads((Path(line.split("results:")[1].strip()) / "result.json").read_text()))
 
 
 def run_folder(tmp_path: Path, result: RunResult) -> Path:

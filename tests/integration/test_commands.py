@@ -57,7 +57,7 @@ def test_the_whole_run_stops_at_sandbox_timeout(
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux `script` for a TTY")
 def test_keep_leaves_the_sandbox_for_shell_until_down(
-    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+    own_user: str, scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
 ) -> None:
     path = scenario(
         f"""\
@@ -83,9 +83,25 @@ def test_keep_leaves_the_sandbox_for_shell_until_down(
         timeout=60,
     )
     assert "left-by-the-run" in session.stdout
+    once = poc("shell", str(path), "app", "--", "cat", "/tmp/mark")  # no terminal here
+    assert (once.returncode, once.stdout) == (0, "left-by-the-run\n"), once.stderr
+    assert poc("shell", str(path), "app", "--", "sh", "-c", "exit 7").returncode == 7
+    piped = subprocess.run(
+        [*POC, "shell", str(path), "app"], input="echo $((6 * 7))\n", capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (piped.returncode, piped.stdout) == (0, "42\n"), piped.stderr
+    wrong = poc("shell", str(path), "ap", "--", "true")
+    assert wrong.returncode == 2
+    assert "has no service 'ap' (did you mean 'app'?); its services: app" in wrong.stderr
     assert poc("down", str(path)).returncode == 0
     assert labelled(client, run_id) == []
-    assert "not up" in poc("shell", str(path), "app").stderr
+    gone = poc("shell", str(path), "app")
+    assert gone.returncode == 2
+    assert (
+        f"kept is not up (none was started, or `poc down` or `poc clean` removed it since): start it with `poc up {path}`"
+        in gone.stderr
+    )
 
 
 def test_doctor_reports_the_engine() -> None:

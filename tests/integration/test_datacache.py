@@ -292,22 +292,24 @@ def start_big_run(
 def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
     scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
 ) -> None:
-    def random_400_mib(big: Any) -> None:  # a few seconds to copy
-        for _ in range(400):
-            big.write(os.urandom(1024 * 1024))
-
+    """64 GiB (sparse on the host: nothing read from disk) take minutes to copy, so the kill
+    lands while the engine is still extracting into the entry, and the entry is unfinished
+    (no stamp) when the run dies; the sweep of `poc clean` right after takes it."""
     before = cache_ids(client)
-    process = start_big_run(scenario, tmp_path, "cache-killed", random_400_mib)
+    process = start_big_run(
+        scenario, tmp_path, "cache-killed", lambda big: big.truncate(64 * 1024**3)
+    )
     try:
-        filling = wait_for_a_fill(client, before)
+        filling = wait_for_a_fill(client, before, "cache-killed")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
         process.kill()
-    assert filling in cache_ids(client), "SIGKILL skips teardown"
+    (entry,) = [entry for entry in datacache.entries(client) if entry.id == filling]
+    assert entry.key is None, "the fill ended before the kill: nothing half done to sweep"
     cleaned = poc("clean")
     assert cleaned.returncode == 0, cleaned.stderr
-    assert filling not in cache_ids(client)
+    assert filling not in cache_ids(client), cleaned.stdout
     run_objects = client.containers.list(
         all=True, filters={"label": f"{label.SCENARIO}=cache-killed"}
     )
@@ -325,7 +327,7 @@ def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     before = cache_ids(client)
     process = start_big_run(scenario, tmp_path, "cache-cut", lambda big: big.truncate(64 * 1024**3))
     try:
-        filling = wait_for_an_unfilled_entry(client, before)
+        filling = wait_for_a_fill(client, before, "cache-cut")
         time.sleep(3)  # into the copy
         cleaned = subprocess.run(
             [*POC, "clean"], capture_output=True, text=True, timeout=60, check=False
@@ -345,24 +347,20 @@ def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     assert '"error": "interrupted"' in result
 
 
-def wait_for_an_unfilled_entry(client: docker.DockerClient, before: set[str]) -> str:
-    """The id of a new entry not filled yet, once its data volume exists."""
-    for _ in range(600):
-        for entry in datacache.entries(client):
-            if entry.id not in before and entry.key is None and entry.volume is not None:
-                return entry.id
-        time.sleep(0.05)
-    pytest.fail("no fill started")
-
-
-def wait_for_a_fill(client: docker.DockerClient, before: set[str]) -> str:
-    """The id of a new entry being filled, once its filler mounts it (a container whose
-    creation is still on its way when the run dies lands later, for the sweep after)."""
+def wait_for_a_fill(client: docker.DockerClient, before: set[str], scenario: str) -> str:
+    """The id of the new entry the scenario's run is filling, once its filler mounts it (a
+    container whose creation is still on its way when the run dies lands later, for the sweep
+    after); other runs on a shared engine fill entries of their own meanwhile. The listing is
+    sparse: the engine answers no inspect of a container it is copying into until the copy
+    ends, and a kill after that would find the fill complete."""
+    ours = {"label": f"{label.SCENARIO}={scenario}"}
     for _ in range(600):
         for entry in datacache.entries(client):
             if entry.id in before or entry.key is not None or entry.volume is None:
                 continue
-            if client.containers.list(all=True, filters={"volume": entry.volume}):
+            if client.containers.list(
+                all=True, filters={**ours, "volume": entry.volume}, sparse=True
+            ):
                 return entry.id
         time.sleep(0.05)
     pytest.fail("no fill started")

@@ -43,7 +43,7 @@ acceptance:
 
 
 @pytest.fixture
-def slow_api(scenario: ScenarioFactory) -> Iterator[Path]:
+def slow_api(own_user: str, scenario: ScenarioFactory) -> Iterator[Path]:
     """A scenario whose API takes 5 s to become healthy; whatever is left up goes after."""
     path = scenario(SLOW_API, name="slow-api", files={"data/numbers.txt": "1\n2\n3\n"})
     yield path
@@ -105,8 +105,8 @@ def test_reuse_with_nothing_up_says_how_to_get_one(slow_api: Path, tmp_path: Pat
     refused = poc("run", "--reuse", str(slow_api), "--out", str(tmp_path / "runs"))
     assert refused.returncode == 2
     assert (
-        f"slow-api is not up, so there is nothing to reuse: start it with `poc up {slow_api}`"
-        in refused.stderr
+        "slow-api is not up (none was started, or `poc down` or `poc clean` removed it since):"
+        f" start it with `poc up {slow_api}`" in refused.stderr
     )
 
 

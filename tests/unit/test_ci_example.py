@@ -38,7 +38,8 @@ def test_the_example_validates_shards_and_merges() -> None:
     text = WORKFLOW.read_text()
     assert "poc validate --format github scenarios/" in text
     assert "--shard ${{ matrix.shard }}/4" in text
-    assert "poc report --merge parts/* --out suite" in text
+    assert "poc report --merge parts/* --out suite --allow-incomplete" in text
+    assert "--shard-durations scenarios/durations.json" in text
 
 
 def test_each_part_installs_with_pip_and_sets_up_before_it_runs() -> None:

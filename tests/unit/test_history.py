@@ -304,21 +304,6 @@ class TestList:
         assert not db.exists()
 
 
-class TestDurations:
-    def test_the_median_of_the_latest_judged_runs(self, db: Path) -> None:
-        for index, seconds in enumerate([100, 10, 12, 14, 16, 18]):  # the 100 s is the oldest
-            result = run(f"r{index}", 100, day=index + 1)
-            result.finished_at = f"2026-11-{index + 1:02d}T00:00:{seconds:02d}.000Z"
-            record(result, Path("runs") / result.run_id, db)
-        errored = run("e", 0, day=9)
-        errored.verdict, errored.finished_at = Verdict.ERROR, "2026-11-09T00:59:00.000Z"
-        record(errored, Path("runs/e"), db)
-        assert history.durations(db) == {"invoice-dedupe": pytest.approx(14.0)}
-
-    def test_no_history_no_durations(self, db: Path) -> None:
-        assert history.durations(db) == {}
-
-
 class TestCompare:
     def test_per_criterion_what_changed(self, db: Path) -> None:
         before, after = passing(), failing()
@@ -345,15 +330,23 @@ class TestCompare:
         assert "! new-one            absent -> passed" in text
         assert lines[-1] == "3 of 3 criteria changed"
 
-    def test_a_unique_prefix_is_enough(self, db: Path) -> None:
+    @pytest.mark.parametrize("part", ["20261123T", "aaaaaa", "Z-aaa", "23T005103Z-aaaaaa"])
+    def test_any_unique_part_is_enough(self, db: Path, part: str) -> None:
+        """A prefix (its time), the random suffix `poc run` shows, or anything only one id
+        holds."""
         record(passing(), Path("r"), db)
-        assert get_run("20261123T", db).run_id == "20261123T005103Z-aaaaaa"
+        record(failing(), Path("r"), db)
+        assert get_run(part, db).run_id == "20261123T005103Z-aaaaaa"
 
     @pytest.mark.parametrize(
         ("wanted", "says"),
         [
             ("nope", "is not in the run history"),
             ("2026", "could be any of 2 runs (20261124T005103Z-bbbbbb, 20261123T005103Z-aaaaaa)"),
+            (
+                "005103Z",
+                "could be any of 2 runs (20261124T005103Z-bbbbbb, 20261123T005103Z-aaaaaa)",
+            ),
         ],
     )
     def test_an_unknown_or_ambiguous_run_is_invalid_input(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from poc_runner.checks import judge
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.metric import judge_metric
 from poc_runner.model.checks import Check, MetricCheck
@@ -203,10 +204,11 @@ class TestBrokenEvidence:
 
     def test_timed_out_is_not_final(self, tmp_path: Path) -> None:
         proof = evidence(tmp_path, "processed 100%\n", timed_out=True)
-        judged = judge_metric(check(pattern=r"processed (\d+)%", op=">", value=50), proof)
+        judged = judge(check(pattern=r"processed (\d+)%", op=">", value=50), proof)
         assert not judged.passed
-        assert judged.measured == 100
-        assert judged.evidence.endswith("the step timed out, so it is not final")
+        assert judged.measured is None
+        assert judged.evidence.endswith(": a figure it printed proves nothing")
+        assert "timed out" in judged.evidence
 
     def test_a_secret_bound_that_is_not_a_number(self, tmp_path: Path) -> None:
         judged = judge_metric(

@@ -60,9 +60,13 @@ class TestContent:
     def test_an_executive_summary_follows_the_verdict(self) -> None:
         md = render(priced(), "md")
         summary = md[md.index("## Executive summary") :].split("\n\n")[1]
-        assert summary.startswith("2 of 4 criteria met; score 70.6 is below 80;")
+        assert summary.startswith(
+            "Not met: Overpayments left in the payment run (must-have): 5,686.35 EUR where"
+            " ≤ 5,000 EUR was needed; 8,000 EUR today."
+        )
+        assert "2 of 4 criteria met; score 70.6 is below 80;" in summary
+        assert summary.index("Met: ") > summary.index("score 70.6")
         assert "97.3%, against 60% today (the rest: 40% → 2.66%, 15x fewer)." in summary
-        assert "not met, 5,686.35 EUR where ≤ 5,000 EUR was needed; 8,000 EUR today." in summary
         assert md.index("**Score: 70.6 / 100**") < md.index("## Executive summary")
 
     def test_figures_read_with_their_units(self) -> None:

@@ -108,7 +108,7 @@ def test_no_check_type_shows_a_python_structure(every_check: RunResult) -> None:
 def test_every_check_type_labels_what_it_measured(every_check: RunResult) -> None:
     assert lines_of(every_check) == {
         "exit_code": "PASS exit code 0, expected exit code 0",
-        "output": 'FAIL "loaded saved 5686.35", expected contains "rejected 12", does not cont…',
+        "output": 'FAIL "loaded saved 5686.35", expected contains "rejected 12", does not contain "x"',
         "json": "PASS 97.3%, expected ≥ 95%",
         "file": f"PASS exists, {len(METRICS)} bytes, expected exists, size > 0 bytes",
         "duration": "PASS 7.25 s, expected between 1 s and 2 min",
@@ -117,7 +117,7 @@ def test_every_check_type_labels_what_it_measured(every_check: RunResult) -> Non
         "sql": "PASS 42 rows, expected = 42 rows",
         "http": (
             "PASS status 200 in 17.2 ms, $.status = shi…,"
-            " expected status 200, $.status = shipped, < 200…"
+            " expected status 200, $.status = shipped, < 200 ms"
         ),
         "command": "PASS exit code 0, expected exit code 0",
     }
@@ -147,3 +147,45 @@ def test_a_met_criterion_says_how_it_compares_with_today() -> None:
 
 def test_verdict_words_come_from_the_result() -> None:
     assert summarize(passing(), "x").startswith(f"invoice-dedupe: {Verdict.PASS.word}")
+
+
+def test_a_fail_leads_with_the_criteria_not_met_must_haves_first() -> None:
+    result = failing()
+    result.criteria = [
+        CriterionResult("quick", None, True, False, 1.0, 0.5, "< 120", "", ["Clerk"], "duration"),
+        CriterionResult("rate", None, False, False, 1.0, 0.993, ">= 0.995", "", ["CFO"], "json",
+                        unit="ratio"),
+        CriterionResult("crash", None, False, True, 1.0, None, "< 120",
+                        "step 'reconcile' failed (exit 1): its duration proves nothing",
+                        ["Clerk"], "duration"),
+    ]  # fmt: skip
+    lines = summarize(result, "runs/x").splitlines()
+    start = lines.index("  Not met (must-haves first)")
+    assert lines[start + 1 : start + 5] == [
+        "    FAIL  crash (must): not measured (step 'reconcile' failed (exit 1): its duration"
+        " proves nothing), expected < 2 min",
+        "    FAIL  rate: 99.3%, expected ≥ 99.5%",
+        "  Clerk",
+        "    PASS  quick: 0.5 s, expected < 2 min",
+    ]
+    assert "CFO" not in lines  # nothing of theirs was met: named above
+
+
+def test_a_list_expected_reads_as_words(tmp_path: Path) -> None:
+    check = TypeAdapter(Check).validate_python(
+        {
+            "type": "json",
+            "artifact": "/out/m.json",
+            "path": "$.low",
+            "op": "==",
+            "value": ["A-101", "B-200"],
+        }
+    )
+    seen = evidence(tmp_path)
+    judged = judge(check, seen)
+    result = RunResult("r", "r1", "t", verdict=Verdict.FAIL, criteria=[
+        CriterionResult("low", None, False, True, 1.0, judged.measured, judged.expected,
+                        judged.evidence, [], "json"),
+    ])  # fmt: skip
+    text = summarize(result, "runs/x")
+    assert "expected = A-101, B-200" in text and not REPR.findall(text), text
