@@ -29,6 +29,7 @@ from poc_runner.model.types import (
     Duration,
     EnvMap,
     Memory,
+    NetworkName,
     ScalarText,
     ScenarioPath,
     ServiceName,
@@ -36,6 +37,7 @@ from poc_runner.model.types import (
     TextOrList,
     env_as_dict,
     error,
+    reads_as_address,
     shape_of,
     show,
 )
@@ -184,6 +186,19 @@ def _single_ports(ports: list[str]) -> list[str]:
     return single
 
 
+def _link(link: str) -> str:
+    if not all(_LINK_NAME.fullmatch(part) for part in link.split(":", 1)):
+        raise error("links", f"{show(link)} is not SERVICE or SERVICE:ALIAS")
+    if any(reads_as_address(part) for part in link.split(":", 1)):
+        raise error(
+            "security",
+            f"{show(link)} names an IP address (numbers and dots, as `inet_aton` reads them):"
+            " a link name becomes a name on the run's network, and a lookup of it would lead"
+            " to that address; it needs a letter in it",
+        )
+    return link
+
+
 def _capability(value: str) -> str:
     if value.upper().removeprefix("CAP_") not in ALLOWED_CAPABILITIES:
         raise error(
@@ -256,7 +271,7 @@ def _ulimit(value: Any) -> Any:
 class NetworkJoin(Strict):
     """A service's place on a Compose network: only its aliases mean anything here."""
 
-    aliases: list[ServiceName] = Field(default_factory=list)
+    aliases: list[NetworkName] = Field(default_factory=list)
     ipv4_address: Ignored = None
     ipv6_address: Ignored = None
     priority: Ignored = None
@@ -329,7 +344,7 @@ class Service(Strict):
     entrypoint: Command | None = None
     working_dir: ContainerPath | None = None
     user: str | None = None
-    hostname: ServiceName | None = None
+    hostname: NetworkName | None = None
     labels: Labels = Field(default_factory=dict)
     init: bool = True  # tini as PID 1 unless the service says otherwise
     depends_on: DependsOnRef = Field(default_factory=dict)
@@ -354,8 +369,8 @@ class Service(Strict):
     configs: Files = Field(default_factory=list)
     secrets: Files = Field(default_factory=list)
     networks: NetworksRef = Field(default_factory=list)
-    container_name: ServiceName | None = None
-    links: list[str] = Field(default_factory=list)
+    container_name: NetworkName | None = None
+    links: list[Annotated[str, AfterValidator(_link)]] = Field(default_factory=list)
     ports: Annotated[
         list[Annotated[str, BeforeValidator(_long_port), AfterValidator(_port)]],
         AfterValidator(_single_ports),
@@ -404,14 +419,6 @@ class Service(Strict):
         if self.image is None and self.build is None:
             raise error("image", "a service needs `image`, `build`, or both (build, then tag)")
         return self
-
-    @field_validator("links")
-    @classmethod
-    def _link_names(cls, links: list[str]) -> list[str]:
-        for link in links:
-            if not all(_LINK_NAME.fullmatch(part) for part in link.split(":", 1)):
-                raise error("links", f"{show(link)} is not SERVICE or SERVICE:ALIAS")
-        return links
 
     @property
     def limits(self) -> Resources:
