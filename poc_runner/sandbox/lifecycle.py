@@ -38,6 +38,7 @@ from poc_runner.sandbox.data import (
 from poc_runner.sandbox.datacache import Pin
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.forwarder import (
+    bridge_of,
     create_forwarder,
     create_publishing_network,
     endpoints,
@@ -49,7 +50,13 @@ from poc_runner.sandbox.hardening import confinement
 from poc_runner.sandbox.health import last_logs, raise_if_stopped, wait_healthy
 from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.images import ensure_image, existing_image, image_healthcheck
-from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
+from poc_runner.sandbox.network import (
+    address_on,
+    create_network,
+    dns_names,
+    placement,
+    resolver,
+)
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
 from poc_runner.sandbox.startup import jobs, start_in_order
@@ -162,20 +169,23 @@ class Sandbox:
         published = [name for name, service in self.scenario.services.items() if service.ports]
         if not published:
             return
-        bridge = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
-        self.networks.append(self._adopt(bridge, lambda n: n.remove()))
+        network = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
+        self.networks.append(self._adopt(network, lambda n: n.remove()))
+        publishing = (str(network.name), bridge_of(network))
         with ThreadPoolExecutor(max_workers=len(published), thread_name_prefix="ports") as pool:
-            started = [pool.submit(self._forward, name, str(bridge.name)) for name in published]
+            started = [pool.submit(self._forward, name, *publishing) for name in published]
             wait_all(started)
         for future in started:
             future.result()
 
-    def _forward(self, name: str, publishing: str) -> None:
+    def _forward(self, name: str, publishing: str, bridge: str) -> None:
+        target = address_on(self.client, self.containers[name], str(self.networks[0].name))
         forwarder = create_forwarder(
             self.client,
-            name,
+            target,
             forwards(self.scenario.services[name].ports),
             publishing=publishing,
+            bridge=bridge,
             name=f"{self.prefix}_ports-{name}",
             labels={**self.labels, label.SERVICE: forwarder_role(name)},
         )

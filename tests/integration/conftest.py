@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import datacache, headstart, labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
-from poc_runner.sandbox.owner import Liveness, liveness
+from poc_runner.sandbox.owner import Liveness, liveness, this_user
 from poc_runner.sandbox.reaper import labels_of
 from poc_runner.schema import result_schema_json
 
@@ -47,17 +48,34 @@ def client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
-    """No run's object remains. Data cache entries stay, as built images do (a cache, capped
-    by POC_DATA_CACHE_MAX), but only whole: no fill its process left unfinished, no stamp
-    without its data volume (sandbox/datacache.py). The entries the session filled go at its
-    end (those no run still mounts), so the suite does not grow the user's cache."""
+def a_user_of_its_own() -> Iterator[None]:
+    """Kept sandboxes (`poc up`) belong to `user@host`, and `poc clean` removes every one of
+    its user's whose owner ended: the session is a user of its own (LOGNAME, which
+    getpass reads first), so its `poc clean` never takes the `poc up` sandbox of another
+    session sharing this machine's engine, nor theirs its."""
+    before = os.environ.get("LOGNAME")
+    os.environ["LOGNAME"] = f"poc-tests-{os.getpid()}"
+    yield
+    if before is None:
+        del os.environ["LOGNAME"]
+    else:
+        os.environ["LOGNAME"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind(client: docker.DockerClient, a_user_of_its_own: None) -> Iterator[None]:
+    """No run's object of this session (of its user) remains. Data cache entries stay, as
+    built images do (a cache, capped by POC_DATA_CACHE_MAX), but only whole: no fill its
+    process left unfinished, no stamp without its data volume (sandbox/datacache.py). The
+    entries the session filled go at its end (those no run still mounts), so the suite does
+    not grow the user's cache."""
     before = cache_ids(client)
     yield
     leftovers = [  # a run still going belongs to another process (a benchmark, say)
         thing
         for thing in labelled(client)
-        if liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
+        if labels_of(thing).get(labels.USER) == this_user()  # not another session's
+        and liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
     ]
     for thing in leftovers:  # clean up so one failure does not spoil later sessions
         if isinstance(thing, Container):
