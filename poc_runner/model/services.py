@@ -65,11 +65,33 @@ def _image(value: str) -> str:
     return value
 
 
+BUILD_NETWORKS = ("default", "none")
+
+
+def _build_network(value: str) -> str:
+    if value == "host":
+        raise error(
+            "security",
+            "build.network: host is not allowed: a build's RUN would share this machine's"
+            " network and reach everything it reaches; use `default` if the build downloads",
+        )
+    if value not in BUILD_NETWORKS:
+        raise error(
+            "build",
+            f"build.network {show(value)} is not `default` (the engine's bridge, for a build"
+            " that downloads) or `none`: the run's own network does not exist yet while its"
+            " images are built",
+        )
+    return value
+
+
 class BuildSpec(Strict):
     context: ScenarioPath = "."  # as in Compose
     dockerfile: ScenarioPath = "Dockerfile"
     args: EnvMap = Field(default_factory=dict)
     target: str | None = None  # a stage of a multi-stage Dockerfile
+    # what the Dockerfile's RUN instructions reach; unset, the sandbox decides (build_network)
+    network: Annotated[str, AfterValidator(_build_network)] | None = None
 
 
 class Healthcheck(Strict):
@@ -447,6 +469,16 @@ class Service(Strict):
         if isinstance(self.labels, dict):
             return dict(self.labels)
         return {name: value for name, _, value in (i.partition("=") for i in self.labels)}
+
+    def build_network(self, sandbox: str) -> str | None:
+        """The network its build's RUN instructions get (the engine's `network_mode`): none
+        in an isolated sandbox unless `build.network: default` says the build downloads;
+        the engine's default bridge (None) otherwise, unless `build.network: none`."""
+        spec = self.build_spec
+        given = spec.network if spec is not None else None
+        if given == "none" or (sandbox == "isolated" and given != "default"):
+            return "none"
+        return None
 
     @property
     def build_spec(self) -> BuildSpec | None:
