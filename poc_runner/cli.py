@@ -17,12 +17,11 @@ from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
+from poc_runner.pipes import readers_may_leave
 
 if TYPE_CHECKING:
     from poc_runner.result import RunResult
     from poc_runner.sandbox.reaper import Swept
-
-BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
 
 
 class _Poc(click.Group):
@@ -37,8 +36,6 @@ class _Poc(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
-        except BrokenPipeError:  # `poc ... | head`: the reader left; nothing more to say
-            ctx.exit(BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -609,7 +606,9 @@ def doctor(ctx: click.Context) -> None:
 def main() -> NoReturn:
     """The `poc` command. It ends with os._exit once its output is flushed: Python's own
     shutdown would free every module and object one by one (pydantic's schemas are large),
-    about 80 ms a user waits for nothing. Every file a command writes is closed by then."""
+    about 80 ms a user waits for nothing. Every file a command writes is closed by then. A
+    reader that leaves early (`poc run | head`) changes nothing of that (pipes.py)."""
+    readers_may_leave()
     try:
         cli(prog_name="poc")
         code: int | str | None = 0
@@ -619,8 +618,5 @@ def main() -> NoReturn:
         click.echo(code, err=True)
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BrokenPipeError:
-            code = code or BROKEN_PIPE
+        stream.flush()
     os._exit(code or 0)
