@@ -22,7 +22,7 @@ from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
-from poc_runner.result import Incident
+from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.data import (
     FILL_AT,
@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from poc_runner.sandbox.headstart import HeadStart
 
 Report = Callable[[str, str], None]  # (service, what is happening)
+SETTLE_WITHIN = 1.0  # seconds a killed step's container may take to be seen going
 T = TypeVar("T")
 
 
@@ -386,6 +387,24 @@ class Sandbox:
             done=jobs(self.scenario),
         ).start()
 
+    def settle(self, name: str, within: float = SETTLE_WITHIN) -> None:
+        """Wait, briefly, until the engine says the service's container is running or is not
+        there any more. A step killed outright (SIGKILL) may have gone with its container
+        (`poc down` of the sandbox under a `--reuse`, a kill through the engine), which the
+        engine shows a moment after the step has ended; the next reading then sees it."""
+        import docker
+
+        deadline = time.monotonic() + within
+        container = self.containers[name]
+        while time.monotonic() < deadline:
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                return
+            if container.status != "running":
+                return
+            time.sleep(0.05)
+
     def checkpoint(self, *, read: bool = False) -> None:
         """A fault the watch found (out of memory, over the disk limit) ends the run here, as a
         sandbox error. Between steps what its last reading found is enough (a service that
@@ -402,6 +421,11 @@ class Sandbox:
     @property
     def incidents(self) -> list[Incident]:
         return list(self.watching.incidents) if self.watching else []
+
+    @property
+    def taken_away(self) -> bool:
+        """Whether something outside the run removed a service of it (watch.py)."""
+        return any(incident.kind is IncidentKind.REMOVED for incident in self.incidents)
 
     def exec(
         self,
