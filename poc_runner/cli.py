@@ -364,8 +364,10 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     Each round is a `poc run --reuse` (results written and recorded, marked as reused) and
     ends with one screen of summary. A change to the services themselves needs `poc down`
     then `poc up`; the round says so and the watch goes on. Ctrl-C stops watching and leaves
-    the sandbox up (exit 130).
+    the sandbox up (exit 130); a sandbox that is gone (`poc down`) stops it too, saying so
+    (exit 3). At most 10,000 files of the folder are watched.
     """
+    from poc_runner.loop import gone_check
     from poc_runner.loop import watch as keep_watching
     from poc_runner.run import RunOptions
     from poc_runner.summary import summarize
@@ -375,8 +377,9 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     def summary(result: RunResult) -> str:
         return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
 
+    options, still_up = RunOptions(out, variables), gone_check(scenario_file)
     try:
-        keep_watching(scenario_file, RunOptions(out, variables), click.echo, summary)
+        keep_watching(scenario_file, options, click.echo, summary, still_up)
     except KeyboardInterrupt:
         from poc_runner.errors import Interrupted
 

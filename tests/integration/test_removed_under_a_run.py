@@ -111,3 +111,37 @@ def test_two_poc_up_of_one_scenario_at_once_make_one_sandbox(
         f"up-twice is already up (run {run_id})",
     ]
     assert any(words in second[1] for words in named), second
+
+
+def test_poc_watch_stops_and_says_so_once_its_sandbox_is_gone(
+    scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    path = scenario(
+        f"""\
+        services: {{app: {{image: {BASE}, command: [sleep, infinity]}}}}
+        steps: [{{name: hello, service: app, run: echo hello}}]
+        """,
+        name="watched",
+    )
+    assert poc("up", str(path)).returncode == 0
+    watching = subprocess.Popen(
+        [*POC, "watch", str(path), "--out", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watching.stdout is not None
+        for line in watching.stdout:  # the first round, then waiting for a change
+            if line.startswith("watching "):
+                break
+        assert poc("down", str(path)).returncode == 0
+        code = watching.wait(timeout=30)  # it asks every few seconds
+        stderr = watching.stderr.read() if watching.stderr else ""
+    finally:
+        watching.kill()
+        poc("down", str(path))
+    assert code == 3, stderr
+    assert "the sandbox of watched is gone (removed by `poc down` (pid" in stderr
+    assert "stopped watching" in stderr
+    assert "still up" not in stderr
