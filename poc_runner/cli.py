@@ -271,7 +271,8 @@ def run(
     with no route out (not the internet, the LAN or this host), copies the data in read-only,
     runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
     Ctrl-C or SIGTERM. While the steps run the services are watched: one that stops is on
-    record, one killed for memory or over its disk limit is a sandbox error. Each run writes
+    record, one killed for memory, over its disk limit or removed under the run (`poc down`
+    during --reuse) is a sandbox error. Each run writes
     result.json (with the variables and files it was given), report.html, report.md,
     junit.xml (with --pdf, report.pdf), steps/, logs/ and artifacts/ under OUT, and is
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
@@ -337,7 +338,8 @@ def up(path: str, variables: dict[str, str]) -> None:
     """Start a scenario's services for exploring by hand; run no steps.
 
     Declared `ports` are published on 127.0.0.1 only. The services stay up until
-    `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them.
+    `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them. One sandbox is up
+    per scenario: a second `poc up` while one is up, or coming up, is refused, naming it.
     """
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.live import up as start
@@ -597,7 +599,8 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
 @cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
-    """Check this machine can run scenarios: engine, version, limits, base image."""
+    """Check this machine can run scenarios: how the engine is reached (which SSH client and
+    address, TLS checked or not), engine, version, limits, base image."""
     from poc_runner.doctor import diagnose, healthy
 
     findings = diagnose()
