@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
@@ -212,9 +213,10 @@ WEB_SERVICE = (
 )
 
 
-@pytest.fixture
-def host_listener() -> Iterator[int]:
-    """A TCP listener on every address of this host, answering anyone who connects."""
+@contextmanager
+def listening(greeting: bytes = b"") -> Iterator[int]:
+    """A TCP listener on every address of this host that accepts anyone who connects, sends
+    `greeting` and closes; yields its port."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", 0))
@@ -225,16 +227,30 @@ def host_listener() -> Iterator[int]:
     def serve() -> None:
         while not stop.is_set():
             try:
-                server.accept()[0].close()
+                with server.accept()[0] as connection:
+                    connection.sendall(greeting)
             except OSError:
                 continue
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture
+def host_listener() -> Iterator[int]:
+    """A TCP listener on every address of this host, answering anyone who connects."""
+    with listening() as port:
+        yield port
+
+
+# A step that waits, its file /tmp/waiting there, until the test touches /tmp/go.
+WAIT_FOR_GO = "touch /tmp/waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done"
 
 
 def host_addresses() -> list[str]:

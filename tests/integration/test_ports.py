@@ -13,7 +13,6 @@ import ipaddress
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -27,7 +26,15 @@ from poc_runner.sandbox.forwarder import FIRST_PORT
 from poc_runner.sandbox.headstart import HeadStart, draft_of
 from poc_runner.sandbox.lifecycle import Sandbox
 
-from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, labelled, poc
+from .conftest import (
+    BASE,
+    WEB_SERVICE,
+    ScenarioFactory,
+    host_addresses,
+    labelled,
+    listening,
+    poc,
+)
 from .test_isolation import PROBE
 from .test_lifecycle import fetch
 
@@ -71,25 +78,8 @@ BANNER = b"this host's own listener\n"
 @pytest.fixture
 def banner_listener() -> Iterator[int]:
     """A TCP listener on every address of this host that greets whoever connects."""
-    server = socket.create_server(("0.0.0.0", 0))
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection = server.accept()[0]
-            except OSError:
-                continue
-            with connection:
-                connection.sendall(BANNER)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    with listening(BANNER) as port:
+        yield port
 
 
 def test_up_publishes_through_a_forwarder_and_the_service_reaches_no_host_address(

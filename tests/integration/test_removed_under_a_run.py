@@ -15,7 +15,7 @@ import pytest
 
 from poc_runner.sandbox import labels as label
 
-from .conftest import BASE, POC, ScenarioFactory, poc
+from .conftest import BASE, POC, WAIT_FOR_GO, ScenarioFactory, poc
 
 WAITING = f"""\
 services:
@@ -23,7 +23,7 @@ services:
 steps:
   - name: wait
     service: app
-    run: "touch /tmp/waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done"
+    run: "{WAIT_FOR_GO}"
     timeout: 2m
 acceptance: {{criteria: [{{id: waited, check: {{type: exit_code, step: wait}}}}]}}
 """
