@@ -27,7 +27,7 @@ two SSH transports ran. So the link is made here, from the address as it was giv
 from __future__ import annotations
 
 import contextlib
-import io
+import functools
 import os
 import select
 import shutil
@@ -124,6 +124,14 @@ def adapter(url: str, timeout: float) -> SSHHTTPAdapter:
 # The system ssh client.
 
 
+@functools.cache
+def _always_readable() -> int:
+    """A descriptor that is always readable (a pipe holding a byte nobody reads)."""
+    readable, writable = os.pipe()
+    os.write(writable, b".")
+    return readable
+
+
 class SystemSocket(socket.socket):
     """A connection to the engine through an `ssh` process: its stdin and stdout carry the
     engine's bytes (`docker system dial-stdio`), with the socket's timeout kept on reads."""
@@ -134,6 +142,7 @@ class SystemSocket(socket.socket):
         super().__init__(socket.AF_INET, socket.SOCK_STREAM)  # only for its timeout
         self.program, self.target = program, target
         self.process: subprocess.Popen[bytes] | None = None
+        self.received = _Received(self)
 
     def connect(self, *_args: Any) -> None:
         """Start `ssh` and wait until the far side answers; a handshake sshd dropped (too many
@@ -178,9 +187,13 @@ class SystemSocket(socket.socket):
         return self.process.stdout.fileno()
 
     def fileno(self) -> int:
-        """What the engine sends arrives here: urllib3 looks at it to tell a connection kept
-        between calls from one that dropped (readable while idle: ssh ended)."""
-        return self._stdout() if self.process is not None else -1
+        """What the engine sends arrives here, readable when there is something to read: the
+        SDK waits on it before each read of a stream, and urllib3 looks at it to tell a
+        connection kept between calls from one that dropped (readable while idle: ssh ended).
+        Bytes already read into the buffer count: then it is a descriptor always readable."""
+        if self.process is None:
+            return -1
+        return _always_readable() if self.received.buffered else self._stdout()
 
     def _readable(self, timeout: float | None) -> bool:
         return bool(select.select([self._stdout()], [], [], timeout)[0])
@@ -206,7 +219,9 @@ class SystemSocket(socket.socket):
         self.sendall(data)
         return len(data)
 
-    def recv(self, size: int, *_flags: int) -> bytes:
+    def receive(self, size: int) -> bytes:
+        """What has come from the engine, up to `size` bytes, waiting for it at most the
+        socket's timeout; b"" at the end."""
         timeout = self.gettimeout()
         if not self._readable(timeout):
             raise TimeoutError(f"the engine sent nothing within {timeout} s")
@@ -215,10 +230,12 @@ class SystemSocket(socket.socket):
             raise ConnectionError(f"ssh to {self.target.host}: {self._failure()}")
         return data
 
+    def recv(self, size: int, *_flags: int) -> bytes:
+        """A stream's next bytes (the SDK's reads of exec and attach), the buffer's first."""
+        return self.received.read1(size)
+
     def makefile(self, *_args: Any, **_kwargs: Any) -> Any:
-        reader = io.BufferedReader(_Received(self))
-        reader.channel = self  # type: ignore[attr-defined]  # the SDK's attach looks for it
-        return reader
+        return self.received
 
     def close(self) -> None:
         self._end()
@@ -238,19 +255,76 @@ class SystemSocket(socket.socket):
             process.wait(timeout=5)
 
 
-class _Received(io.RawIOBase):
-    """What the engine sends, read through the socket (so its timeout holds)."""
+class _Received:
+    """What the engine sends, as HTTP reads it (a buffered binary file) and as the SDK reads a
+    stream (`recv` of `channel`, after the headers): one buffer for both, so no byte read
+    ahead with the headers is lost to the stream, and the socket's timeout holds."""
 
     def __init__(self, link: SystemSocket) -> None:
-        self.link = link
+        self.link, self.channel = link, link  # the SDK reads streams from `channel`
+        self._buffer = b""
+        self.closed = False
+
+    @property
+    def buffered(self) -> bool:
+        return bool(self._buffer)
+
+    def _fill(self) -> bool:
+        """One read of what has come (waiting for it); False at the end of the stream."""
+        more = self.link.receive(_CHUNK)
+        self._buffer += more
+        return bool(more)
+
+    def read1(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        if not self._buffer:
+            self._fill()
+        size = len(self._buffer) if size < 0 else size
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and self._fill():
+            pass
+        return self.read1(size)
+
+    def readinto(self, target: Any) -> int:
+        data = self.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+    def readinto1(self, target: Any) -> int:
+        data = self.read1(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self._buffer and (limit < 0 or len(self._buffer) < limit):
+            if not self._fill():
+                break
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        return self.read1(end if limit < 0 else min(end, limit))
+
+    def peek(self, size: int = 0) -> bytes:
+        if not self._buffer:
+            self._fill()
+        return self._buffer
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        data = self.link.recv(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+    def fileno(self) -> int:
+        return self.link.fileno()
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True  # the connection is the socket's to close
+
+
+_CHUNK = 65536
 
 
 class SystemConnection(SSHConnection):  # type: ignore[misc]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner import engine
+from poc_runner import engine, sshlink
 from poc_runner.errors import SandboxError
 from poc_runner.sshlink import Target, paramiko_params
 from tests.unit.test_contexts import write_context
@@ -109,3 +109,36 @@ def test_paramiko_reads_the_alias_as_ssh_would(tmp_path: Path) -> None:
     assert (given["port"], given["username"]) == (2200, "ops")
     other = paramiko_params(Target.of("ssh://elsewhere"))
     assert (other["hostname"], other["port"], other["username"]) == ("elsewhere", 22, "nobody")
+
+
+class _Arriving:
+    """A link as `_Received` reads it: the engine's bytes in the chunks they arrive in."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    def receive(self, _size: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def test_what_http_reads_and_what_a_stream_reads_share_one_buffer() -> None:
+    """The headers arrive with the stream's first bytes; HTTP reads the headers, the SDK
+    reads the stream after them (recv): not a byte is lost, nothing waits for what is there."""
+    received = sshlink._Received(
+        _Arriving(b"HTTP/1.1 101 UPGRADED\r\nConn", b"ection: Upgrade\r\n\r\n\x01abc", b"def")
+    )  # type: ignore[arg-type]
+    assert received.readline(65537) == b"HTTP/1.1 101 UPGRADED\r\n"
+    assert received.readline(65537) == b"Connection: Upgrade\r\n"
+    assert received.readline(65537) == b"\r\n"
+    assert received.buffered  # the stream's first bytes, read with the headers
+    assert received.read1(0) == b""  # an empty body asks for nothing
+    assert received.read1(100) == b"\x01abc"
+    assert received.read(3) == b"def"
+    assert received.read(10) == b""  # the end
+
+
+def test_read_waits_for_all_it_asks_and_readline_keeps_to_its_limit() -> None:
+    received = sshlink._Received(_Arriving(b"ab", b"cd", b"ef\n", b"gh"))  # type: ignore[arg-type]
+    assert received.read(5) == b"abcde"
+    assert received.readline(2) == b"f\n"
+    assert received.read() == b"gh"
