@@ -23,6 +23,7 @@ from poc_runner.sandbox import datacache
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.datacache import content_key
 from poc_runner.sandbox.hashindex import RACY_NS, VERSION
+from poc_runner.sandbox.owner import Owner
 
 from .conftest import (
     BASE,
@@ -328,7 +329,7 @@ def test_a_fill_killed_halfway_is_swept_by_the_next_poc_clean(
     before = cache_ids(client)
     process = start_big_run(scenario, tmp_path, "cache-killed", random_400_mib)
     try:
-        filling = wait_for_a_fill(client, before)
+        filling = wait_for_a_fill(client, before, "cache-killed")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -354,7 +355,7 @@ def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     before = cache_ids(client)
     process = start_big_run(scenario, tmp_path, "cache-cut", lambda big: big.truncate(64 * 1024**3))
     try:
-        filling = wait_for_an_unfilled_entry(client, before)
+        filling = wait_for_an_unfilled_entry(client, before, process.pid)
         time.sleep(3)  # into the copy
         cleaned = subprocess.run(
             [*POC, "clean"], capture_output=True, text=True, timeout=60, check=False
@@ -374,24 +375,31 @@ def test_during_a_big_copy_poc_clean_answers_and_sigterm_ends_the_copy_at_once(
     assert '"error": "interrupted"' in result
 
 
-def wait_for_an_unfilled_entry(client: docker.DockerClient, before: set[str]) -> str:
-    """The id of a new entry not filled yet, once its data volume exists."""
+def wait_for_an_unfilled_entry(client: docker.DockerClient, before: set[str], pid: int) -> str:
+    """The id of a new entry not filled yet, once its data volume exists, that process `pid`
+    fills (others sharing the engine fill entries meanwhile)."""
     for _ in range(600):
         for entry in datacache.entries(client):
-            if entry.id not in before and entry.key is None and entry.volume is not None:
+            owner = Owner.parse(entry.owner)
+            new = entry.id not in before and entry.key is None and entry.volume is not None
+            if new and owner is not None and owner.pid == pid:
                 return entry.id
         time.sleep(0.05)
     pytest.fail("no fill started")
 
 
-def wait_for_a_fill(client: docker.DockerClient, before: set[str]) -> str:
-    """The id of a new entry being filled, once its filler mounts it (a container whose
-    creation is still on its way when the run dies lands later, for the sweep after)."""
+def wait_for_a_fill(client: docker.DockerClient, before: set[str], scenario: str) -> str:
+    """The id of a new entry being filled for `scenario`, once its filler mounts it (a
+    container whose creation is still on its way when the run dies lands later, for the sweep
+    after). Not another run's: others sharing the engine fill entries meanwhile."""
     for _ in range(600):
         for entry in datacache.entries(client):
             if entry.id in before or entry.key is not None or entry.volume is None:
                 continue
-            if client.containers.list(all=True, filters={"volume": entry.volume}):
+            mine = {"volume": entry.volume, "label": f"{label.SCENARIO}={scenario}"}
+            # sparse: the engine holds an inspect of a container it copies into until the
+            # copy ends, by which time the fill may be complete
+            if client.containers.list(all=True, filters=mine, sparse=True):
                 return entry.id
         time.sleep(0.05)
     pytest.fail("no fill started")
