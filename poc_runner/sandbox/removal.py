@@ -1,8 +1,9 @@
 """Removing Docker objects at teardown and clean-up: one way, whatever the object.
 
 Something already gone counts as removed (another teardown, `poc clean` or a person got there
-first); any other failure is returned as text, so a teardown goes on and reports it at the
-end instead of stopping halfway.
+first), and so does something the engine is removing already (another command's sweep of the
+same ended run, at the same moment); any other failure is returned as text, so a teardown goes
+on and reports it at the end instead of stopping halfway.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 
+_BEING_REMOVED = "is already in progress"  # the engine's words: "removal of container ..."
+
+
 def remove_quietly(what: str, remove: Callable[[], object]) -> str | None:
     """Run `remove`; None when the object is gone, else what went wrong, naming `what`."""
     import docker
@@ -24,6 +28,10 @@ def remove_quietly(what: str, remove: Callable[[], object]) -> str | None:
         remove()
     except docker.errors.NotFound:
         pass
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409 and _BEING_REMOVED in str(exc.explanation or ""):
+            return None  # another command removes it at this very moment
+        return f"{what}: {exc}"
     except docker.errors.DockerException as exc:
         return f"{what}: {exc}"
     except Exception as exc:
