@@ -116,6 +116,7 @@ bench: $(STAMP) sandbox
 	$(BIN)/python bench/run_vs_bare.py
 	$(BIN)/python bench/data_at_size.py
 	$(BIN)/python bench/data_metrics.py
+	$(BIN)/python bench/watch_big_folder.py
 
 # Regenerate the committed JSON Schema after changing the models (a test checks they match).
 schema: $(STAMP)

@@ -17,13 +17,12 @@ from poc_runner import __version__
 from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
+from poc_runner.pipes import readers_may_leave
 from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
     from poc_runner.result import RunResult
     from poc_runner.sandbox.reaper import Swept
-
-BROKEN_PIPE = 141  # what a shell reports for a command its reader stopped reading (SIGPIPE)
 
 
 class _Poc(click.Group):
@@ -38,8 +37,6 @@ class _Poc(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
-        except BrokenPipeError:  # `poc ... | head`: the reader left; nothing more to say
-            ctx.exit(BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -284,7 +281,8 @@ def run(
     with no route out (not the internet, the LAN or this host), copies the data in read-only,
     runs the steps and judges the criteria. The sandbox is removed afterwards, also on failure,
     Ctrl-C or SIGTERM. While the steps run the services are watched: one that stops is on
-    record, one killed for memory or over its disk limit is a sandbox error. Each run writes
+    record, one killed for memory, over its disk limit or removed under the run (`poc down`
+    during --reuse) is a sandbox error. Each run writes
     result.json (with the variables and files it was given), report.html, report.md,
     junit.xml (with --pdf, report.pdf), steps/, logs/ and artifacts/ under OUT, and is
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
@@ -353,7 +351,8 @@ def up(path: str, variables: dict[str, str]) -> None:
     """Start a scenario's services for exploring by hand; run no steps.
 
     Declared `ports` are published on 127.0.0.1 only. The services stay up until
-    `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them.
+    `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them. One sandbox is up
+    per scenario: a second `poc up` while one is up, or coming up, is refused, naming it.
     """
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.live import up as start
@@ -380,8 +379,10 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     Each round is a `poc run --reuse` (results written and recorded, marked as reused) and
     ends with one screen of summary. A change to the services themselves needs `poc down`
     then `poc up`; the round says so and the watch goes on. Ctrl-C stops watching and leaves
-    the sandbox up (exit 130).
+    the sandbox up (exit 130); a sandbox that is gone (`poc down`) stops it too, saying so
+    (exit 3). At most 10,000 files of the folder are watched.
     """
+    from poc_runner.loop import gone_check
     from poc_runner.loop import watch as keep_watching
     from poc_runner.run import RunOptions
     from poc_runner.summary import summarize
@@ -391,8 +392,9 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     def summary(result: RunResult) -> str:
         return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
 
+    options, still_up = RunOptions(out, variables), gone_check(scenario_file)
     try:
-        keep_watching(scenario_file, RunOptions(out, variables), click.echo, summary)
+        keep_watching(scenario_file, options, click.echo, summary, still_up)
     except KeyboardInterrupt:
         from poc_runner.errors import Interrupted
 
@@ -726,7 +728,8 @@ def setup(
 @cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
-    """Check this machine can run scenarios: the engine, its limits, `poc setup`'s images."""
+    """Check this machine can run scenarios: how the engine is reached (which SSH client and
+    address, TLS checked or not), the engine, its version and limits, `poc setup`'s images."""
     from poc_runner.doctor import diagnose, healthy
 
     findings = diagnose()
@@ -738,7 +741,9 @@ def doctor(ctx: click.Context) -> None:
 def main() -> NoReturn:
     """The `poc` command. It ends with os._exit once its output is flushed: Python's own
     shutdown would free every module and object one by one (pydantic's schemas are large),
-    about 80 ms a user waits for nothing. Every file a command writes is closed by then."""
+    about 80 ms a user waits for nothing. Every file a command writes is closed by then. A
+    reader that leaves early (`poc run | head`) changes nothing of that (pipes.py)."""
+    readers_may_leave()
     try:
         cli(prog_name="poc")
         code: int | str | None = 0
@@ -748,8 +753,5 @@ def main() -> NoReturn:
         click.echo(code, err=True)
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BrokenPipeError:
-            code = code or BROKEN_PIPE
+        stream.flush()
     os._exit(code or 0)

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote
+from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote, link
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.images import local_image_id
@@ -29,7 +29,8 @@ class Finding:
 
 
 def diagnose() -> list[Finding]:
-    findings = [_docker_cli()]
+    fine, how = link()  # said before connecting: which client and address were tried
+    findings = [_docker_cli(), Finding("ok" if fine else "warn", "engine link", how)]
     try:
         client = connect(timeout=10)
     except PocError as exc:

@@ -6,6 +6,7 @@ they live here once and every command maps its outcome through them.
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import IntEnum
 
@@ -99,9 +100,15 @@ def engine_lost(exc: BaseException) -> bool:
     return isinstance(exc, lost)
 
 
+_SSH_SAID = re.compile(r"ssh to [^:]+: ([^'\")]+)")  # sshlink.py's words for a failed link
+
+
 def reason(exc: BaseException) -> str:
-    """The gist of a connection error's long text: `connection refused`, say."""
+    """The gist of a connection error's long text: `connection refused`, say; for an `ssh://`
+    engine, what ssh itself said (`Host key verification failed.`)."""
     text = str(exc)
+    if said := _SSH_SAID.search(text):
+        return f"ssh: {said[1].strip()}"
     for marker in (
         "Connection refused",
         "Connection reset",

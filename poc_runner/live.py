@@ -25,6 +25,7 @@ from poc_runner.sandbox import labels
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import Swept, sweep
 from poc_runner.sandbox.reuse import find_kept, refuse_if_up
+from poc_runner.sandbox.uplock import bringing_up
 from poc_runner.validation.findings import did_you_mean
 
 
@@ -38,22 +39,23 @@ class Started:
 def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
     scenario = load(path, variables)
     client = connect()
-    refuse_if_up(client, scenario.name, str(path))
-    run_id = labels.new_run_id()
-    sandbox = Sandbox(
-        client,
-        scenario,
-        path.parent,
-        run_id,
-        kept=True,
-        publish=True,
-        report=services_of(progress, scenario.name),
-    )
-    try:
-        sandbox.up()
-    except BaseException:
-        sandbox.down()
-        raise
+    with bringing_up(scenario.name, "`poc up`", str(path)):  # one at a time (uplock.py)
+        refuse_if_up(client, scenario.name, str(path))
+        run_id = labels.new_run_id()
+        sandbox = Sandbox(
+            client,
+            scenario,
+            path.parent,
+            run_id,
+            kept=True,
+            publish=True,
+            report=services_of(progress, scenario.name),
+        )
+        try:
+            sandbox.up()
+        except BaseException:
+            sandbox.down()
+            raise
     return Started(scenario, run_id, {name: sandbox.endpoints(name) for name in sandbox.containers})
 
 
@@ -86,7 +88,9 @@ def shell(path: Path, service: str, command: list[str]) -> NoReturn:
 
 def down(path: Path) -> Swept:
     scenario = scenario_of(path)
-    return sweep(connect(), include_kept=True, only_kept=True, scenario=scenario.name)
+    return sweep(
+        connect(), include_kept=True, only_kept=True, scenario=scenario.name, by="`poc down`"
+    )
 
 
 def scenario_of(path: Path) -> Scenario:

@@ -178,12 +178,14 @@ class IncidentKind(StrEnum):
     EXITED = "exited"  # the product stopped: what needs it fails
     OUT_OF_MEMORY = "out_of_memory"  # the sandbox's memory limit killed it: verdict error
     DISK_LIMIT = "disk_limit"  # it wrote more than resources.disk: stopped, verdict error
+    REMOVED = "removed"  # its container was removed under the run (`poc down`): verdict error
 
 
 _INCIDENT_WORDS = {
     IncidentKind.EXITED: "stopped",
     IncidentKind.OUT_OF_MEMORY: "killed: out of memory",
     IncidentKind.DISK_LIMIT: "stopped: over its disk limit",
+    IncidentKind.REMOVED: "removed under the run",
 }
 
 

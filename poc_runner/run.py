@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ from poc_runner.sandbox.labels import new_run_id
 from poc_runner.sandbox.lifecycle import Sandbox
 from poc_runner.sandbox.reaper import sweep
 from poc_runner.sandbox.reuse import refuse_if_up
+from poc_runner.sandbox.uplock import bringing_up
 from poc_runner.scoring import score, settled, verdict
 from poc_runner.steps import Announce, StepResult, run_steps
 from poc_runner.timeline import build_timeline
@@ -128,20 +129,22 @@ class Runner:
         writable(self.options.out)
         heads = list(self.head_starts.values())
         self._client = heads[0].client if heads else connect()  # a head start has connected
-        if self.options.keep:  # one sandbox left up per scenario: --reuse and down know which
-            for path, scenario in scenarios:
-                refuse_if_up(self._client, scenario.name, str(path))
-        if self.options.reuse:  # every sandbox found and checked before any step runs
-            self._reused = {
-                path: Sandbox.reused(
-                    self._client, scenario, path, services_of(self.progress, scenario.name)
-                )
-                for path, scenario in scenarios
-            }
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
-            self._engine = aside.submit(EngineInfo.read, self._client)
-            aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
-            return self._run_each(scenarios)
+        with ExitStack() as held:
+            if self.options.keep:  # one sandbox left up per scenario: --reuse, down know which
+                for path, scenario in scenarios:
+                    held.enter_context(bringing_up(scenario.name, "`poc run --keep`", str(path)))
+                    refuse_if_up(self._client, scenario.name, str(path))
+            if self.options.reuse:  # every sandbox found and checked before any step runs
+                self._reused = {
+                    path: Sandbox.reused(
+                        self._client, scenario, path, services_of(self.progress, scenario.name)
+                    )
+                    for path, scenario in scenarios
+                }
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside") as aside:
+                self._engine = aside.submit(EngineInfo.read, self._client)
+                aside.submit(sweep, self._client, include_kept=False)  # what killed runs left
+                return self._run_each(scenarios)
 
     def _head_start(self, path: Path, scenario: Scenario) -> HeadStart | None:
         """This run's head start, if it guessed the validated scenario right."""
@@ -180,7 +183,7 @@ class Runner:
         with self._registered(sandbox):
             work = self._work(run, sandbox)
         work = self._teardown(run, sandbox, work)
-        if self.options.keep or sandbox.reusing:  # still up: where its ports answer
+        if (self.options.keep or sandbox.reusing) and not sandbox.taken_away:  # still up
             self.endpoints[run.run_id] = {
                 name: sandbox.endpoints(name) for name in sandbox.containers
             }

@@ -69,6 +69,7 @@ class StepResult:
 
 
 Announce = Callable[[str, str], None]  # (step, what is happening)
+KILLED = 128 + 9  # a step's exit code when SIGKILL ended it
 LAST_LINES = 5  # of a failed step's output, on screen and in the reports
 
 
@@ -93,7 +94,11 @@ def run_steps(
         announce(step.name, "running")
         _run_one(sandbox, step, result, folder, run_folder, min(step.timeout, remaining))
         announce(step.name, _summary(result))
-        sandbox.checkpoint()  # a service out of memory or over its disk: the run ends here
+        if result.exit_code == KILLED:  # its container may be on its way out: let it go
+            sandbox.settle(step.service)
+        # a service out of memory, over its disk limit or removed: the run ends here (asked
+        # now when the step failed, so the fault that failed it is the run's error)
+        sandbox.checkpoint(read=not result.passed)
         if not result.passed and not step.continue_on_error:
             break
     sandbox.checkpoint(read=True)

@@ -1,4 +1,4 @@
-"""Shared by every test: runs never touch the developer's own run history."""
+"""Shared by every test: runs never touch the developer's own run history or state folder."""
 
 from __future__ import annotations
 
@@ -19,3 +19,17 @@ def private_run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ.pop("POC_HISTORY", None)
     else:
         os.environ["POC_HISTORY"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The state folder (the data hash index, the notes of what `poc down` removed, the locks
+    of `poc up`) is the session's own too, also for the `poc` subprocesses; a test that needs
+    one of its own sets POC_STATE_DIR itself."""
+    previous = os.environ.get("POC_STATE_DIR")
+    os.environ["POC_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if previous is None:
+        os.environ.pop("POC_STATE_DIR", None)
+    else:
+        os.environ["POC_STATE_DIR"] = previous

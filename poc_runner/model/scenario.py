@@ -18,6 +18,7 @@ from poc_runner.model.types import (
     EnvMap,
     Identifier,
     MountPath,
+    NetworkName,
     ScalarText,
     ScenarioName,
     ScenarioPath,
@@ -236,7 +237,7 @@ class Scenario(Strict):
     sandbox: Sandbox = Field(default_factory=Sandbox)
     data: list[DataItem] = Field(default_factory=list)
     compose: ComposeRef | None = None  # services from Compose files, merged under `services`
-    services: dict[ServiceName, Service] = Field(default_factory=dict)
+    services: dict[NetworkName, Service] = Field(default_factory=dict)
     volumes: dict[ServiceName, NamedVolume | None] = Field(default_factory=dict)  # Compose's
     networks: dict[str, Any] = Field(default_factory=dict)  # Compose's; one network per run
     steps: list[Step] = Field(default_factory=list)

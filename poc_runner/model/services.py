@@ -29,6 +29,7 @@ from poc_runner.model.types import (
     Duration,
     EnvMap,
     Memory,
+    NetworkName,
     ScalarText,
     ScenarioPath,
     ServiceName,
@@ -36,6 +37,7 @@ from poc_runner.model.types import (
     TextOrList,
     env_as_dict,
     error,
+    reads_as_address,
     shape_of,
     show,
 )
@@ -63,11 +65,33 @@ def _image(value: str) -> str:
     return value
 
 
+BUILD_NETWORKS = ("default", "none")
+
+
+def _build_network(value: str) -> str:
+    if value == "host":
+        raise error(
+            "security",
+            "build.network: host is not allowed: a build's RUN would share this machine's"
+            " network and reach everything it reaches; use `default` if the build downloads",
+        )
+    if value not in BUILD_NETWORKS:
+        raise error(
+            "build",
+            f"build.network {show(value)} is not `default` (the engine's bridge, for a build"
+            " that downloads) or `none`: the run's own network does not exist yet while its"
+            " images are built",
+        )
+    return value
+
+
 class BuildSpec(Strict):
     context: ScenarioPath = "."  # as in Compose
     dockerfile: ScenarioPath = "Dockerfile"
     args: EnvMap = Field(default_factory=dict)
     target: str | None = None  # a stage of a multi-stage Dockerfile
+    # what the Dockerfile's RUN instructions reach; unset, the sandbox decides (build_network)
+    network: Annotated[str, AfterValidator(_build_network)] | None = None
 
 
 class Healthcheck(Strict):
@@ -184,6 +208,19 @@ def _single_ports(ports: list[str]) -> list[str]:
     return single
 
 
+def _link(link: str) -> str:
+    if not all(_LINK_NAME.fullmatch(part) for part in link.split(":", 1)):
+        raise error("links", f"{show(link)} is not SERVICE or SERVICE:ALIAS")
+    if any(reads_as_address(part) for part in link.split(":", 1)):
+        raise error(
+            "security",
+            f"{show(link)} names an IP address (numbers and dots, as `inet_aton` reads them):"
+            " a link name becomes a name on the run's network, and a lookup of it would lead"
+            " to that address; it needs a letter in it",
+        )
+    return link
+
+
 def _capability(value: str) -> str:
     if value.upper().removeprefix("CAP_") not in ALLOWED_CAPABILITIES:
         raise error(
@@ -256,7 +293,7 @@ def _ulimit(value: Any) -> Any:
 class NetworkJoin(Strict):
     """A service's place on a Compose network: only its aliases mean anything here."""
 
-    aliases: list[ServiceName] = Field(default_factory=list)
+    aliases: list[NetworkName] = Field(default_factory=list)
     ipv4_address: Ignored = None
     ipv6_address: Ignored = None
     priority: Ignored = None
@@ -329,7 +366,7 @@ class Service(Strict):
     entrypoint: Command | None = None
     working_dir: ContainerPath | None = None
     user: str | None = None
-    hostname: ServiceName | None = None
+    hostname: NetworkName | None = None
     labels: Labels = Field(default_factory=dict)
     init: bool = True  # tini as PID 1 unless the service says otherwise
     depends_on: DependsOnRef = Field(default_factory=dict)
@@ -354,8 +391,8 @@ class Service(Strict):
     configs: Files = Field(default_factory=list)
     secrets: Files = Field(default_factory=list)
     networks: NetworksRef = Field(default_factory=list)
-    container_name: ServiceName | None = None
-    links: list[str] = Field(default_factory=list)
+    container_name: NetworkName | None = None
+    links: list[Annotated[str, AfterValidator(_link)]] = Field(default_factory=list)
     ports: Annotated[
         list[Annotated[str, BeforeValidator(_long_port), AfterValidator(_port)]],
         AfterValidator(_single_ports),
@@ -405,14 +442,6 @@ class Service(Strict):
             raise error("image", "a service needs `image`, `build`, or both (build, then tag)")
         return self
 
-    @field_validator("links")
-    @classmethod
-    def _link_names(cls, links: list[str]) -> list[str]:
-        for link in links:
-            if not all(_LINK_NAME.fullmatch(part) for part in link.split(":", 1)):
-                raise error("links", f"{show(link)} is not SERVICE or SERVICE:ALIAS")
-        return links
-
     @property
     def limits(self) -> Resources:
         """`resources`, with Compose's `mem_limit`, `cpus`, `pids_limit` and
@@ -440,6 +469,16 @@ class Service(Strict):
         if isinstance(self.labels, dict):
             return dict(self.labels)
         return {name: value for name, _, value in (i.partition("=") for i in self.labels)}
+
+    def build_network(self, sandbox: str) -> str | None:
+        """The network its build's RUN instructions get (the engine's `network_mode`): none
+        in an isolated sandbox unless `build.network: default` says the build downloads;
+        the engine's default bridge (None) otherwise, unless `build.network: none`."""
+        spec = self.build_spec
+        given = spec.network if spec is not None else None
+        if given == "none" or (sandbox == "isolated" and given != "default"):
+            return "none"
+        return None
 
     @property
     def build_spec(self) -> BuildSpec | None:

@@ -93,6 +93,32 @@ ServiceName = Annotated[
         "use letters, digits, '.', '_' and '-', starting with a letter or digit (as in Compose)",
     ),
 ]
+_ADDRESS_PART = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+
+
+def reads_as_address(name: str) -> bool:
+    """Whether a name would be taken as an IP address rather than looked up: up to four
+    numbers joined by dots, each decimal, octal (`0177`) or hex (`0x7f`), as `inet_aton`
+    (and so `gethostbyname`) reads them: `192.0.2.2`, `3221226018`, `0x7f.1`, `127.1`. A
+    trailing dot is refused too. An IPv6 address has colons, which no name here may have."""
+    parts = name.removesuffix(".").split(".")
+    return len(parts) <= 4 and all(_ADDRESS_PART.fullmatch(part) for part in parts)
+
+
+def _not_an_address(value: str) -> str:
+    if reads_as_address(value):
+        raise error(
+            "security",
+            f"{show(value)} reads as an IP address (numbers and dots, in decimal, octal or hex,"
+            " as `inet_aton` reads them), so a lookup of it would lead to that address rather"
+            " than to a service: a name on the run's network needs a letter in it",
+        )
+    return value
+
+
+# A name a service answers to on the run's network: its own, its hostname, container name,
+# aliases and link names. Never one that reads as an address (see `reads_as_address`).
+NetworkName = Annotated[ServiceName, AfterValidator(_not_an_address)]
 VarName = Annotated[
     str,
     Pattern(

@@ -59,6 +59,7 @@ class Packed:
         self._entries, self._extra, self._as_host, self._index = entries, folders, as_host, index
         self._cut = cut
         self.digests: dict[str, str] = {}  # member name -> sha256
+        self.sizes: dict[str, int] = {}  # member name -> bytes
         self.folders: list[str] = []  # folder member names
         self.size = 0
 
@@ -98,6 +99,7 @@ class Packed:
         batch.add(_header(_member(name, tarfile.REGTYPE, FILE_MODE, len(data))))
         batch.add(data + _padding(len(data)))
         self.digests[name] = hashlib.sha256(data).hexdigest()
+        self.sizes[name] = len(data)
         self.size += len(data)
 
     def _file(
@@ -122,6 +124,7 @@ class Packed:
         finally:
             os.close(descriptor)
         self.digests[member.name] = digest.hexdigest()
+        self.sizes[member.name] = member.size
         self.size += member.size
         if self._index is not None:
             self._index.remember(path, before, after, read_at, self.digests[member.name])

@@ -25,7 +25,8 @@ def clean(
 ) -> Swept:
     """Sweep every run whose owner has ended (and this user's kept sandboxes; with `everyone`,
     others' too), then the caches asked for."""
-    swept = sweep(client, include_kept=True, everyone=everyone)
+    by = "`poc clean --all`" if everyone else "`poc clean`"
+    swept = sweep(client, include_kept=True, everyone=everyone, by=by)
     if images:
         swept.merge(remove_built_images(client))
     if images or cache:

@@ -159,22 +159,37 @@ def _from_cache(
     content = known_content(volume, hashes)
     if content is None:
         return None
-    files, folders = content
-    entry = datacache.lookup(client, datacache.content_key(files, folders))
+    entry = datacache.lookup(client, content.key)
     taken = None if entry is None else datacache.take(client, entry, pin)
     if entry is None or taken is None:
         return None
     adopt(taken)
     volume.name, volume.shared, volume.from_cache = entry.data_volume, True, True
-    return files
+    return content.files
 
 
-def known_content(volume: DataVolume, hashes: HashIndex) -> tuple[dict[str, str], list[str]] | None:
-    """The volume's files (member name -> sha256) and folders as the archive would have them,
-    without reading the files the index vouches for. The others are hashed here only when
-    they are small (`PREHASH_MAX` in all), so a copy of a scenario folder finds the entry its
-    original filled; None when they are big: they are hashed once, while they are copied."""
+@dataclass(frozen=True)
+class Content:
+    """A volume's files as the archive would have them: member name -> sha256 and size (the
+    size as the file system says it now), and its folders."""
+
+    files: dict[str, str]
+    sizes: dict[str, int]
+    folders: list[str]
+
+    @property
+    def key(self) -> str:
+        return datacache.content_key(self.files, self.sizes, self.folders)
+
+
+def known_content(volume: DataVolume, hashes: HashIndex) -> Content | None:
+    """The volume's files, without reading those the index vouches for. The others are hashed
+    here only when they are small (`PREHASH_MAX` in all), so a copy of a scenario folder finds
+    the entry its original filled; None when they are big: they are hashed once, while they
+    are copied. A digest the index gives goes with the size the file has now, so the entry
+    found must hold a file of that size too (datacache.content_key)."""
     files: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     folders = list(volume.folders)
     unknown: list[tuple[str, str]] = []
     size = 0
@@ -182,7 +197,9 @@ def known_content(volume: DataVolume, hashes: HashIndex) -> tuple[dict[str, str]
         for path, member, info in walk(source, name):
             if member.isdir():
                 folders.append(member.name)
-            elif (digest := hashes.digest(path, info)) is not None:
+                continue
+            sizes[member.name] = info.st_size
+            if (digest := hashes.digest(path, info)) is not None:
                 files[member.name] = digest
             else:
                 unknown.append((path, member.name))
@@ -191,7 +208,7 @@ def known_content(volume: DataVolume, hashes: HashIndex) -> tuple[dict[str, str]
                     return None
     for path, name in unknown:
         files[name] = hash_file(path, hashes)
-    return files, folders
+    return Content(files, sizes, folders)
 
 
 def _new_entry(
@@ -210,7 +227,7 @@ def _new_entry(
         filler = pin.create(client, entry.data_volume, writable=True)
         try:
             packed = copy_in(filler, pin.at, volume, hashes, cut)
-            key = datacache.content_key(packed.digests, packed.folders)
+            key = datacache.content_key(packed.digests, packed.sizes, packed.folders)
             datacache.finish(client, entry, key, packed.size)
             done = True
             adopt(pin.create(client, entry.data_volume))

@@ -7,7 +7,7 @@ entry holds is known only once it is filled (the files are hashed as they are co
 - its data volume, `poc-cache-<id>`, made before the fill and labelled with the entry's id and
   the process filling it;
 - a stamp, `poc-cache-<id>-<random>`, an empty volume made once the fill is complete, labelled
-  with the content key (`content_key`: every name and sha256), the bytes of files and when a
+  with the content key (`content_key`: every name, sha256 and size), the bytes of files and when a
   run last took the entry (to the minute: a run taking it makes a new stamp, unless the last
   is that recent, and removes the older ones). So
   the engine itself says which entries are complete, what they hold and which were used least
@@ -54,17 +54,21 @@ if TYPE_CHECKING:
 PREFIX = "poc-cache-"
 CAP_VARIABLE = "POC_DATA_CACHE_MAX"
 DEFAULT_CAP = "20g"
-_FORMAT = "poc-runner data v1: members root's, files 0444, folders 0555"
+_FORMAT = "poc-runner data v2: members root's, files 0444, folders 0555; name, sha256, size"
 IN_USE = "data cache entries in use (a container mounts them)"
 RENEW_NS = 60 * 10**9  # a stamp younger than this is not renewed when its entry is taken
 
 
-def content_key(files: Mapping[str, str], folders: Iterable[str]) -> str:
-    """What a data volume holds, as one sha256: each file's name and digest, each folder's name
-    (names as the archive has them, normalized)."""
+def content_key(files: Mapping[str, str], sizes: Mapping[str, int], folders: Iterable[str]) -> str:
+    """What a data volume holds, as one sha256: each file's name, digest and size, each
+    folder's name (names as the archive has them, normalized). The sizes make the entry a
+    witness of its own: a digest that the hash index claims for a file of another size than
+    the one that was filled finds no entry, however the index came to claim it."""
     body = {
         "format": _FORMAT,
-        "files": sorted((posixpath.normpath(name), digest) for name, digest in files.items()),
+        "files": sorted(
+            (posixpath.normpath(name), digest, sizes[name]) for name, digest in files.items()
+        ),
         "folders": sorted({posixpath.normpath(name) for name in folders}),
     }
     return hashlib.sha256(json.dumps(body).encode("utf-8", "surrogateescape")).hexdigest()

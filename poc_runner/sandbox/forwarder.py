@@ -5,9 +5,14 @@ the host can reach needs a bridge with a host address as gateway, and whatever s
 reach the host through that address and beyond; so the service never joins one. Its ports are
 published by a forwarder (`<prefix>_ports-<service>`): a helper container on both the run's
 network and a publishing bridge, whose own ports the engine binds on 127.0.0.1. It relays each
-connection (TCP) and each client's datagrams (UDP) to `<service>:<port>` over the run's network,
-and nothing else: the service's name is resolved once, at start, and that one address is the
-only one it ever connects to.
+connection (TCP) and each client's datagrams (UDP) to the service's port, and nothing else.
+
+It cannot be steered. It is given the service container's address on the run's network as the
+engine reports it, never a name to look up (a name that reads as an address, `192.0.2.2` or
+`3221226018`, is an address to `gethostbyname`, and validation refuses such names anyway); it
+connects to that one address only. It listens only on its own address on the publishing bridge
+and answers only clients from that bridge (the engine's port bindings, from the host), so a
+service of the run that connects to it over the run's network finds nothing listening.
 
 Its program (PROGRAM) is a short asyncio script given to `python3 -c`: nothing is mounted or
 copied in. It listens on ports of its own from FIRST_PORT up (unprivileged, so it needs no
@@ -47,9 +52,21 @@ MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
 
 PROGRAM = """\
-import asyncio, socket, sys
+import asyncio, ipaddress, socket, sys
 
 IDLE = 120.0  # seconds a UDP client may stay silent before its socket to the service closes
+
+
+def own_address(bridge):
+    \"""This container's address on the publishing bridge: the source of its route to the
+    bridge's gateway (a UDP connect sends nothing).\"""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((str(bridge.ip), 9))
+        return probe.getsockname()[0]
+
+
+def welcome(peer):
+    return ipaddress.ip_address(peer[0]) in BRIDGE.network
 
 
 async def pipe(reader, writer, ends):
@@ -65,6 +82,9 @@ async def pipe(reader, writer, ends):
 
 def tcp(port):
     async def relay(client_reader, client_writer):
+        if not welcome(client_writer.get_extra_info("peername")):
+            client_writer.transport.abort()
+            return
         try:
             reader, writer = await asyncio.open_connection(TARGET, port, limit=16384)
         except OSError:
@@ -89,6 +109,8 @@ class Udp(asyncio.DatagramProtocol):
         self.expire()
 
     def datagram_received(self, data, client):
+        if not welcome(client):
+            return
         peer = self.peers.get(client) or self.open(client)
         if peer:
             peer[1] = self.loop.time()
@@ -123,18 +145,20 @@ class Udp(asyncio.DatagramProtocol):
 
 
 async def main():
-    for spec in sys.argv[2:]:
+    here = own_address(BRIDGE)
+    for spec in sys.argv[3:]:
         protocol, listen, port = spec.split(":")
         if protocol == "tcp":
-            await asyncio.start_server(tcp(int(port)), "0.0.0.0", int(listen), limit=16384)
+            await asyncio.start_server(tcp(int(port)), here, int(listen), limit=16384)
         else:
             endpoint = asyncio.get_running_loop().create_datagram_endpoint
-            await endpoint(lambda: Udp(int(port)), ("0.0.0.0", int(listen)))
+            await endpoint(lambda: Udp(int(port)), (here, int(listen)))
     print("listening", flush=True)
     await asyncio.Event().wait()
 
 
-TARGET = socket.gethostbyname(sys.argv[1])  # once: one fixed address, no lookups later
+TARGET = str(ipaddress.IPv4Address(sys.argv[1]))  # an address, as the engine reported it
+BRIDGE = ipaddress.IPv4Interface(sys.argv[2])  # the publishing bridge: gateway/prefix
 asyncio.run(main())
 """
 
@@ -189,21 +213,35 @@ def create_publishing_network(
     return client.networks.create(name, driver="bridge", options=options, labels=labels)
 
 
+def bridge_of(network: Network) -> str:
+    """The publishing bridge as the engine allotted it, `gateway/prefix` (172.18.0.1/16): the
+    forwarder listens on its own address there and answers no one from elsewhere."""
+    network.reload()
+    for config in network.attrs.get("IPAM", {}).get("Config") or []:
+        gateway, subnet = config.get("Gateway"), config.get("Subnet") or ""
+        if gateway and "." in subnet:
+            return f"{gateway}/{subnet.partition('/')[2]}"
+    raise SandboxError(f"the engine gave the network {network.name} no IPv4 gateway")
+
+
 def create_forwarder(
     client: docker.DockerClient,
-    service: str,
+    target: str,
     ports: Sequence[Forward],
     *,
     publishing: str,
+    bridge: str,
     name: str,
     labels: dict[str, str],
 ) -> Container:
-    """Create (not start) a service's forwarder on the publishing bridge, its ports bound."""
+    """Create (not start) a service's forwarder on the publishing bridge (`bridge`: as
+    `bridge_of` says it), its ports bound, relaying to `target`: the service's address on the
+    run's network as the engine reports it (network.address_on)."""
     relays = [f"{forward.protocol}:{forward.listen}:{forward.port}" for forward in ports]
     return create_helper(
         client,
         "the forwarder that publishes ports",
-        ["python3", "-I", "-c", PROGRAM, service, *relays],
+        ["python3", "-I", "-c", PROGRAM, target, bridge, *relays],
         name=name,
         labels=labels,
         user=NOBODY,

@@ -38,7 +38,8 @@ def ensure_image(
     policy = service.pull_policy
     if service.build is not None and (policy in (None, "build") or service.image is None):
         report(name, "building image")
-        return _build(client, scenario.name, name, service, folder)
+        network = service.build_network(scenario.sandbox.network)
+        return _build(client, scenario.name, name, service, folder, network)
     if policy == "always":
         return _pull(client, name, service.image or "", report)
     return _find_or_pull(client, name, service.image or "", report, pull=policy != "never")
@@ -49,7 +50,12 @@ def built_tag(scenario: str, service: str) -> str:
 
 
 def _build(
-    client: docker.DockerClient, scenario: str, name: str, service: Service, folder: Path
+    client: docker.DockerClient,
+    scenario: str,
+    name: str,
+    service: Service,
+    folder: Path,
+    network: str | None,
 ) -> str:
     import docker
 
@@ -73,16 +79,29 @@ def _build(
             forcerm=True,
             decode=True,
             use_config_proxy=False,
+            network_mode=network,  # none in an isolated sandbox (Service.build_network)
         ):
             if "error" in chunk:
                 log.append(str(chunk["error"]).strip())
-                raise SandboxError(_build_failed(name, tag, log))
+                raise SandboxError(_build_failed(name, tag, log) + _offline_hint(network))
             text = str(chunk.get("stream", "")).rstrip()
             if text:
                 log = [*log[-_BUILD_LOG_LINES:], text]
     except docker.errors.APIError as exc:
         raise SandboxError(f"{_build_failed(name, tag, log)} ({exc.explanation})") from None
     return str(client.images.get(tag).id)
+
+
+def _offline_hint(network: str | None) -> str:
+    """How to let a build that failed without a network download what it needs."""
+    if network != "none":
+        return ""
+    return (
+        "\nThe build ran without a network, as an isolated sandbox does (or as its"
+        " `build.network: none` says). If it must download (apt-get, pip install, ...), give"
+        " the service `build: {context: ..., network: default}`, or build the image"
+        " beforehand and name it with `image:`."
+    )
 
 
 def existing_image(

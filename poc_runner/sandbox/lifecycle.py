@@ -22,7 +22,7 @@ from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
-from poc_runner.result import Incident
+from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.artifacts import clear
 from poc_runner.sandbox.data import (
@@ -39,6 +39,7 @@ from poc_runner.sandbox.data import (
 from poc_runner.sandbox.datacache import Pin
 from poc_runner.sandbox.execute import Outcome, execute
 from poc_runner.sandbox.forwarder import (
+    bridge_of,
     create_forwarder,
     create_publishing_network,
     endpoints,
@@ -57,7 +58,13 @@ from poc_runner.sandbox.netprobe import (
     gateways,
     read_addresses,
 )
-from poc_runner.sandbox.network import create_network, dns_names, placement, resolver
+from poc_runner.sandbox.network import (
+    address_on,
+    create_network,
+    dns_names,
+    placement,
+    resolver,
+)
 from poc_runner.sandbox.portclash import holders
 from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
@@ -74,6 +81,7 @@ if TYPE_CHECKING:
     from poc_runner.sandbox.headstart import HeadStart
 
 Report = Callable[[str, str], None]  # (service, what is happening)
+SETTLE_WITHIN = 1.0  # seconds a killed step's container may take to be seen going
 T = TypeVar("T")
 
 
@@ -175,21 +183,24 @@ class Sandbox:
         published = [name for name, service in self.scenario.services.items() if service.ports]
         if not published:
             return
-        bridge = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
-        self.networks.append(self._adopt(bridge, lambda n: n.remove()))
+        network = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
+        self.networks.append(self._adopt(network, lambda n: n.remove()))
+        publishing = (str(network.name), bridge_of(network))
         with ThreadPoolExecutor(max_workers=len(published), thread_name_prefix="ports") as pool:
-            started = [pool.submit(self._forward, name, str(bridge.name)) for name in published]
+            started = [pool.submit(self._forward, name, *publishing) for name in published]
             wait_all(started)
         for future in started:
             future.result()
 
-    def _forward(self, name: str, publishing: str) -> None:
+    def _forward(self, name: str, publishing: str, bridge: str) -> None:
         ports = forwards(self.scenario.services[name].ports)
+        target = address_on(self.client, self.containers[name], str(self.networks[0].name))
         forwarder = create_forwarder(
             self.client,
-            name,
+            target,
             ports,
             publishing=publishing,
+            bridge=bridge,
             name=f"{self.prefix}_ports-{name}",
             labels={
                 **self.labels,
@@ -411,6 +422,24 @@ class Sandbox:
             done=jobs(self.scenario),
         ).start()
 
+    def settle(self, name: str, within: float = SETTLE_WITHIN) -> None:
+        """Wait, briefly, until the engine says the service's container is running or is not
+        there any more. A step killed outright (SIGKILL) may have gone with its container
+        (`poc down` of the sandbox under a `--reuse`, a kill through the engine), which the
+        engine shows a moment after the step has ended; the next reading then sees it."""
+        import docker
+
+        deadline = time.monotonic() + within
+        container = self.containers[name]
+        while time.monotonic() < deadline:
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                return
+            if container.status != "running":
+                return
+            time.sleep(0.05)
+
     def checkpoint(self, *, read: bool = False) -> None:
         """A fault the watch found (out of memory, over the disk limit) ends the run here, as a
         sandbox error. Between steps what its last reading found is enough (a service that
@@ -427,6 +456,11 @@ class Sandbox:
     @property
     def incidents(self) -> list[Incident]:
         return list(self.watching.incidents) if self.watching else []
+
+    @property
+    def taken_away(self) -> bool:
+        """Whether something outside the run removed a service of it (watch.py)."""
+        return any(incident.kind is IncidentKind.REMOVED for incident in self.incidents)
 
     def exec(
         self,

@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from poc_runner.errors import SandboxError
+
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
     from docker.models.networks import Network
 
     from poc_runner.model import Scenario
@@ -79,3 +82,18 @@ def dns_names(scenario: Scenario, service: str) -> list[str]:
             if target == service and alias:
                 names.append(alias)
     return names
+
+
+def address_on(client: docker.DockerClient, container: Container, network: str) -> str:
+    """A container's IPv4 address on `network`, as the engine reports it; for one that joined
+    another's network namespace (a holder's), that container's. What the forwarder relays to:
+    an address, never a name to resolve."""
+    container.reload()
+    mode = str(container.attrs.get("HostConfig", {}).get("NetworkMode") or "")
+    if mode.startswith("container:"):
+        container = client.containers.get(mode.removeprefix("container:"))
+    joined = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+    address = (joined.get(network) or {}).get("IPAddress")
+    if not address:
+        raise SandboxError(f"the engine reports no address of {container.name} on {network}")
+    return str(address)

@@ -18,7 +18,10 @@ sweep also removes the fills their process left unfinished, by the same proof of
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,13 +72,16 @@ def sweep(
     scenario: str | None = None,
     only_kept: bool = False,
     everyone: bool = False,
+    by: str = "a sweep of ended runs",
 ) -> Swept:
     """Remove the labelled objects of runs that no longer have a live owner.
 
     Sandboxes left up on purpose (`poc up`, `--keep`) are removed only with `include_kept`,
     and only this user's; `only_kept` with a scenario name is `poc down`. `everyone` (`poc clean
     --all`) also removes other users' sandboxes and objects whose owner cannot be checked; an
-    owner that is provably alive is never swept.
+    owner that is provably alive is never swept. A kept sandbox may be in use by a run on it
+    (`--reuse`) whatever its owner: its removal is noted, `by` this command, so that run can
+    say what took its sandbox (`removed_by`).
     """
     selector = [labels.RUN] + ([f"{labels.SCENARIO}={scenario}"] if scenario else [])
     listings: list[tuple[str, list[Any]]] = [
@@ -99,6 +105,8 @@ def sweep(
             if why:
                 swept.left[why] = swept.left.get(why, 0) + len(things)
             continue
+        if marks[run_id].get(labels.KEPT) == "true":
+            note_removal(run_id, by)
         for kind, thing in sorted(things, key=lambda pair: _ORDER[pair[0]]):
             _remove(kind, thing, swept)
     if scenario is None:  # a whole sweep: data cache fills dead runs left half done too
@@ -106,6 +114,39 @@ def sweep(
 
         swept.merge(datacache.sweep(client, everyone=everyone))
     return swept
+
+
+_NOTE_DAYS = 2  # a removal note older than this is of no run any more
+
+
+def note_removal(run_id: str, by: str) -> None:
+    """Say, for a run that may be using the sandbox, what removed it: `by`, this process and
+    user, and when (state_dir()/removed/<run id>). Only a hint: a failure to write it costs
+    the run the name of what removed its sandbox, nothing else."""
+    folder = state_dir() / "removed"
+    me = this_process()
+    note = {
+        "by": by,
+        "pid": me.pid if me is not None else os.getpid(),
+        "user": this_user(),
+        "at": time.strftime("%H:%M:%S"),
+    }
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / run_id).write_text(json.dumps(note))
+        oldest = time.time() - _NOTE_DAYS * 86_400
+        for old in folder.iterdir():
+            if old.stat().st_mtime < oldest:
+                old.unlink(missing_ok=True)
+
+
+def removed_by(run_id: str) -> str | None:
+    """What removed the run's sandbox, in words, if a command of this user noted it."""
+    try:
+        note = json.loads((state_dir() / "removed" / run_id).read_text())
+        return f"{note['by']} (pid {note['pid']}, {note['user']}, at {note['at']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _kept_because(

@@ -109,10 +109,12 @@ def refuse_if_up(client: docker.DockerClient, scenario: str, path: str) -> None:
     know which one they mean. What this process made (its own head start) does not count."""
     me = this_process()
     mine = me.label() if me is not None else None
-    if any(c.labels.get(label.OWNER) != mine for c in kept_containers(client, scenario)):
+    others = [c for c in kept_containers(client, scenario) if c.labels.get(label.OWNER) != mine]
+    if others:
+        runs = ", ".join(sorted({str(c.labels.get(label.RUN)) for c in others}))
         raise SandboxError(
-            f"{scenario} is already up; use it (`poc run --reuse {path}`, `poc shell {path}"
-            f" SERVICE`), or `poc down {path}` first"
+            f"{scenario} is already up (run {runs}); use it (`poc run --reuse {path}`, `poc"
+            f" shell {path} SERVICE`), or `poc down {path}` first"
         )
 
 

@@ -7,7 +7,9 @@ of the steps (`check`). A service that exits is an incident on record: the produ
 and the steps and checks that need it fail, saying so. A service killed for running out of
 memory, or stopped here for writing more than its `resources.disk` to its own file system,
 is a fault: the sandbox's limits, not the product, decided the outcome, so the run's verdict
-is `error`, with a message naming the service and the limit.
+is `error`, with a message naming the service and the limit. A service whose container is
+removed under the run (`poc down` or `poc clean` of a sandbox a `--reuse` runs on, `docker rm`)
+is a fault too, naming what removed it when a command of poc-runner noted it (reaper.py).
 
 Docker sets no size on a container's writable layer (overlay2 on ext4 cannot), so the watch
 reads each one's size (the engine's SizeRw) and kills a service the moment it is over its
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.health import tail
+from poc_runner.sandbox.reaper import removed_by
 from poc_runner.units import size_text
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 INTERVAL = 1.0  # seconds between readings, at least
+_REMOVED = ("removing", "dead")  # the engine's states of a container on its way out
 _PATIENCE = 10  # readings space out to ten times as long as the last one took
 _LOG_LINES = 10
 
@@ -105,11 +109,14 @@ class Watch:
         with self._lock:
             if self._stop.is_set():
                 return
-            for entry in listing:
-                name = self._services.get(entry["Id"])
-                if name is None or name in self._seen:
+            found = {entry["Id"]: entry for entry in listing}
+            for container_id, name in self._services.items():
+                entry = found.get(container_id)
+                if name in self._seen:
                     continue
-                if entry.get("State") != "running":
+                if entry is None or entry.get("State") in _REMOVED:
+                    self._record(self._removal(name))
+                elif entry.get("State") != "running":
                     self._record(self._death(name))
                 elif sizes and (entry.get("SizeRw") or 0) > self._limits[name][1]:
                     self._record(self._overflow(name, int(entry["SizeRw"])))
@@ -139,6 +146,21 @@ class Watch:
                 message += ", as the sandbox was being brought up, before any step"
             kind = IncidentKind.EXITED
         return Incident(name, kind, at, code, message, tail(container, _LOG_LINES))
+
+    def _removal(self, name: str) -> Incident:
+        """Its container is gone (or going) while the run uses it: something outside the run
+        took the sandbox away, which decides nothing about the product."""
+        at = self._since_start(None)
+        by = removed_by(self._run_id) or (
+            "something outside this run (`docker rm`, or `poc down` or `poc clean` run by"
+            " another user or on another machine)"
+        )
+        message = (
+            f"service {name!r} was removed at {at:.1f} s, under the run, by {by}. The sandbox"
+            " was taken away, the product did not stop: this run proves nothing either way;"
+            " run it again on a sandbox that stays up"
+        )
+        return Incident(name, IncidentKind.REMOVED, at, None, message, [])
 
     def _overflow(self, name: str, written: int) -> Incident:
         container = self._containers[name]

@@ -24,6 +24,7 @@ from poc_runner.loader import START, LoadError, Mark, parse, read_text
 from poc_runner.masking import SECRETS
 from poc_runner.model import Scenario
 from poc_runner.validation.acceptance import check_acceptance
+from poc_runner.validation.builds import check_builds
 from poc_runner.validation.compose import check_compose
 from poc_runner.validation.dependencies import check_dependencies
 from poc_runner.validation.files import check_files
@@ -232,6 +233,7 @@ def _check_whole(
     check_references(scenario, findings, set_aside, composition.left_out)
     check_dependencies(scenario, findings, set_aside, composition.left_out)
     check_files(scenario, path.parent, findings)
+    check_builds(scenario, path.parent, findings)
     check_compose(scenario, findings)
     if set_aside.acceptance_is_whole:
         check_acceptance(scenario, findings)

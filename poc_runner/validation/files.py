@@ -3,6 +3,12 @@
 A scenario is shared as a folder, and its data is copied into the sandbox; a path (or a symlink
 inside a data or build folder) that leads elsewhere on the host would copy host files into a
 demo, so it is refused before anything runs.
+
+What poc-runner copies itself (data, Compose bind mounts, configs and secrets) is copied from
+regular files and folders only, never through a link (sandbox/archive.py: a link swapped in
+after validation must not redirect the copy). So a link there is refused here, even one that
+stays inside the folder, naming it, rather than failing the sandbox later. A build folder is
+sent to the engine, which keeps links as links: a link in it may point anywhere inside.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ MAX_ENTRIES_SCANNED = 100_000
 def check_files(scenario: Scenario, folder: Path, findings: Findings) -> None:
     root = folder.resolve()
     for i, item in enumerate(scenario.data):
-        _check_path(root, item.path, ("data", i, "path"), "file or folder", findings)
+        _check_path(root, item.path, ("data", i, "path"), "file or folder", findings, copied=True)
     for name, service in scenario.services.items():
         spec = service.build_spec
         if spec is None:
@@ -72,21 +78,33 @@ def _check_mounted(root: Path, name: str, service: Service, findings: Findings) 
                 "missing-file",
             )
             continue
-        _check_path(root, relative, here, "file or folder", findings)
+        _check_path(root, relative, here, "file or folder", findings, copied=True)
     for kind in ("configs", "secrets"):
         for index, entry in enumerate(getattr(service, kind)):
             if entry.file is not None:
                 here = ("services", name, kind, index, "file")
-                _check_path(root, entry.file, here, "file", findings)
+                _check_path(root, entry.file, here, "file", findings, copied=True)
 
 
-def _check_path(root: Path, relative: str, path: KeyPath, kind: Kind, findings: Findings) -> bool:
-    """True when `relative` is a usable `kind` inside `root`; otherwise reports why not."""
+def _check_path(
+    root: Path,
+    relative: str,
+    path: KeyPath,
+    kind: Kind,
+    findings: Findings,
+    *,
+    copied: bool = False,
+) -> bool:
+    """True when `relative` is a usable `kind` inside `root`; otherwise reports why not.
+    What poc-runner `copied` itself holds no link at all (module doc)."""
     target = root / relative
     if not os.path.lexists(target):
         findings.error(path, f"{relative!r} does not exist in the scenario folder", "missing-file")
         return False
     real = Path(os.path.realpath(target))
+    if copied and target.is_symlink() and _inside(real, root):
+        findings.error(path, _a_link(relative, real, root), "link")
+        return False
     if not _inside(real, root):
         findings.error(
             path,
@@ -110,15 +128,27 @@ def _check_path(root: Path, relative: str, path: KeyPath, kind: Kind, findings: 
         findings.error(path, f"{relative!r} is not a {kind}", "missing-file")
         return False
     if is_folder:
-        problem = next(_unsafe_entries(real, root), None)
+        problem = next(_unsafe_entries(real, root, copied), None)
         if problem is not None:
-            findings.error(path, f"{relative!r} holds {problem}", "path-escape")
+            rule = "link" if problem.endswith(_COPY_INSTEAD) else "path-escape"
+            findings.error(path, f"{relative!r} holds {problem}", rule)
             return False
     return True
 
 
-def _unsafe_entries(folder: Path, root: Path) -> Iterator[str]:
-    """Links that lead out of the scenario folder, and entries that are not files or folders."""
+_COPY_INSTEAD = "put a copy of what it points to in its place"
+
+
+def _a_link(relative: str, real: Path, root: Path) -> str:
+    return (
+        f"{relative!r} is a link (to {str(real.relative_to(root))!r}): data is copied from"
+        f" regular files and folders only, never through a link; {_COPY_INSTEAD}"
+    )
+
+
+def _unsafe_entries(folder: Path, root: Path, copied: bool) -> Iterator[str]:
+    """Links that lead out of the scenario folder (any link, in what is `copied`), and entries
+    that are not files or folders."""
     scanned = 0
     for current, dirs, files in os.walk(folder):
         for name in dirs + files:
@@ -133,8 +163,14 @@ def _unsafe_entries(folder: Path, root: Path) -> Iterator[str]:
                 continue  # vanished while scanning; the copy at run time checks again
             shown = entry.relative_to(root)
             if stat.S_ISLNK(info.st_mode):
-                if not _inside(Path(os.path.realpath(entry)), root):
+                real = Path(os.path.realpath(entry))
+                if not _inside(real, root):
                     yield f"{str(shown)!r}, a link that leads outside the scenario folder"
+                elif copied:
+                    yield (
+                        f"{str(shown)!r}, a link (to {str(real.relative_to(root))!r}): data is"
+                        f" copied from regular files and folders only; {_COPY_INSTEAD}"
+                    )
             elif not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
                 yield f"{str(shown)!r}, which is not a regular file (a pipe, socket or device)"
 

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
 from poc_runner.sandbox import datacache, headstart, labels
 from poc_runner.sandbox.helpers import BASE_IMAGE
-from poc_runner.sandbox.owner import Liveness, liveness
+from poc_runner.sandbox.owner import Liveness, liveness, this_user
 from poc_runner.sandbox.reaper import labels_of
 from poc_runner.sandbox.removal import remove_container
 from poc_runner.schema import result_schema_json
@@ -50,17 +51,34 @@ def client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
-    """No run's object remains. Data cache entries stay, as built images do (a cache, capped
-    by POC_DATA_CACHE_MAX), but only whole: no fill its process left unfinished, no stamp
-    without its data volume (sandbox/datacache.py). The entries the session filled go at its
-    end (those no run still mounts), so the suite does not grow the user's cache."""
+def a_user_of_its_own() -> Iterator[None]:
+    """Kept sandboxes (`poc up`) belong to `user@host`, and `poc clean` removes every one of
+    its user's whose owner ended: the session is a user of its own (LOGNAME, which
+    getpass reads first), so its `poc clean` never takes the `poc up` sandbox of another
+    session sharing this machine's engine, nor theirs its."""
+    before = os.environ.get("LOGNAME")
+    os.environ["LOGNAME"] = f"poc-tests-{os.getpid()}"
+    yield
+    if before is None:
+        del os.environ["LOGNAME"]
+    else:
+        os.environ["LOGNAME"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind(client: docker.DockerClient, a_user_of_its_own: None) -> Iterator[None]:
+    """No run's object of this session (of its user) remains. Data cache entries stay, as
+    built images do (a cache, capped by POC_DATA_CACHE_MAX), but only whole: no fill its
+    process left unfinished, no stamp without its data volume (sandbox/datacache.py). The
+    entries the session filled go at its end (those no run still mounts), so the suite does
+    not grow the user's cache."""
     before = cache_ids(client)
     yield
     dead = [  # a run still going belongs to another process (a benchmark, say)
         thing
         for thing in labelled(client)
-        if liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
+        if labels_of(thing).get(labels.USER) == this_user()  # not another session's
+        and liveness(labels_of(thing).get(labels.OWNER)) is not Liveness.ALIVE
     ]
     # clean up so one failure does not spoil later sessions; what another process's sweep
     # took meanwhile (on an engine shared with other work) was not left for this one to find
@@ -228,9 +246,10 @@ WEB_SERVICE = (
 )
 
 
-@pytest.fixture
-def host_listener() -> Iterator[int]:
-    """A TCP listener on every address of this host, answering anyone who connects."""
+@contextmanager
+def listening(greeting: bytes = b"") -> Iterator[int]:
+    """A TCP listener on every address of this host that accepts anyone who connects, sends
+    `greeting` and closes; yields its port."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", 0))
@@ -241,16 +260,30 @@ def host_listener() -> Iterator[int]:
     def serve() -> None:
         while not stop.is_set():
             try:
-                server.accept()[0].close()
+                with server.accept()[0] as connection:
+                    connection.sendall(greeting)
             except OSError:
                 continue
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture
+def host_listener() -> Iterator[int]:
+    """A TCP listener on every address of this host, answering anyone who connects."""
+    with listening() as port:
+        yield port
+
+
+# A step that waits, its file /tmp/waiting there, until the test touches /tmp/go.
+WAIT_FOR_GO = "touch /tmp/waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done"
 
 
 def host_addresses() -> list[str]:

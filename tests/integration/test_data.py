@@ -7,9 +7,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import docker
+
 from poc_runner.result import RunResult
 
-from .conftest import BASE, ScenarioFactory, run_folder, tamper_script
+from .conftest import BASE, ScenarioFactory, poc, run_folder, tamper_script
 
 
 def test_data_is_copied_read_only_even_for_root(
@@ -46,3 +48,29 @@ def test_data_is_copied_read_only_even_for_root(
     assert digests["invoices"] == hashlib.sha256(host_file.read_bytes()).hexdigest()
     assert len(digests["tables"]) == 64
     assert host_file.read_text() == "invoice,amount\nA-1,100\n"  # the original is untouched
+
+
+def test_a_link_inside_a_data_folder_is_refused_before_anything_starts(
+    scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    """A link inside a data folder that points inside it once validated, then failed the
+    sandbox at the copy (which takes regular files only): it is refused at validation now,
+    naming the link and what to do, and nothing starts."""
+    path = scenario(
+        f"""\
+        data: [{{name: tables, path: data/tables, mount: /ref/tables}}]
+        services:
+          app: {{image: {BASE}, command: [sleep, infinity]}}
+        steps: [{{name: list, service: app, run: ls /ref/tables}}]
+        """,
+        name="data-link",
+        files={"data/tables/rates.csv": "currency,rate\nEUR,1.1\n"},
+    )
+    (path.parent / "data" / "tables" / "latest.csv").symlink_to("rates.csv")
+    done = poc("run", str(path), "--out", str(tmp_path / "runs"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "'data/tables/latest.csv', a link (to 'data/tables/rates.csv')" in done.stderr
+    assert not list((tmp_path / "runs").rglob("result.json"))  # no sandbox was started
+    assert not client.containers.list(
+        all=True, filters={"label": "io.poc-runner.scenario=data-link"}
+    )

@@ -22,7 +22,7 @@ from poc_runner.result import RunResult
 from poc_runner.sandbox import datacache
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.datacache import content_key
-from poc_runner.sandbox.hashindex import RACY_NS
+from poc_runner.sandbox.hashindex import RACY_NS, VERSION
 
 from .conftest import (
     BASE,
@@ -93,7 +93,8 @@ def sha256(path: Path) -> str:
 
 def entries_holding(client: docker.DockerClient, scenario_path: Path) -> list[datacache.Entry]:
     """The complete entries holding the scenario's /data volume (its one file, extract.csv)."""
-    key = content_key({"extract.csv": sha256(scenario_path.parent / "data" / "extract.csv")}, [])
+    extract = scenario_path.parent / "data" / "extract.csv"
+    key = content_key({"extract.csv": sha256(extract)}, {"extract.csv": extract.stat().st_size}, [])
     return [entry for entry in datacache.entries(client) if entry.key == key and entry.volume]
 
 
@@ -151,6 +152,34 @@ def test_a_changed_byte_with_size_and_mtime_kept_is_seen_inside_and_in_the_resul
     assert host.read_text().startswith("Invoice,")
     written = json.loads((run_folder(tmp_path, changed) / "result.json").read_text())
     assert written["environment"]["data"]["extract"] == sha256(host)
+
+
+def test_a_tampered_hash_index_never_mounts_stale_data_as_cached(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], tmp_path: Path
+) -> None:
+    """The extract gains a row; then its record in data-index.json is rewritten to the digest
+    it had before, the index's checksum recomputed. The entry holding the old extract was
+    filled from a file of another size, so the index is not believed over it: the data is
+    copied again, as it is now."""
+    path = extract_scenario(scenario, "cache-tamper")
+    host = path.parent / "data" / "extract.csv"
+    stale = sha256(host)
+    run(path)  # an entry holding the extract as it was
+    host.write_text(host.read_text() + "A-2,250\n")
+    settle()
+    assert run(path).environment["data_cache"]["extract"] == "copied"  # the index learns it
+    index = tmp_path / "state" / "data-index.json"
+    entries = json.loads(index.read_bytes().partition(b"\n")[2])
+    record = entries[os.path.abspath(host)]  # noqa: PTH100
+    assert record[:3] == [host.stat().st_dev, host.stat().st_ino, host.stat().st_size]
+    record[5] = stale  # the old digest, for the file as it is now
+    body = json.dumps(entries, separators=(",", ":")).encode()
+    header = json.dumps({"version": VERSION, "check": hashlib.sha256(body).hexdigest()})
+    index.write_bytes(header.encode() + b"\n" + body)
+    tampered = run(path)
+    assert tampered.environment["data_cache"]["extract"] == "copied"
+    assert seen(tmp_path, tampered)["content"] == host.read_text()
+    assert tampered.environment["data"]["extract"] == sha256(host)
 
 
 WAITING = f"""\

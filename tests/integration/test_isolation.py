@@ -1,8 +1,9 @@
 """The sandbox's network: services reach each other by name and nothing else — not the host
 (a listener on the host's 0.0.0.0 stays unreachable on every host address and the gateway),
 so nothing beyond it either. The same probe under `network: egress` reaches what isolation
-blocks, so the test can fail. Every address probed is this machine's own: tests never send
-traffic anywhere else, not even as a control."""
+blocks, so the test can fail. Images are built as isolated as the run: a Dockerfile's RUN
+reaches no host address either, unless the build asks for the network. Every address probed is
+this machine's own: tests never send traffic anywhere else, not even as a control."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import docker
+import pytest
 from docker.models.containers import Container
 
 from poc_runner.result import RunResult
@@ -222,3 +224,73 @@ def test_the_isolation_check_on_a_sandbox_left_up_runs_again_and_leaves_nothing(
             assert now == kept
     finally:
         poc("down", str(path))
+
+
+BUILD_PROBE = """\
+import json, os, socket
+found = {}
+for address in json.loads(os.environ["TARGETS"]):
+    try:
+        socket.create_connection((address, int(os.environ["PORT"])), timeout=2).close()
+        found[address] = "open"
+    except OSError as exc:
+        found[address] = type(exc).__name__
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.parametrize(("build_network", "reached"), [(None, False), ("default", True)])
+def test_an_isolated_sandbox_builds_its_images_without_a_network(
+    scenario: ScenarioFactory,
+    run: Callable[..., RunResult],
+    tmp_path: Path,
+    host_listener: int,
+    build_network: str | None,
+    reached: bool,
+) -> None:
+    """A Dockerfile's RUN tries the host's listener on every host address while the image is
+    built: nothing answers, as for the run itself. The control, `build.network: default`
+    (what a build that downloads asks for), reaches it, so the probe can tell."""
+    network = f", network: {build_network}" if build_network else ""
+    targets = host_addresses()  # once: other bridges come and go meanwhile
+    path = scenario(
+        f"""\
+        services:
+          app:
+            build: {{context: app{network}, args: {{TARGETS: '{json.dumps(targets)}', PORT: "{host_listener}"}}}}
+            command: [sleep, infinity]
+        steps: [{{name: probe, service: app, run: cat /probe.json}}]
+        """,
+        name=f"build-{build_network or 'isolated'}",
+        files={
+            "app/probe.py": BUILD_PROBE,
+            "app/Dockerfile": f"FROM {BASE}\nARG TARGETS\nARG PORT\nCOPY probe.py /probe.py\n"
+            "RUN python3 /probe.py > /probe.json\n",
+        },
+    )
+    found = probed(tmp_path, run(path))
+    assert set(found) == set(targets)
+    opened = [address for address, outcome in found.items() if outcome == "open"]
+    assert bool(opened) is reached, found
+
+
+def test_a_build_that_fails_without_a_network_says_how_to_allow_it(
+    scenario: ScenarioFactory, run: Callable[..., RunResult], host_listener: int
+) -> None:
+    address = host_addresses()[0]
+    connect = f"import socket; socket.create_connection(('{address}', {host_listener}), 2)"
+    path = scenario(
+        """\
+        services:
+          app: {build: app, command: [sleep, infinity]}
+        steps: [{name: nothing, service: app, run: "true"}]
+        """,
+        name="build-offline",
+        files={"app/Dockerfile": f'FROM {BASE}\nRUN python3 -c "{connect}"\n'},
+    )
+    result = run(path)
+    assert result.verdict == "error"
+    assert result.error is not None
+    assert "building the image of service 'app'" in result.error
+    assert "without a network" in result.error
+    assert "network: default" in result.error

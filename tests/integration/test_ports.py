@@ -2,15 +2,19 @@
 run's isolated network alone, and a forwarder publishes its ports on 127.0.0.1. From inside the
 service, a listener on the host's 0.0.0.0 stays unreachable on every host address and on the
 gateway of each of the run's networks (the forwarder's publishing bridge included), while from
-the host the published ports reach the service (TCP and UDP). Every address probed is this
-machine's own."""
+the host the published ports reach the service (TCP and UDP). The forwarder cannot be used as
+a relay: another service finds nothing listening on it, it relays to the address the engine
+reports for its service, and a service named like this host's address is refused before
+anything starts. Every address probed is this machine's own."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
 import time
+from collections.abc import Iterator
 
 import docker
 import pytest
@@ -18,10 +22,19 @@ from docker.models.containers import Container
 
 from poc_runner.run import load
 from poc_runner.sandbox import labels as label
+from poc_runner.sandbox.forwarder import FIRST_PORT
 from poc_runner.sandbox.headstart import HeadStart, draft_of
 from poc_runner.sandbox.lifecycle import Sandbox
 
-from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, labelled, poc
+from .conftest import (
+    BASE,
+    WEB_SERVICE,
+    ScenarioFactory,
+    host_addresses,
+    labelled,
+    listening,
+    poc,
+)
 from .test_isolation import PROBE
 from .test_lifecycle import fetch
 
@@ -42,7 +55,31 @@ services:
     image: {BASE}
     command: [sh, -c, "python3 /echo/echo.py & exec python3 -m http.server 8080 -d /site"]
     ports: ["8080", "127.0.0.1::5353/udp"]
+  peer: {{image: {BASE}, command: [sleep, infinity]}}
 """
+# Connects to each target (host:port) and sends an HTTP request; what came back, or the error.
+RELAY = """\
+import json, os, socket
+outcome = {}
+for target in json.loads(os.environ["TARGETS"]):
+    host, port = target.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=3) as connection:
+            connection.settimeout(3)
+            connection.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+            outcome[target] = "open: " + connection.recv(64).decode(errors="replace")
+    except OSError as exc:
+        outcome[target] = type(exc).__name__
+print(json.dumps(outcome))
+"""
+BANNER = b"this host's own listener\n"
+
+
+@pytest.fixture
+def banner_listener() -> Iterator[int]:
+    """A TCP listener on every address of this host that greets whoever connects."""
+    with listening(BANNER) as port:
+        yield port
 
 
 def test_up_publishes_through_a_forwarder_and_the_service_reaches_no_host_address(
@@ -66,10 +103,69 @@ def test_up_publishes_through_a_forwarder_and_the_service_reaches_no_host_addres
         tcp = endpoint(started.stdout, "8080/tcp")
         assert fetch(f"http://{tcp}/index.html") == "hello through the forwarder\n"
         assert echoed(endpoint(started.stdout, "5353/udp"), b"ping") == b"PING"
+
+        # the forwarder as a relay, from another service of the run: nothing listens for it
+        forwarder = client.containers.get(f"{label.name_prefix(run_id)}_ports-web")
+        tried = relay_from(
+            service_container(client, run_id, "peer"), [f"{forwarder.name}:{FIRST_PORT}"]
+        )
+        assert tried == {f"{forwarder.name}:{FIRST_PORT}": "ConnectionRefusedError"}
+        # and it relays to web's address as the engine reports it, never to a name
+        network = f"{label.name_prefix(run_id)}-net"
+        address = web.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+        assert forwarder.attrs["Config"]["Cmd"][4] == address
     finally:
         stopped = poc("down", str(path))
     assert stopped.returncode == 0, stopped.stderr
     assert labelled(client, run_id) == []
+
+
+@pytest.mark.parametrize("form", ["dotted", "one number"])
+def test_a_service_named_like_this_hosts_address_is_refused_and_relays_nothing(
+    scenario: ScenarioFactory, client: docker.DockerClient, banner_listener: int, form: str
+) -> None:
+    """Named `192.0.2.2` (or `3221225986`, the same address as one number), a service's
+    forwarder once looked its name up, got the host's address back, and relayed any service
+    of the run to a listener on the host. Such a name is refused now, saying why."""
+    address = host_addresses()[0]
+    name = address if form == "dotted" else str(int(ipaddress.IPv4Address(address)))
+    path = scenario(
+        f"""\
+        services:
+          "{name}": {{image: {BASE}, command: [sleep, infinity], ports: ["{banner_listener}"]}}
+          peer: {{image: {BASE}, command: [sleep, infinity]}}
+        """,
+        name="ports-address",
+    )
+    started = poc("up", str(path))
+    try:
+        if started.returncode == 0:  # it came up: try the relay
+            run_id = run_id_in(started.stdout)
+            target = f"{label.name_prefix(run_id)}_ports-{name}:{FIRST_PORT}"
+            tried = relay_from(service_container(client, run_id, "peer"), [target])
+            assert BANNER.decode() not in tried[target], tried
+        assert started.returncode == 2, started.stdout + started.stderr
+        assert f"{name!r} reads as an IP address" in started.stderr
+    finally:
+        poc("down", str(path))
+    assert labelled_of_scenario(client, "ports-address") == []
+
+
+def labelled_of_scenario(client: docker.DockerClient, name: str) -> list[object]:
+    selector = f"{label.SCENARIO}={name}"
+    return [
+        *client.containers.list(all=True, filters={"label": selector}),
+        *client.networks.list(filters={"label": selector}),
+    ]
+
+
+def relay_from(container: Container, targets: list[str]) -> dict[str, str]:
+    """Try each `host:port` from inside the container (docker exec); what each gave."""
+    code, (out, err) = container.exec_run(
+        ["python3", "-c", RELAY], environment={"TARGETS": json.dumps(targets)}, demux=True
+    )
+    assert code == 0, err
+    return dict(json.loads(out))
 
 
 def test_a_service_in_its_holders_network_namespace_is_published_too(

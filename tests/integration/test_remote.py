@@ -77,10 +77,15 @@ def run_here(*argv: str, cwd: Path | None = None) -> None:
     subprocess.run(argv, check=True, capture_output=True, cwd=cwd)
 
 
+ALIAS = "poc-remote-alias"  # a Host of the client's ssh configuration, on the sshd's port
+
+
 @pytest.fixture(scope="module")
 def ssh_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """An sshd on 127.0.0.1 letting root in by a key made here; its `docker system
-    dial-stdio` reaches this machine's engine. Yields the environment of a client using it."""
+    dial-stdio` reaches this machine's engine. Yields the environment of a client using it
+    with the system ssh client (`ssh_client`), its configuration naming the key, the known
+    hosts and an alias, ALIAS, for 127.0.0.1 on the sshd's port (not 22)."""
     folder = tmp_path_factory.mktemp("sshd")
     home = folder / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -90,6 +95,11 @@ def ssh_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     port = free_port()
     host_key = (folder / "host_key.pub").read_text().split()
     (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    (home / ".ssh" / "config").write_text(
+        f"Host {ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n\n"
+        f"Host *\n  IdentityFile {home}/.ssh/id_ed25519\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {home}/.ssh/known_hosts\n"
+    )
     config = folder / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\n"
@@ -104,10 +114,34 @@ def ssh_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
             assert time.monotonic() < deadline and sshd.poll() is None, "sshd did not start"
             time.sleep(0.05)
-        yield {**os.environ, "HOME": str(home), "DOCKER_HOST": f"ssh://root@127.0.0.1:{port}"}
+        env = {**os.environ, "HOME": str(home), "DOCKER_HOST": f"ssh://root@127.0.0.1:{port}"}
+        yield ssh_client(env, folder / "bin")
     finally:
         sshd.terminate()
         sshd.wait(timeout=10)
+
+
+def ssh_client(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """The environment with the system ssh client reading the configuration under $HOME. ssh
+    reads the home folder of the user's account, not $HOME, and this machine's user's own
+    ~/.ssh is not the test's to write: the `ssh` first on PATH is the system one, told the
+    file with -F (the only change)."""
+    folder.mkdir(exist_ok=True)
+    wrapper = folder / "ssh"
+    config = Path(env["HOME"]) / ".ssh" / "config"
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {config} "$@"\n')
+    wrapper.chmod(0o755)
+    return {**env, "PATH": f"{folder}:{env['PATH']}"}
+
+
+def paramiko_client(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """The environment with no ssh client installed (on PATH): paramiko reaches the engine,
+    reading $HOME/.ssh/config. The docker CLI stays on PATH."""
+    folder.mkdir(exist_ok=True)
+    docker_cli = shutil.which("docker")
+    assert docker_cli is not None
+    (folder / "docker").symlink_to(docker_cli)
+    return {**env, "PATH": str(folder)}
 
 
 def make_certificates(folder: Path) -> None:
@@ -263,3 +297,78 @@ def test_a_context_names_the_engine_and_doctor_says_which(
     assert f"at {env['DOCKER_HOST']} (context poc-remote), remote: machine" in doctor.stdout
     result = score_through(plain, tmp_path / "runs", "--context", "poc-remote")
     assert (result["verdict"], result["score"]) == ("pass", 100.0)
+
+
+@pytest.mark.parametrize("client_kind", ["ssh", "paramiko"])
+def test_an_ssh_alias_with_its_own_port_is_reached_as_ssh_would_reach_it(
+    ssh_engine: dict[str, str], scenario: ScenarioFactory, tmp_path: Path, client_kind: str
+) -> None:
+    """`DOCKER_HOST=ssh://ALIAS`, with `Host ALIAS / HostName 127.0.0.1 / Port N / User root`
+    in ~/.ssh/config: the docker SDK filled in port 22 before reading it, so the sshd on port
+    N was never tried. With the system ssh client where there is one, paramiko otherwise,
+    `poc doctor` says which it used and the address it reached, and a run goes through."""
+    env = {**ssh_engine, "DOCKER_HOST": f"ssh://{ALIAS}"}
+    if client_kind == "paramiko":
+        env = paramiko_client(env, tmp_path / "bin")
+    port = ssh_engine["DOCKER_HOST"].rsplit(":", 1)[1]
+    doctor = poc("doctor", env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    used = "the system ssh client (" if client_kind == "ssh" else "paramiko (no ssh client"
+    assert f"engine link: over SSH, with {used}" in doctor.stdout, doctor.stdout
+    assert f"to root@127.0.0.1 port {port}" in doctor.stdout
+    assert f"at ssh://{ALIAS}, remote: machine" in doctor.stdout
+    path = scenario(
+        f"""\
+        services: {{app: {{image: {BASE}, command: [sleep, infinity]}}}}
+        steps: [{{name: hello, service: app, run: echo hello over ssh}}]
+        acceptance: {{criteria: [{{id: said, check: {{type: output, step: hello, contains: over ssh}}}}]}}
+        """,
+        name=f"alias-{client_kind}",
+    )
+    done = poc("run", str(path), "--out", str(tmp_path / "runs"), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_ssh_host_that_is_not_known_is_refused_in_ssh_s_own_words(
+    ssh_engine: dict[str, str], tmp_path: Path
+) -> None:
+    """Nothing prompts (batch mode): a host key not in known_hosts ends the link at once."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host *\n  IdentityFile {ssh_engine['HOME']}/.ssh/id_ed25519\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {home}/.ssh/known_hosts\n  GlobalKnownHostsFile /dev/null\n"
+    )
+    env = ssh_client({**ssh_engine, "HOME": str(home)}, tmp_path / "bin")
+    doctor = poc("doctor", env=env)
+    assert doctor.returncode == 3
+    assert "Host key verification failed" in doctor.stdout, doctor.stdout
+
+
+def test_tls_without_verification_is_refused_unless_asked_for(
+    tls_engine: dict[str, str], tmp_path: Path
+) -> None:
+    """DOCKER_CERT_PATH without DOCKER_TLS_VERIFY is TLS that checks nothing to the docker
+    SDK: `poc doctor` said "ok" to the endpoint on 127.0.0.1 and a run would have sent its
+    secrets through. Refused now, saying how to check it; POC_ENGINE_INSECURE=1 accepts it,
+    with a warning on every command."""
+    unchecked = {k: v for k, v in tls_engine.items() if k != "DOCKER_TLS_VERIFY"}
+    doctor = poc("doctor", env=unchecked)
+    assert doctor.returncode == 3, doctor.stdout + doctor.stderr
+    assert "would be reached over TLS without checking its certificate" in doctor.stdout
+    assert "Set DOCKER_TLS_VERIFY=1" in doctor.stdout
+    refused = poc(
+        "run", str(ROOT / "scenarios" / "invoice-dedupe"), "--out", str(tmp_path), env=unchecked
+    )
+    assert refused.returncode == 3
+    assert "without checking its certificate" in refused.stderr
+    assert not list(tmp_path.rglob("result.json"))
+    insecure = {**unchecked, "POC_ENGINE_INSECURE": "1"}
+    accepted = poc("doctor", env=insecure)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "warning: the Docker engine at tcp://127.0.0.1:" in accepted.stderr
+    assert "WITHOUT checking the engine's certificate" in accepted.stdout
+    checked = poc("doctor", env=tls_engine)
+    assert "engine link: TLS to tcp://127.0.0.1:" in checked.stdout
+    assert "the engine's certificate checked" in checked.stdout
+    assert "warning" not in checked.stderr

@@ -34,8 +34,9 @@ def results(out: Path) -> list[dict[str, object]]:
 def test_a_reader_that_leaves_early_does_not_spoil_the_run(
     scenario: ScenarioFactory, tmp_path: Path
 ) -> None:
-    """`poc run 2>&1 | head -2`: the progress lines meet a closed pipe; the run goes on and is
-    recorded as the product earned, not as an engine error."""
+    """`poc run 2>&1 | head -2`: the progress lines meet a closed pipe; the run goes on, is
+    recorded as the product earned, not as an engine error, and exits with its verdict's
+    code (0), not SIGPIPE's 141."""
     out = tmp_path / "runs"
     reader, writer = os.pipe()
     process = subprocess.Popen(
@@ -44,9 +45,10 @@ def test_a_reader_that_leaves_early_does_not_spoil_the_run(
     os.close(writer)
     with os.fdopen(reader, "rb") as pipe:
         pipe.readline()  # one line, then the reader leaves
-    process.wait(timeout=120)
+    code = process.wait(timeout=120)
     (result,) = results(out)
     assert result["verdict"] == "pass", result["error"]
+    assert code == 0
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -243,3 +244,27 @@ def test_example_scenarios_in_the_repository_are_valid() -> None:
     assert found.exit_code == ExitCode.PASSED, found.output
     rules = {d["rule"] for d in json.loads(found.output.split("\n1 file checked")[0])}
     assert rules == {"ignored", "unset-env"}
+
+
+@pytest.mark.parametrize("streams", ["stdout", "both"])
+def test_a_reader_that_leaves_at_once_leaves_the_exit_code_alone(
+    tmp_path: Path, streams: str
+) -> None:
+    """`poc validate ... | true`: the reader is gone before a byte is written; the command
+    still ends with its own outcome (2, an invalid file), not SIGPIPE's 141."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: poc-runner/v1\nname: BAD NAME\n")
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody will read
+    done = subprocess.run(
+        [sys.executable, "-m", "poc_runner", "validate", str(bad)],
+        stdout=writer,
+        stderr=writer if streams == "both" else subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+    os.close(writer)
+    assert done.returncode == ExitCode.INVALID_INPUT

@@ -109,20 +109,31 @@ def filled(client: Any, key: str, size: int = 1) -> datacache.Entry:
 
 class TestContentKey:
     FILES = {"./a.csv": "1" * 64, "./sub/b.csv": "2" * 64}  # noqa: RUF012
+    SIZES = {"./a.csv": 10, "./sub/b.csv": 20}  # noqa: RUF012
+
+    def key(self, files: dict[str, str], folders: list[str], **sizes: int) -> str:
+        given = {**self.SIZES, **{f"./{name}.csv": size for name, size in sizes.items()}}
+        return content_key(files, {name: given[name] for name in files}, folders)
 
     def test_the_same_files_in_any_order_give_the_same_key(self) -> None:
         backwards = dict(reversed(list(self.FILES.items())))
-        assert content_key(self.FILES, [".", "./sub"]) == content_key(backwards, ["./sub", "."])
-        assert content_key(self.FILES, ["."]) == content_key(
-            {"a.csv": "1" * 64, "sub/b.csv": "2" * 64}, ["."]
+        assert self.key(self.FILES, [".", "./sub"]) == self.key(backwards, ["./sub", "."])
+        plain = {"a.csv": "1" * 64, "sub/b.csv": "2" * 64}
+        assert self.key(self.FILES, ["."]) == content_key(
+            plain, {"a.csv": 10, "sub/b.csv": 20}, ["."]
         )
 
-    def test_a_digest_a_name_or_a_folder_changes_it(self) -> None:
-        base = content_key(self.FILES, ["."])
-        changed = content_key({**self.FILES, "./a.csv": "9" * 64}, ["."])
-        renamed = content_key({"./c.csv": "1" * 64, "./sub/b.csv": "2" * 64}, ["."])
-        folder = content_key(self.FILES, [".", "./empty"])
-        assert len({base, changed, renamed, folder}) == 4
+    def test_a_digest_a_size_a_name_or_a_folder_changes_it(self) -> None:
+        base = self.key(self.FILES, ["."])
+        changed = self.key({**self.FILES, "./a.csv": "9" * 64}, ["."])
+        resized = self.key(self.FILES, ["."], a=11)
+        renamed = content_key(
+            {"./c.csv": "1" * 64, "./sub/b.csv": "2" * 64},
+            {"./c.csv": 10, "./sub/b.csv": 20},
+            ["."],
+        )
+        folder = self.key(self.FILES, [".", "./empty"])
+        assert len({base, changed, resized, renamed, folder}) == 5
 
 
 class TestCap:

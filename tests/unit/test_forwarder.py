@@ -120,11 +120,12 @@ def free_port(kind: socket.SocketKind) -> int:
 
 
 @contextmanager
-def relaying(*relays: str) -> Iterator[None]:
+def relaying(*relays: str, bridge: str = "127.0.0.1/8") -> Iterator[None]:
     """The forwarder's program, run here with `python3 -c` as in its container, relaying to
-    services on 127.0.0.1; ready once it says so."""
+    services on 127.0.0.1 and answering clients of `bridge` (loopback stands for the
+    publishing bridge); ready once it says so."""
     process = subprocess.Popen(
-        [sys.executable, "-I", "-c", PROGRAM, "127.0.0.1", *relays],
+        [sys.executable, "-I", "-c", PROGRAM, "127.0.0.1", bridge, *relays],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -182,3 +183,35 @@ def test_udp_replies_reach_the_client_that_asked() -> None:
             for client in clients:
                 client.close()
     assert replies == [b"FROM 0", b"FROM 1"]
+
+
+def test_a_client_from_outside_the_publishing_bridge_gets_nothing() -> None:
+    """Only the engine's port bindings (from the bridge's own addresses) are relayed: here the
+    bridge is 127.0.0.1/32, and a client from 127.0.0.2 is cut off without a byte."""
+    with closing(socket.create_server(("127.0.0.1", 0))) as service:
+        threading.Thread(target=serve_once, args=(service, b"got: "), daemon=True).start()
+        listen = free_port(socket.SOCK_STREAM)
+        with relaying(f"tcp:{listen}:{service.getsockname()[1]}", bridge="127.0.0.1/32"):
+            stranger = socket.socket()
+            stranger.bind(("127.0.0.2", 0))
+            stranger.settimeout(5)
+            with stranger:
+                stranger.connect(("127.0.0.1", listen))
+                stranger.sendall(b"hello")
+                try:
+                    answer = stranger.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+    assert answer == b""
+
+
+@pytest.mark.parametrize("target", ["192.0.2.2.example", "app", "localhost"])
+def test_the_program_takes_an_address_never_a_name(target: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", PROGRAM, target, "127.0.0.1/8", "tcp:10000:80"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert b"AddressValueError" in done.stderr

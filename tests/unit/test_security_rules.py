@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import Check, only_error
+from poc_runner.model.types import reads_as_address
+from tests.unit.conftest import Check, errors, only_error
 
 APP = '    ports: ["8080"]\n    cap_add: [NET_BIND_SERVICE]\n    security_opt: ["no-new-privileges:true"]'
 
@@ -107,3 +108,54 @@ def test_all_security_problems_in_a_service_are_reported_together(check: Check) 
         "services.app.pid",
         "services.app.volumes[0]",
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "key_path"),
+    [
+        ("hostname: 192.0.2.2", "services.app.hostname"),
+        ("container_name: '3221226018'", "services.app.container_name"),
+        ("networks: {default: {aliases: [0x7f.1]}}", "services.app.networks.default.aliases[0]"),
+        (
+            "networks: {default: {aliases: ['0177.0.0.1']}}",
+            "services.app.networks.default.aliases[0]",
+        ),
+        ("links: ['db:127.1']", "services.app.links[0]"),
+    ],
+)
+def test_a_name_on_the_network_that_reads_as_an_address_is_refused(
+    check: Check, setting: str, key_path: str
+) -> None:
+    """`gethostbyname` takes a name that parses as an IPv4 address as that address, in every
+    form `inet_aton` reads: a relay or a peer given such a name reaches the address instead."""
+    found = only_error(check((APP, f"    {setting}")))
+    assert (found.rule, found.key_path) == ("security", key_path)
+    assert "reads as an IP address" in found.message or "names an IP address" in found.message
+
+
+def test_a_service_named_like_an_address_is_refused(check: Check) -> None:
+    result = check(("  app:\n", "  192.0.2.2:\n    image: x\n  app:\n"))
+    found = [d for d in errors(result) if d.rule == "security"]
+    assert [d.key_path for d in found] == ['services["192.0.2.2"]']
+    assert "needs a letter" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("192.0.2.2", True),
+        ("3221226018", True),
+        ("0x7f.1", True),
+        ("0177.1", True),
+        ("127.1", True),
+        ("1.2.3.4.", True),
+        ("2024", True),
+        ("db1", False),
+        ("v1.2", False),
+        ("1.2.3.4.5", False),
+        ("1a", False),
+        ("api-2", False),
+    ],
+)
+def test_what_reads_as_an_address(name: str, address: bool) -> None:
+    assert reads_as_address(name) is address

@@ -177,12 +177,40 @@ class TestScenarioFolderPaths:
         found = only_error(validate_file(scenario))
         assert "'data/nested/shadow', a link that leads outside" in found.message
 
-    def test_symlink_that_stays_inside_is_fine(self, tmp_path: Path) -> None:
-        scenario = write_scenario(tmp_path)
+    def test_a_data_file_that_is_a_link_is_refused_even_inside(self, tmp_path: Path) -> None:
+        """Data is copied from regular files only (never through a link, which could be
+        swapped after validation): a link fails here, naming what to do, not the sandbox."""
+        write_scenario(tmp_path)
         (tmp_path / "data/alias.csv").symlink_to("invoices.csv")
         text = VALID.replace("path: data/invoices.csv", "path: data/alias.csv")
+        found = only_error(validate_file(write_scenario(tmp_path, text, files={})))
+        assert (found.rule, found.key_path) == ("link", "data[0].path")
+        assert "'data/alias.csv' is a link (to 'data/invoices.csv')" in found.message
+        assert "put a copy of what it points to in its place" in found.message
+
+    def test_a_link_inside_a_data_folder_pointing_inside_it_is_refused(
+        self, tmp_path: Path
+    ) -> None:
+        text = VALID.replace("path: data/invoices.csv", "path: data")
+        text = text.replace("mount: /data/invoices.csv", "mount: /data")
+        scenario = write_scenario(tmp_path, text)
+        (tmp_path / "data/latest.csv").symlink_to("invoices.csv")
+        found = only_error(validate_file(scenario))
+        assert (found.rule, found.key_path) == ("link", "data[0].path")
+        assert "'data/latest.csv', a link (to 'data/invoices.csv')" in found.message
+
+    def test_a_data_folder_reached_through_a_linked_parent_is_fine(self, tmp_path: Path) -> None:
+        """Only what is copied must not be a link; the folder it sits in may be one."""
+        write_scenario(tmp_path)
+        (tmp_path / "exports").symlink_to("data", target_is_directory=True)
+        text = VALID.replace("path: data/invoices.csv", "path: exports/invoices.csv")
         assert validate_file(write_scenario(tmp_path, text, files={})).ok
-        assert scenario.exists()
+
+    def test_a_link_inside_a_build_folder_pointing_inside_is_fine(self, tmp_path: Path) -> None:
+        """The engine gets a build folder as it is, links kept as links."""
+        scenario = write_scenario(tmp_path)
+        (tmp_path / "app/Dockerfile.link").symlink_to("Dockerfile")
+        assert validate_file(scenario).ok
 
     def test_fifo_in_a_build_folder_is_refused(self, tmp_path: Path) -> None:
         scenario = write_scenario(tmp_path)
