@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from poc_runner.events import Event
 from poc_runner.masking import SECRETS
 
 _TICK = 0.2
@@ -34,6 +35,10 @@ class Progress:
         self.stream = stream or sys.stderr
         self._lock = threading.Lock()
         self._silent = False
+
+    def __call__(self, event: Event) -> None:
+        """Show an event: the display is an `OnEvent` listener (events.py)."""
+        self.update(event.scenario, event.subject, event.status, active=event.active)
 
     def update(self, scope: str, subject: str, status: str, *, active: bool = False) -> None:
         with self._lock:

@@ -217,3 +217,11 @@ def test_a_reader_that_left_silences_the_display_not_the_run(kind: type[Progress
     shown.update("invoice-dedupe", "step detect", "running", active=True)
     shown.update("invoice-dedupe", "step detect", "ok")
     shown.close()
+
+
+def test_the_display_listens_to_events_as_it_shows_updates() -> None:
+    from poc_runner.events import Event
+
+    stream = io.StringIO()
+    Progress(stream)(Event("invoice-dedupe", "step detect", "running", active=True))
+    assert stream.getvalue().endswith(" invoice-dedupe  step detect: running\n")
