@@ -141,7 +141,7 @@ def _older(client: docker.DockerClient, request: Request, image: str) -> str:
     args = {"BASE": base or ""}
     labels = client.images.get(tag_of(image, request.prefix)).labels or {}
     had, now = labels.get(LABEL), built.key_of(client, image, args)
-    if had is None or now is None or had == now:
+    if now is None or had == now:  # no key: made by hand or by an older poc-runner
         return ""
     return (
         " (built from another Dockerfile or base than this poc-runner's:"

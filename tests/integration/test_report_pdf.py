@@ -121,8 +121,10 @@ def test_the_pdf_reads_as_a_document(tmp_path: Path) -> None:
     assert len(first.split()) > 150  # a full page, not a half-empty one
     for criterion in result.criteria:
         title = criterion.title or criterion.id
-        shown = [i for i, page in enumerate(text) if f"{title} {criterion.id} ·" in page]
+        must = " MUST-HAVE" if criterion.must else ""  # the card's badge, between the two
+        heading = f"{title}{must} {criterion.id} ·"
+        shown = [i for i, page in enumerate(text) if heading in page]
         assert shown, title
         card = text[shown[0]]
-        after = card[card.index(f"{title} {criterion.id} ·") :]
+        after = card[card.index(heading) :]
         assert "Evidence" in after or "Its evidence is under" in after, title

@@ -132,7 +132,7 @@ def test_over_ssh_the_root_folder_is_streamed_to_the_remote_engine(
     (the engine is this machine's, reached through an sshd on 127.0.0.1: test_remote.py)."""
     fake_debootstrap(tmp_path)
     remote: dict[str, str] = request.getfixturevalue("ssh_engine")
-    env = {**remote, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env = {**remote, "PATH": f"{tmp_path}:{remote['PATH']}"}  # the ssh wrapper kept
     made = poc("setup", "base", "--prefix", prefix, env=env)
     assert made.returncode == 0, made.stderr
     assert "made from Debian's packages" in made.stdout

@@ -282,3 +282,17 @@ class TestKeptImages:
         notes = {outcome.tag: outcome.note for outcome in self.outcomes}
         assert notes[tag_of("base")] == "there already (older)"
         assert notes[tag_of("postgres")].startswith("built FROM")
+
+    def test_a_stand_in_without_the_key_of_its_build_is_older(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Made by hand (`docker build`) or by a poc-runner before `poc setup`: no key to
+        compare, so it is not taken for what this poc-runner would build."""
+        from poc_runner.setup import make
+
+        monkeypatch.setattr(built, "key_of", lambda *_: "key-now")
+        image = SimpleNamespace(labels=None)
+        client = SimpleNamespace(images=SimpleNamespace(get=lambda _tag: image))
+        assert "`poc setup --rebuild`" in make._older(client, Request(), "postgres")  # type: ignore[arg-type]
+        image.labels = {make.LABEL: "key-now"}
+        assert make._older(client, Request(), "postgres") == ""  # type: ignore[arg-type]
