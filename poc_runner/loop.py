@@ -165,12 +165,12 @@ def _shown(path: Path, folder: Path) -> str:
 def gone_check(path: Path) -> Callable[[], None]:
     """What `watch` asks to know the sandbox is still up: this user's sandbox of the scenario
     (named as its file says, even while the file is invalid) left up; once none is,
-    SandboxError saying so, and what removed it when that was noted (sandbox/reaper.py)."""
-    from poc_runner.engine import connect
+    SandboxError saying so, and what removed it when that was noted (backends/docker/sweep.py)."""
+    from poc_runner.backends.docker.client import connect
+    from poc_runner.backends.docker.reuse import kept_containers
+    from poc_runner.backends.docker.sweep import removed_by
     from poc_runner.loader import LoadError, parse, read_text
     from poc_runner.sandbox import labels
-    from poc_runner.sandbox.reaper import removed_by
-    from poc_runner.sandbox.reuse import kept_containers
 
     try:
         data = parse(read_text(path)).data

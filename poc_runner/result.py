@@ -191,7 +191,7 @@ _INCIDENT_WORDS = {
 
 @dataclass
 class Incident:
-    """Something that happened to a service after it was up (sandbox/watch.py)."""
+    """Something that happened to a service after it was up (backends/docker/servicewatch.py)."""
 
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 

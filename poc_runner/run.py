@@ -7,9 +7,9 @@ exception, interruption. Only SIGKILL skips it, and the owner label on every obj
 the next `poc run` or `poc clean` prove the run dead and sweep what it left.
 
 Start-up is on the clock (a demo is watched): the engine makes each run's network and holders
-while the files are validated (sandbox/headstart.py); reading the engine's version and sweeping dead
-runs' leftovers happen aside, while the sandbox comes up; the checks, reports and history are
-imported while the sandbox is removed, when this process would only wait (importing them
+while the files are validated (backends/docker/headstart.py); reading the engine's version and
+sweeping dead runs' leftovers happen aside, while the sandbox comes up; the checks, reports and
+history are imported while the sandbox is removed, when this process would only wait (importing them
 aside earlier took the CPU from the start-up itself).
 """
 
@@ -29,8 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poc_runner import __version__
+from poc_runner.backends.docker.client import EngineInfo, answers, connect
+from poc_runner.backends.docker.headstart import Draft, HeadStart
+from poc_runner.backends.docker.reuse import refuse_if_up
+from poc_runner.backends.docker.sandbox import Sandbox
+from poc_runner.backends.docker.sweep import sweep
 from poc_runner.diagnostics import render
-from poc_runner.engine import EngineInfo, answers, connect
 from poc_runner.errors import (
     CannotWrite,
     EngineLost,
@@ -57,11 +61,7 @@ from poc_runner.result import (
     StepRecord,
     Verdict,
 )
-from poc_runner.sandbox.headstart import Draft, HeadStart
 from poc_runner.sandbox.labels import new_run_id
-from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.reaper import sweep
-from poc_runner.sandbox.reuse import refuse_if_up
 from poc_runner.sandbox.uplock import bringing_up
 from poc_runner.scoring import score, settled, verdict
 from poc_runner.steps import Announce, StepResult, run_steps

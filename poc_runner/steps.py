@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from poc_runner.backends.docker.artifacts import collect
+from poc_runner.backends.docker.execute import command_argv, execute
+from poc_runner.backends.docker.sandbox import Sandbox
 from poc_runner.errors import ArtifactRefused, SandboxError, ServiceStopped, world_failure
 from poc_runner.model.scenario import Step
 from poc_runner.result import StepOutcome
-from poc_runner.sandbox.artifacts import collect
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.execute import command_argv, execute
-from poc_runner.sandbox.lifecycle import Sandbox
 
 
 @dataclass

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from poc_runner.backends.docker.execute import Outcome
+    from poc_runner.backends.docker.netprobe import Targets
     from poc_runner.model import Scenario
     from poc_runner.result import RowSample
-    from poc_runner.sandbox.execute import Outcome
-    from poc_runner.sandbox.netprobe import Targets
     from poc_runner.steps import StepResult
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from poc_runner.sandbox import datacache
-from poc_runner.sandbox.reaper import Swept, remove_built_images, sweep
+from poc_runner.backends.docker import datacache
+from poc_runner.backends.docker.sweep import Swept, remove_built_images, sweep
 
 if TYPE_CHECKING:
     import docker

@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from poc_runner.engine import address
+from poc_runner.backends.docker.client import address
+from poc_runner.backends.docker.sweep import state_dir
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.reaper import state_dir
 
 
 @contextmanager

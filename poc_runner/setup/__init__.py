@@ -9,7 +9,7 @@ Three images, each kept by its tag: made once, found at once after that.
 - The PostgreSQL stand-in, `poc-runner/postgres:bookworm`, built FROM the base out of the
   folder the package ships (poc_runner/images/postgres).
 - The network holders' pause image, `poc-runner/pause:1`: a few bytes made here
-  (sandbox/holder.py); a run also makes it on first use.
+  (poc_runner/backends/docker/holder.py); a run also makes it on first use.
 
 Only names live here, so that the `poc` command names them in its help without loading more.
 """

@@ -23,15 +23,16 @@ import jsonschema
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.engine import connect
+from poc_runner.backends.docker import datacache, headstart
+from poc_runner.backends.docker.client import connect
+from poc_runner.backends.docker.helpers import BASE_IMAGE
+from poc_runner.backends.docker.removal import remove_container
+from poc_runner.backends.docker.sweep import labels_of
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import datacache, headstart, labels
-from poc_runner.sandbox.helpers import BASE_IMAGE
+from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import Liveness, liveness, this_user
-from poc_runner.sandbox.reaper import labels_of
-from poc_runner.sandbox.removal import remove_container
 from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
@@ -69,7 +70,7 @@ def a_user_of_its_own() -> Iterator[None]:
 def nothing_left_behind(client: docker.DockerClient, a_user_of_its_own: None) -> Iterator[None]:
     """No run's object of this session (of its user) remains. Data cache entries stay, as
     built images do (a cache, capped by POC_DATA_CACHE_MAX), but only whole: no fill its
-    process left unfinished, no stamp without its data volume (sandbox/datacache.py). The
+    process left unfinished, no stamp without its data volume (poc_runner/backends/docker/datacache.py). The
     entries the session filled go at its end (those no run still mounts), so the suite does
     not grow the user's cache."""
     before = cache_ids(client)

@@ -1,4 +1,4 @@
-"""The head start (poc_runner/sandbox/headstart.py): while the file is validated, the engine makes the
+"""The head start (poc_runner/backends/docker/headstart.py): while the file is validated, the engine makes the
 run's network and a holder for each service that waits on another's health. That service
 joins its holder's network namespace: it keeps its name on the network and is reached by it,
 and the holder is confined at least as tightly as a service. A file that turns out invalid, or a
@@ -13,15 +13,15 @@ from pathlib import Path
 import docker
 import pytest
 
+from poc_runner.backends.docker import headstart
+from poc_runner.backends.docker.headstart import Draft, HeadStart
+from poc_runner.backends.docker.holder import PAUSE_IMAGE
+from poc_runner.backends.docker.sweep import sweep
 from poc_runner.errors import InvalidInput
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import headstart
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.headstart import Draft, HeadStart
-from poc_runner.sandbox.holder import PAUSE_IMAGE
-from poc_runner.sandbox.reaper import sweep
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, labelled, run_folder
 

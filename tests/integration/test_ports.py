@@ -20,11 +20,11 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from poc_runner.backends.docker.forwarder import FIRST_PORT
+from poc_runner.backends.docker.headstart import HeadStart, draft_of
+from poc_runner.backends.docker.sandbox import Sandbox
 from poc_runner.run import load
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.forwarder import FIRST_PORT
-from poc_runner.sandbox.headstart import HeadStart, draft_of
-from poc_runner.sandbox.lifecycle import Sandbox
 
 from .conftest import (
     BASE,

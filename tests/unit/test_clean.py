@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backends.docker.sweep import Swept
 from poc_runner.sandbox import clean as module
-from poc_runner.sandbox.reaper import Swept
 
 
 @pytest.fixture

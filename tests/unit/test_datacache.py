@@ -13,12 +13,13 @@ from typing import Any
 import docker
 import pytest
 
+from poc_runner.backends.docker import data, datacache
+from poc_runner.backends.docker.data import DataVolume, cache_use, provide_volumes
+from poc_runner.backends.docker.datacache import Pin, content_key
 from poc_runner.errors import InvalidInput
 from poc_runner.model import Scenario
-from poc_runner.sandbox import archive, data, datacache
+from poc_runner.sandbox import archive
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.data import DataVolume, cache_use, provide_volumes
-from poc_runner.sandbox.datacache import Pin, content_key
 from tests.unit.test_archive import read_later
 
 PIN = Pin("base", "poc-run_data0", {label.RUN: "run"}, "/poc-fill")

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from poc_runner.model import Service
-from poc_runner.sandbox.hardening import (
+from poc_runner.backends.docker.hardening import (
     DEFAULT_CAPABILITIES,
     LOG_MAX_SIZE,
     OPEN_FILES,
     SECURITY_OPTIONS,
     confinement,
 )
+from poc_runner.model import Service
 
 
 def service(**fields: Any) -> Service:

@@ -12,10 +12,10 @@ from typing import Any
 import docker
 import pytest
 
+from poc_runner.backends.docker import images
+from poc_runner.backends.docker.buildkey import LABEL
+from poc_runner.backends.docker.images import ensure_image, existing_image
 from poc_runner.model import Scenario
-from poc_runner.sandbox import images
-from poc_runner.sandbox.buildkey import LABEL
-from poc_runner.sandbox.images import ensure_image, existing_image
 
 BASE = "poc-runner/base:bookworm"
 DOCKERFILE = f"FROM {BASE} AS base\nFROM base AS migrations\nRUN true\nFROM base AS api\n"

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.sandbox import labels
-from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
-from poc_runner.sandbox.reaper import (
+from poc_runner.backends.docker.sweep import (
     LIVE,
     OTHER_USERS,
     UNCHECKABLE,
@@ -23,6 +21,8 @@ from poc_runner.sandbox.reaper import (
     name_of,
     state_dir,
 )
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
 
 
 def me() -> Owner:

@@ -1,5 +1,5 @@
 """One `poc up` of a scenario at a time (sandbox/uplock.py), and what removed a sandbox under a
-run, as the command that did it noted (sandbox/reaper.py)."""
+run, as the command that did it noted (poc_runner/backends/docker/sweep.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from poc_runner.backends.docker.sweep import note_removal, removed_by
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.reaper import note_removal, removed_by
 from poc_runner.sandbox.uplock import bringing_up
 
 

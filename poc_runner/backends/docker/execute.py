@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.stopper import new_marker, stop_marked
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.stopper import new_marker, stop_marked
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

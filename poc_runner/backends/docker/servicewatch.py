@@ -27,10 +27,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.health import tail
+from poc_runner.backends.docker.sweep import removed_by
 from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.health import tail
-from poc_runner.sandbox.reaper import removed_by
 from poc_runner.units import size_text
 
 if TYPE_CHECKING:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poc_runner import __version__
+from poc_runner.backends.docker.buildkey import LABEL
+from poc_runner.backends.docker.holder import ensure_pause_image
+from poc_runner.backends.docker.images import local_image_id
+from poc_runner.backends.docker.setup import build as built
+from poc_runner.backends.docker.setup import debian
 from poc_runner.errors import InvalidInput
 from poc_runner.progress import Progress
-from poc_runner.sandbox.buildkey import LABEL
-from poc_runner.sandbox.holder import ensure_pause_image
-from poc_runner.sandbox.images import local_image_id
-from poc_runner.setup import IMAGES, PREFIX, debian, tag_of
-from poc_runner.setup import build as built
+from poc_runner.setup import IMAGES, PREFIX, tag_of
 
 if TYPE_CHECKING:
     import docker

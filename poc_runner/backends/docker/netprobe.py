@@ -17,8 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.sandbox.execute import Outcome, execute
-from poc_runner.sandbox.helpers import confined, create_helper
+from poc_runner.backends.docker.execute import Outcome, execute
+from poc_runner.backends.docker.helpers import confined, create_helper
 
 if TYPE_CHECKING:
     import docker

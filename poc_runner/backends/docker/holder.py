@@ -4,7 +4,7 @@ On engine 20.10 starting a container on a user-defined network takes about 0.3 s
 it spent joining the network (namespace, veth pair, embedded DNS); a container that joins a
 network namespace that already exists starts in about 0.1 s. A holder is a tiny container that
 owns a service's place on the network (its name as hostname and DNS alias, its DNS options),
-started ahead: while the file is validated (sandbox/headstart.py), for a service that will wait on
+started ahead: while the file is validated (headstart.py), for a service that will wait on
 another's health before it starts. The service's container joins the holder's namespace
 (`network_mode: container:<holder>`) and starts with the network already there. Kubernetes
 starts every pod this way.

@@ -40,11 +40,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.helpers import create_unstarted
+from poc_runner.backends.docker.sweep import Swept
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.helpers import create_unstarted
 from poc_runner.sandbox.owner import Liveness, liveness
-from poc_runner.sandbox.reaper import Swept
 from poc_runner.units import parse_memory, size_text
 
 if TYPE_CHECKING:

@@ -29,9 +29,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.removal import remove_container, remove_quietly
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import Liveness, liveness, this_process, this_user
-from poc_runner.sandbox.removal import remove_container, remove_quietly
 
 if TYPE_CHECKING:
     import docker
@@ -110,7 +110,7 @@ def sweep(
         for kind, thing in sorted(things, key=lambda pair: _ORDER[pair[0]]):
             _remove(kind, thing, swept)
     if scenario is None:  # a whole sweep: data cache fills dead runs left half done too
-        from poc_runner.sandbox import datacache  # it builds on this module
+        from poc_runner.backends.docker import datacache  # it builds on this module
 
         swept.merge(datacache.sweep(client, everyone=everyone))
     return swept

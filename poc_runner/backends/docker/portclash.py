@@ -16,7 +16,7 @@ from poc_runner.sandbox import labels as label
 if TYPE_CHECKING:
     import docker
 
-    from poc_runner.sandbox.forwarder import Forward
+    from poc_runner.backends.docker.forwarder import Forward
 
 
 def holders(client: docker.DockerClient, ports: Sequence[Forward], run_id: str) -> str:

@@ -1,7 +1,7 @@
 """Images built from the folders the package ships (poc_runner/images/): the PostgreSQL
 stand-in, and the base made from a registry image (`poc setup --from-registry`).
 
-Each built image carries the key of its build's inputs (sandbox/buildkey.py: its folder, its
+Each built image carries the key of its build's inputs (backends/docker/buildkey.py: its folder, its
 build args, the id of the image it builds FROM), so `poc setup` can tell an image of an older
 Dockerfile, or of another base, from a current one without building anything.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poc_runner import __version__
+from poc_runner.backends.docker.buildkey import LABEL, build_key
+from poc_runner.backends.docker.images import local_image_id
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.buildkey import LABEL, build_key
-from poc_runner.sandbox.images import local_image_id
 
 if TYPE_CHECKING:
     import docker

@@ -3,7 +3,7 @@
 Validation imports pydantic and builds the scenario models: about 0.3 s of CPU during which the
 Docker engine would sit idle. So `poc run` first reads each file's raw YAML (no models), and
 asks the engine at once for what that run will need: its network, and a network holder for
-each service that waits on another's health (sandbox/holder.py). The engine makes them while
+each service that waits on another's health (backends/docker/holder.py). The engine makes them while
 the file is validated, and such a service then starts in about 0.1 s instead of 0.3 s once
 what it waits for is healthy. Holders for the other services were tried too: the engine had
 no CPU to spare for them while Python imported (two cores), so they gained nothing measurable
@@ -30,14 +30,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.engine import connect
+from poc_runner.backends.docker.client import connect
+from poc_runner.backends.docker.holder import create_holder
+from poc_runner.backends.docker.network import Kind, create_network, dns_names, placement
+from poc_runner.backends.docker.removal import remove_container, remove_quietly
 from poc_runner.errors import PocError
 from poc_runner.interrupts import interrupts_noted, signals_ignored
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.holder import create_holder
-from poc_runner.sandbox.network import Kind, create_network, dns_names, placement
-from poc_runner.sandbox.removal import remove_container, remove_quietly
 from poc_runner.sandbox.startup import waits_on_health
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from poc_runner.backends.docker.execute import execute
 from poc_runner.errors import ArtifactRefused
 from poc_runner.masking import SECRETS
 from poc_runner.sandbox.archive import extract
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.execute import execute
 from poc_runner.units import size_text
 
 if TYPE_CHECKING:

@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.data import DataVolume, copy_in
+from poc_runner.backends.docker.forwarder import role
+from poc_runner.backends.docker.helpers import confined, create_helper
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.model import Scenario
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.archive import Cut, file_digests
-from poc_runner.sandbox.data import DataVolume, copy_in
-from poc_runner.sandbox.forwarder import role
 from poc_runner.sandbox.hashindex import HashIndex
-from poc_runner.sandbox.helpers import confined, create_helper
 from poc_runner.sandbox.owner import this_process, this_user
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.contexts import Context, chosen_context
+from poc_runner.backends.docker.contexts import Context, chosen_context
 from poc_runner.errors import SandboxError, reason
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _client_type() -> type[docker.DockerClient]:
             wanted = given.get("version")
             version = docker.constants.MINIMUM_DOCKER_API_VERSION
             super().__init__(**{**given, "use_ssh_client": True, "version": wanted or version})
-            from poc_runner import sshlink
+            from poc_runner.backends.docker import sshlink
 
             try:
                 link = sshlink.adapter(url, self.timeout)
@@ -192,7 +192,7 @@ def link() -> tuple[bool, str]:
     if context is not None:
         where = context.host
     if where.startswith("ssh://"):
-        from poc_runner.sshlink import describe
+        from poc_runner.backends.docker.sshlink import describe
 
         return True, f"over SSH, with {describe(where)}"
     if where.startswith("tcp://"):

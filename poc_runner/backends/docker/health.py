@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.execute import Outcome, command_argv, execute
 from poc_runner.errors import SandboxError, ServiceStopped
 from poc_runner.model.services import Healthcheck
-from poc_runner.sandbox.execute import Outcome, command_argv, execute
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

@@ -17,15 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from poc_runner.engine import is_remote
-from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
-from poc_runner.interrupts import wait_all
-from poc_runner.masking import SECRETS
-from poc_runner.model import Scenario
-from poc_runner.result import Incident, IncidentKind
-from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.artifacts import clear
-from poc_runner.sandbox.data import (
+from poc_runner.backends.docker.artifacts import clear
+from poc_runner.backends.docker.client import is_remote
+from poc_runner.backends.docker.data import (
     FILL_AT,
     DataVolume,
     cache_use,
@@ -36,9 +30,9 @@ from poc_runner.sandbox.data import (
     plan_volumes,
     provide_volumes,
 )
-from poc_runner.sandbox.datacache import Pin
-from poc_runner.sandbox.execute import Outcome, execute
-from poc_runner.sandbox.forwarder import (
+from poc_runner.backends.docker.datacache import Pin
+from poc_runner.backends.docker.execute import Outcome, execute
+from poc_runner.backends.docker.forwarder import (
     bridge_of,
     create_forwarder,
     create_publishing_network,
@@ -46,39 +40,45 @@ from poc_runner.sandbox.forwarder import (
     forwards,
     start_forwarder,
 )
-from poc_runner.sandbox.forwarder import role as forwarder_role
-from poc_runner.sandbox.hardening import confinement
-from poc_runner.sandbox.health import last_logs, raise_if_stopped, wait_healthy
-from poc_runner.sandbox.helpers import confined, create_helper
-from poc_runner.sandbox.images import ensure_image, existing_image, image_healthcheck
-from poc_runner.sandbox.netprobe import (
+from poc_runner.backends.docker.forwarder import role as forwarder_role
+from poc_runner.backends.docker.hardening import confinement
+from poc_runner.backends.docker.health import last_logs, raise_if_stopped, wait_healthy
+from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.images import ensure_image, existing_image, image_healthcheck
+from poc_runner.backends.docker.netprobe import (
     Targets,
     create_reader,
     create_within,
     gateways,
     read_addresses,
 )
-from poc_runner.sandbox.network import (
+from poc_runner.backends.docker.network import (
     address_on,
     create_network,
     dns_names,
     placement,
     resolver,
 )
-from poc_runner.sandbox.portclash import holders
-from poc_runner.sandbox.removal import remove_container, remove_quietly
-from poc_runner.sandbox.reuse import DEFINITION, definition, find_kept, refresh, refused
+from poc_runner.backends.docker.portclash import holders
+from poc_runner.backends.docker.removal import remove_container, remove_quietly
+from poc_runner.backends.docker.reuse import DEFINITION, definition, find_kept, refresh, refused
+from poc_runner.backends.docker.servicewatch import Watch
+from poc_runner.backends.docker.streams import Streams
+from poc_runner.backends.docker.volumes import RunVolumes, plan_mounts
+from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
+from poc_runner.interrupts import wait_all
+from poc_runner.masking import SECRETS
+from poc_runner.model import Scenario
+from poc_runner.result import Incident, IncidentKind
+from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.startup import jobs, start_in_order
-from poc_runner.sandbox.streams import Streams
-from poc_runner.sandbox.volumes import RunVolumes, plan_mounts
-from poc_runner.sandbox.watch import Watch
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
 
-    from poc_runner.sandbox.headstart import HeadStart
+    from poc_runner.backends.docker.headstart import HeadStart
 
 Report = Callable[[str, str], None]  # (service, what is happening)
 SETTLE_WITHIN = 1.0  # seconds a killed step's container may take to be seen going

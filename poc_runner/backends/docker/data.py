@@ -20,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker import datacache
+from poc_runner.backends.docker.helpers import create_unstarted
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
-from poc_runner.sandbox import datacache
 from poc_runner.sandbox.archive import Cut, Packed, folder_digest, hash_file, pack, walk
 from poc_runner.sandbox.hashindex import HashIndex
-from poc_runner.sandbox.helpers import create_unstarted
 
 if TYPE_CHECKING:
     import docker
@@ -272,7 +272,8 @@ def cache_use(scenario: Scenario, folder: Path, volumes: list[DataVolume]) -> di
 
 
 def data_plan(service: str, volumes: list[DataVolume]) -> list[str]:
-    """What data a service mounts where, in words: part of its fingerprint (sandbox/reuse.py)."""
+    """What data a service mounts where, in words: part of its fingerprint
+    (reuse.py)."""
     return sorted(
         f"{v.mount}={','.join(name for _, name in v.entries)}"
         for v in volumes

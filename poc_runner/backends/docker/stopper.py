@@ -19,8 +19,8 @@ import contextlib
 import secrets
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.helpers import confined, create_helper
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.helpers import confined, create_helper
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

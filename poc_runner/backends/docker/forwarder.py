@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.holder import NOBODY
 from poc_runner.errors import SandboxError
 from poc_runner.model.services import PORT
-from poc_runner.sandbox.helpers import confined, create_helper
-from poc_runner.sandbox.holder import NOBODY
 
 if TYPE_CHECKING:
     import docker

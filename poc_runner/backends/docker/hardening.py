@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from poc_runner.backends.docker.volumes import tmpfs_targets
 from poc_runner.model.services import ULIMIT_CAPS, Service
-from poc_runner.sandbox.volumes import tmpfs_targets
 
 # Docker's default set minus what a sandbox does not need (NET_RAW: spoofing and raw sockets,
 # MKNOD, SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE, FSETID, NET_BIND_SERVICE unless asked for).

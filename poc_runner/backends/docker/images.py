@@ -13,12 +13,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.buildkey import LABEL, build_key
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario
 from poc_runner.model.services import Healthcheck, Service
 from poc_runner.model.types import env_as_dict
 from poc_runner.sandbox import labels
-from poc_runner.sandbox.buildkey import LABEL, build_key
 
 if TYPE_CHECKING:
     import docker

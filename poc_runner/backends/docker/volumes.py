@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poc_runner.backends.docker.data import FILL_AT
+from poc_runner.backends.docker.helpers import create_unstarted
 from poc_runner.errors import SandboxError
 from poc_runner.model import Scenario, Service
 from poc_runner.sandbox.archive import Cut, Source, pack
-from poc_runner.sandbox.data import FILL_AT
-from poc_runner.sandbox.helpers import create_unstarted
 
 if TYPE_CHECKING:
     import docker

@@ -1,0 +1,1 @@
+"""The engines a sandbox can run on."""

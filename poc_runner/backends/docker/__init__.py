@@ -1,0 +1,1 @@
+"""The Docker engine, local or remote."""
