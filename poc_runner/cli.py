@@ -18,11 +18,14 @@ from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
 from poc_runner.pipes import readers_may_leave
+from poc_runner.settings import DEBIAN_MIRROR, debug
 from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
-    from poc_runner.backends.docker.sweep import Swept
-    from poc_runner.result import RunResult
+    from collections.abc import Mapping, Sequence
+
+    from poc_runner.backend import Endpoint, Swept
+    from poc_runner.pipeline import Finished
 
 
 class _Poc(click.Group):
@@ -41,7 +44,7 @@ class _Poc(click.Group):
             raise
         except Exception as exc:
             known = world_failure(exc)  # the engine, the disk, permissions: not a bug
-            if os.environ.get("POC_DEBUG"):
+            if debug():
                 raise
             if known is not None:
                 click.echo(SECRETS.mask(f"error: {known}"), err=True)
@@ -288,8 +291,6 @@ def run(
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
     sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
-    from poc_runner.backends.docker import headstart
-
     files = _scenario_files(paths)
     if shard_durations is not None and shard is None:
         raise click.UsageError("--shard-durations balances --shard I/N: give both")
@@ -303,30 +304,35 @@ def run(
         from poc_runner.report.pdf import chromium
 
         chromium()  # no PDF printer: say so before any sandbox starts
-    # the engine sets up the first runs while the imports below load the scenario models
-    fresh = [] if reuse else files[:parallel]  # a reused sandbox has its network
-    with headstart.head_starts(fresh, keep=keep) as head_starts:
-        from poc_runner.progress import for_terminal
-        from poc_runner.run import Runner, RunOptions, exit_code
-        from poc_runner.summary import summarize
+    from poc_runner.pipeline import Options, exit_code, run_all
+    from poc_runner.progress import for_terminal
 
-        progress = for_terminal()
-        try:
-            options = RunOptions(out, variables, keep, parallel, reuse, pdf)
-            runner = Runner(options, progress, head_starts)
-            results = runner.run_all(files)
-        finally:
-            progress.close()
-    for path, result in zip(files, results, strict=True):
-        click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
-        if result.run_id in runner.endpoints:
-            _still_up(path, f"{result.scenario} is still up:", runner.endpoints[result.run_id])
-    ctx.exit(exit_code(results))
+    progress = for_terminal()
+    try:  # the engine sets up the first runs while the scenario models load
+        finished = run_all(
+            files, Options(out, variables, keep, reuse, parallel, pdf), on_event=progress
+        )
+    finally:
+        progress.close()
+    from poc_runner.summary import summarize
+
+    for path, run in zip(files, finished, strict=True):
+        click.echo(SECRETS.mask(summarize(run.result, str(run.folder))))
+        _warn(run)
+        if run.left_up is not None:
+            _still_up(path, f"{run.result.scenario} is still up:", run.left_up)
+    ctx.exit(exit_code([run.result for run in finished]))
+
+
+def _warn(run: Finished) -> None:
+    """What could not be written beside a run's own files (report.pdf, the history)."""
+    for warning in run.warnings:
+        click.echo(SECRETS.mask(f"warning: {warning}"), err=True)
 
 
 def _shard_of(files: list[Path], shard: str, durations: Path | None, out: Path) -> list[Path]:
     """This part's files; OUT records the suite they were cut from, before any runs."""
-    from poc_runner.run import writable
+    from poc_runner.pipeline import writable
     from poc_runner.shards import Shard, pick
 
     mine, record = pick(files, Shard.parse(shard), durations)
@@ -335,11 +341,12 @@ def _shard_of(files: list[Path], shard: str, durations: Path | None, out: Path) 
     return mine
 
 
-def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
+def _still_up(path: Path | str, heading: str, endpoints: Mapping[str, Sequence[Endpoint]]) -> None:
     """Where a sandbox left up answers, and the exact commands to use it and remove it."""
     click.echo(heading)
     for service, reach in endpoints.items():
-        click.echo(f"  {service}: {', '.join(reach) if reach else 'no published ports'}")
+        shown = ", ".join(map(str, reach)) if reach else "no published ports"
+        click.echo(f"  {service}: {shown}")
     click.echo(f"  Again: poc run --reuse {path}    Shell: poc shell {path} SERVICE")
     click.echo(f"  Stop:  poc down {path}")
 
@@ -362,10 +369,10 @@ def up(path: str, variables: dict[str, str]) -> None:
     progress = for_terminal()
     try:
         with sigterm_as_interrupt():
-            started = start(scenario_file, variables, progress)
+            started = start(scenario_file, variables, on_event=progress)
     finally:
         progress.close()
-    _still_up(path, f"{started.scenario.name} is up (run {started.run_id}):", started.endpoints)
+    _still_up(path, f"{started.scenario} is up (run {started.run_id}):", started.endpoints)
 
 
 @cli.command()
@@ -384,15 +391,16 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     """
     from poc_runner.loop import gone_check
     from poc_runner.loop import watch as keep_watching
-    from poc_runner.run import RunOptions
+    from poc_runner.pipeline import Options
     from poc_runner.summary import summarize
 
     scenario_file = _one_scenario(path)
 
-    def summary(result: RunResult) -> str:
-        return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
+    def summary(run: Finished) -> str:
+        _warn(run)
+        return SECRETS.mask(summarize(run.result, str(run.folder)))
 
-    options, still_up = RunOptions(out, variables), gone_check(scenario_file)
+    options, still_up = Options(out, variables), gone_check(scenario_file)
     try:
         keep_watching(scenario_file, options, click.echo, summary, still_up)
     except KeyboardInterrupt:
@@ -459,10 +467,12 @@ def clean(images: bool, cache: bool, everyone: bool) -> None:
     users' sandboxes are left alone unless --all. Kept otherwise, as caches: the data cache
     (removed by --cache or --images), which holds at most $POC_DATA_CACHE_MAX (20g by default;
     the least recently used entries go first), and the images poc-runner built (--images)."""
-    from poc_runner.backends.docker.client import connect
-    from poc_runner.sandbox.clean import clean as clean_up
+    from poc_runner.backends import default_engine
 
-    swept = clean_up(connect(), images=images, cache=cache, everyone=everyone)
+    by = "`poc clean --all`" if everyone else "`poc clean`"
+    swept = default_engine().sweep(
+        include_kept=True, everyone=everyone, images=images, cache=cache, by=by
+    )
     for line in swept.removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(swept.removed)} object(s) removed")
@@ -675,7 +685,7 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
 @click.option(
     "--mirror",
     metavar="URL",
-    envvar="POC_DEBIAN_MIRROR",
+    envvar=DEBIAN_MIRROR,
     help="The Debian mirror debootstrap downloads from (default: debootstrap's own, or"
     " $POC_DEBIAN_MIRROR).",
 )
@@ -706,17 +716,17 @@ def setup(
             f"--from-registry takes an image to pull, not {registry_base!r}; to make some of"
             f" the images only, name them first: poc setup {registry_base} --from-registry"
         )
-    from poc_runner.backends.docker.client import connect
-    from poc_runner.backends.docker.setup.make import Request, set_up
+    from poc_runner.backends import default_engine
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.progress import for_terminal
+    from poc_runner.setup import Request
 
     request = Request(images or IMAGES, prefix, registry_base, mirror or None, rebuild)
-    client = connect()
+    engine = default_engine()
     progress = for_terminal()
     try:
         with sigterm_as_interrupt():
-            outcomes = set_up(client, request, progress)
+            outcomes = engine.set_up(request, on_event=progress)
     finally:
         progress.close()
     width = max(len(outcome.tag) for outcome in outcomes)

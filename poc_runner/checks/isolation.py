@@ -37,9 +37,7 @@ from poc_runner.errors import ServiceStopped
 from poc_runner.model.checks import IsolationCheck
 
 if TYPE_CHECKING:
-    from poc_runner.backends.docker.execute import Outcome
-    from poc_runner.backends.docker.netprobe import Targets
-    from poc_runner.checks.evidence import SandboxAccess
+    from poc_runner.backend import Outcome, SandboxAccess, Targets
 
 OUTSIDE_NAME = "example.com"  # reserved for examples (RFC 2606): it always resolves outside
 PORT = 80

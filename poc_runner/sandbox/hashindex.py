@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from poc_runner.backends.docker.sweep import state_dir
+from poc_runner.settings import state_dir
 
 VERSION = 1
 RACY_NS = 1_000_000_000  # a change closer than this to the read may share its timestamps

@@ -17,7 +17,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.backends.docker.execute import Outcome
+from poc_runner.backend import Outcome
 from poc_runner.result import RunResult
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, run_folder

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from poc_runner.backends.docker.execute import Outcome
+from poc_runner.backend import Outcome
 from poc_runner.checks.data import judge_data
 from poc_runner.checks.evidence import Evidence, Judgement
 from poc_runner.checks.schema import declared_types, judge_schema

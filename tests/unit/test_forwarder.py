@@ -105,12 +105,15 @@ def test_endpoints_show_the_forwarders_bindings_against_the_services_ports() -> 
             f"{FIRST_PORT + 1}/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
         }
     )
-    shown = endpoints(bound, forwards(declared("8080", "5353:53/udp")))
-    assert shown == ["127.0.0.1:49153 -> 8080/tcp", "127.0.0.1:5353 -> 53/udp"]
+    shown = endpoints(bound, forwards(declared("8080", "5353:53/udp")), remote=False)
+    assert [str(where) for where in shown] == [
+        "127.0.0.1:49153 -> 8080/tcp",
+        "127.0.0.1:5353 -> 53/udp",
+    ]
 
 
 def test_no_binding_yet_shows_nothing() -> None:
-    assert endpoints(_Bound({}), forwards(declared("8080"))) == []
+    assert endpoints(_Bound({}), forwards(declared("8080")), remote=False) == []
 
 
 def free_port(kind: socket.SocketKind) -> int:

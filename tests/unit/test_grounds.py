@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from poc_runner.backends.docker.execute import Outcome
-from poc_runner.backends.docker.netprobe import Targets
+from poc_runner.backend import Outcome, Targets
 from poc_runner.checks import JUDGES, judge
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.grounds import RULES, Case, Conclusion, kind_of

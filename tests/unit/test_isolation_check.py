@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from poc_runner.backends.docker.execute import Outcome
-from poc_runner.backends.docker.netprobe import READ_ADDRESSES, Targets
+from poc_runner.backend import Outcome, Targets
+from poc_runner.backends.docker.netprobe import READ_ADDRESSES
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.isolation import REACH, ROUTES, judge_isolation, read_routes
 from poc_runner.model.checks import IsolationCheck

@@ -19,10 +19,10 @@ from poc_runner.backends.docker.sweep import (
     _kept_because,
     labels_of,
     name_of,
-    state_dir,
 )
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
+from poc_runner.settings import state_dir
 
 
 def me() -> Owner:

@@ -7,8 +7,8 @@ import docker
 import pytest
 import requests
 
-from poc_runner.backends.docker import removal
-from poc_runner.backends.docker.removal import remove_container, remove_quietly
+from poc_runner.backends.docker import objects as removal
+from poc_runner.backends.docker.objects import remove_container, remove_quietly
 
 
 def refusal(status: int, explanation: str) -> docker.errors.APIError:

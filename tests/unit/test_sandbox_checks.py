@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from poc_runner.backends.docker.execute import Outcome
+from poc_runner.backend import Outcome
 from poc_runner.checks import http as http_check
 from poc_runner.checks import judge, sandboxed
 from poc_runner.checks.command import judge_command

@@ -15,14 +15,13 @@ from types import SimpleNamespace
 import docker
 import pytest
 
-from poc_runner import doctor
+from poc_runner.backends.docker import doctor
 from poc_runner.backends.docker.helpers import BASE_IMAGE, create_helper
 from poc_runner.backends.docker.holder import PAUSE_IMAGE
 from poc_runner.backends.docker.setup import build as built
 from poc_runner.backends.docker.setup import debian
-from poc_runner.backends.docker.setup.make import Request
 from poc_runner.errors import InvalidInput, SandboxError, ToolUnavailable
-from poc_runner.setup import IMAGES, tag_of
+from poc_runner.setup import IMAGES, Request, tag_of
 
 ROOT = Path(__file__).resolve().parents[2]
 POC = [sys.executable, "-m", "poc_runner"]

@@ -59,15 +59,15 @@ class _Spool(Capture):
 def collect(
     container: Container,
     path: str,
-    run_folder: Path,
+    artifacts: Path,
     limit: int = ARTIFACT_LIMIT,
     files: int = ARTIFACT_FILES,
 ) -> bool:
-    """Copy `path` (file or folder) to `run_folder/artifacts/<path>`, secrets in the path
-    masked; False when it is absent. ArtifactRefused, naming the artifact and why, when what
-    the product wrote cannot be copied as it is (nothing of it is left in the run folder)."""
+    """Copy `path` (file or folder) to `artifacts/<path>`, secrets in the path masked; False
+    when it is absent. ArtifactRefused, naming the artifact and why, when what the product
+    wrote cannot be copied as it is (nothing of it is left in the run folder)."""
     parent, name = posixpath.split(posixpath.normpath(path))
-    into = run_folder / "artifacts" / SECRETS.mask(parent.lstrip("/"))
+    into = artifacts / SECRETS.mask(parent.lstrip("/"))
     into.mkdir(parents=True, exist_ok=True)
     try:
         return _copy(container, parent, name, into, limit, files)

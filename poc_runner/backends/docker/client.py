@@ -1,7 +1,7 @@
 """The Docker engine: one connection, and what it is (for `poc doctor` and the run's fingerprint).
 
-The docker SDK is imported here only, and only when a command needs the engine, so `poc --help`
-and `poc validate` stay fast.
+The docker SDK is imported only when a command needs the engine, so `poc --help` and
+`poc validate` stay fast.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from poc_runner import settings
+from poc_runner.backend import EngineInfo
 from poc_runner.backends.docker.contexts import Context, chosen_context
 from poc_runner.errors import SandboxError, reason
 
@@ -25,7 +26,7 @@ ENGINE_HELP = (
 )
 
 
-INSECURE = "POC_ENGINE_INSECURE"  # =1: an engine reached over TLS without checking it
+INSECURE = settings.ENGINE_INSECURE  # =1: an engine reached over TLS without checking it
 
 
 def connect(timeout: float = 120) -> docker.DockerClient:
@@ -64,7 +65,7 @@ def _checked(tls: Any, why: str) -> None:
     or, with POC_ENGINE_INSECURE=1, a warning (once per command)."""
     if tls is None or tls is False or getattr(tls, "verify", True):
         return
-    if os.environ.get(INSECURE) == "1":
+    if settings.engine_insecure():
         _warn_unchecked()
         return
     raise SandboxError(
@@ -232,26 +233,18 @@ def answers(client: docker.DockerClient) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class EngineInfo:
-    version: str
-    api_version: str
-    os: str
-    kernel: str
-    cgroup_version: str
-    runtimes: tuple[str, ...]
-    name: str = "?"  # the engine's machine, as it names itself
-
-    @classmethod
-    def read(cls, client: docker.DockerClient) -> EngineInfo:
-        version: dict[str, Any] = client.version()
-        info: dict[str, Any] = client.info()
-        return cls(
-            version=str(version.get("Version", "?")),
-            api_version=str(version.get("ApiVersion", "?")),
-            os=str(info.get("OperatingSystem", "?")),
-            kernel=str(info.get("KernelVersion", "?")),
-            cgroup_version=str(info.get("CgroupVersion", "1")),
-            runtimes=tuple(sorted(info.get("Runtimes") or {})),
-            name=str(info.get("Name", "?")),
-        )
+def read_info(client: docker.DockerClient) -> EngineInfo:
+    version: dict[str, Any] = client.version()
+    info: dict[str, Any] = client.info()
+    return EngineInfo(
+        version=str(version.get("Version", "?")),
+        api_version=str(version.get("ApiVersion", "?")),
+        os=str(info.get("OperatingSystem", "?")),
+        kernel=str(info.get("KernelVersion", "?")),
+        cgroup_version=str(info.get("CgroupVersion", "1")),
+        runtimes=tuple(sorted(info.get("Runtimes") or {})),
+        name=str(info.get("Name", "?")),
+        kind="docker",
+        address=address(),
+        remote=is_remote(client),
+    )

@@ -1,7 +1,5 @@
-"""The prospect's data, copied into the sandbox read-only (spec, "data").
-
-Each data folder becomes a Docker volume mounted read-only where the scenario says; data files
-are gathered by their folder, which becomes a read-only volume holding them. Read-only mounts
+"""The prospect's data, copied into the sandbox read-only (spec, "data"), as the plan says
+(sandbox/dataplan.py): each planned volume a Docker volume, mounted read-only. Read-only mounts
 hold even against a process running as root inside the container (it has no CAP_SYS_ADMIN to
 remount), which file modes alone would not. Nothing is bind-mounted from the host: the volumes
 hold copies, streamed in (archive.py) through a container that is created, never started.
@@ -16,74 +14,23 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from poc_runner.backends.docker import datacache
 from poc_runner.backends.docker.helpers import create_unstarted
+from poc_runner.backends.docker.objects import create_volume
 from poc_runner.errors import SandboxError
-from poc_runner.model import Scenario
-from poc_runner.sandbox.archive import Cut, Packed, folder_digest, hash_file, pack, walk
+from poc_runner.sandbox.archive import Cut, Packed, hash_file, pack, walk
+from poc_runner.sandbox.dataplan import DataVolume
 from poc_runner.sandbox.hashindex import HashIndex
+from poc_runner.sandbox.volumeplan import FILL_AT
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-FILL_AT = "/poc-fill"
 PREHASH_MAX = 64 * 1024 * 1024
-
-
-@dataclass
-class DataVolume:
-    """One read-only mount point and the data items it carries."""
-
-    mount: str
-    services: set[str] = field(default_factory=set)
-    entries: list[tuple[Path, str]] = field(default_factory=list)  # (host path, member name)
-    folders: list[str] = field(default_factory=list)  # empty mount points of nested volumes
-    name: str = ""
-    shared: bool = False  # a data cache entry: it outlives the run
-    from_cache: bool = False  # filled by an earlier run, mounted as it was
-
-
-def plan_volumes(scenario: Scenario, folder: Path) -> list[DataVolume]:
-    """Which volumes the data needs, where they mount, and which services see them.
-
-    A service sees exactly the items listed for it: two services that see different files in
-    one folder get a volume each; services that see the same files share one."""
-    volumes: dict[tuple[str, tuple[tuple[Path, str], ...]], DataVolume] = {}
-    for service in scenario.services:
-        seen: dict[str, list[tuple[Path, str]]] = {}
-        for item in scenario.data:
-            if item.services is not None and service not in item.services:
-                continue
-            source = folder / item.path
-            mount = posixpath.normpath(item.mount)
-            if source.is_dir():
-                seen.setdefault(mount, []).append((source, "."))
-            else:
-                parent, name = posixpath.split(mount)
-                seen.setdefault(parent, []).append((source, name))
-        for mount, entries in seen.items():
-            key = (mount, tuple(entries))
-            volume = volumes.setdefault(key, DataVolume(mount, entries=entries))
-            volume.services.add(service)
-    for volume in volumes.values():
-        for other in volumes.values():
-            if other.mount.startswith(volume.mount.rstrip("/") + "/"):
-                volume.folders.append(posixpath.relpath(other.mount, volume.mount))
-    return sorted(volumes.values(), key=lambda v: v.mount)
-
-
-def checksums(scenario: Scenario, digests: dict[str, str]) -> dict[str, str]:
-    """sha256 per data item: of the file, or over a folder's files (see `folder_digest`)."""
-    by_item: dict[str, str] = {}
-    for item in scenario.data:
-        mount = posixpath.normpath(item.mount)
-        by_item[item.name] = digests.get(mount) or folder_digest(digests, mount + "/")
-    return by_item
 
 
 def fill_volumes(
@@ -102,7 +49,7 @@ def fill_volumes(
         return {}
     for index, volume in enumerate(volumes):
         volume.name = f"{prefix}-data{index}"
-        client.volumes.create(volume.name, labels=labels)
+        create_volume(client, volume.name, labels)
     mounts = [Mount(f"{FILL_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)]
     filler = create_unstarted(client, image, mounts, labels)
     hashes = HashIndex.load()
@@ -258,27 +205,6 @@ def _at_mount(volume: DataVolume, digests: dict[str, str]) -> dict[str, str]:
         posixpath.normpath(posixpath.join(volume.mount, member)): digest
         for member, digest in digests.items()
     }
-
-
-def cache_use(scenario: Scenario, folder: Path, volumes: list[DataVolume]) -> dict[str, str]:
-    """Per data item: `cached` when every volume carrying it was filled by an earlier run and
-    mounted as it was, else `copied` (by this run)."""
-    used: dict[str, str] = {}
-    for item in scenario.data:
-        carriers = [v for v in volumes if any(s == folder / item.path for s, _ in v.entries)]
-        cached = bool(carriers) and all(v.from_cache for v in carriers)
-        used[item.name] = "cached" if cached else "copied"
-    return used
-
-
-def data_plan(service: str, volumes: list[DataVolume]) -> list[str]:
-    """What data a service mounts where, in words: part of its fingerprint
-    (reuse.py)."""
-    return sorted(
-        f"{v.mount}={','.join(name for _, name in v.entries)}"
-        for v in volumes
-        if service in v.services
-    )
 
 
 def mounts_for(service: str, volumes: list[DataVolume]) -> list[object]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import posixpath
 import secrets
 import time
@@ -40,8 +39,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from poc_runner import settings
+from poc_runner.backend import Swept
 from poc_runner.backends.docker.helpers import create_unstarted
-from poc_runner.backends.docker.sweep import Swept
+from poc_runner.backends.docker.objects import create_volume, remove_volume, volume_rows
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.owner import Liveness, liveness
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 PREFIX = "poc-cache-"
-CAP_VARIABLE = "POC_DATA_CACHE_MAX"
+CAP_VARIABLE = settings.DATA_CACHE_MAX
 DEFAULT_CAP = "20g"
 _FORMAT = "poc-runner data v2: members root's, files 0444, folders 0555; name, sha256, size"
 IN_USE = "data cache entries in use (a container mounts them)"
@@ -76,7 +77,7 @@ def content_key(files: Mapping[str, str], sizes: Mapping[str, int], folders: Ite
 
 def cap_bytes() -> int:
     """The most the entries may hold before the least recently used go: $POC_DATA_CACHE_MAX."""
-    given = os.environ.get(CAP_VARIABLE) or DEFAULT_CAP
+    given = settings.data_cache_max() or DEFAULT_CAP
     try:
         return parse_memory(given)
     except ValueError as exc:
@@ -151,7 +152,7 @@ def begin(client: docker.DockerClient) -> Entry:
     """A new entry's data volume, to be filled; it counts only once `finish` stamps it."""
     entry = Entry(secrets.token_hex(8))
     marks = {label.DATA_CACHE: entry.id, **label.owner_labels()}
-    client.volumes.create(entry.data_volume, labels=marks)
+    create_volume(client, entry.data_volume, marks)
     return entry
 
 
@@ -241,7 +242,7 @@ def _remove_entry(client: docker.DockerClient, entry: Entry, swept: Swept) -> bo
 
     if entry.volume is not None:
         try:
-            client.api.remove_volume(entry.volume)
+            remove_volume(client, entry.volume)
             swept.removed.append(f"volume {entry.volume} (data cache, {size_text(entry.size)})")
         except docker.errors.NotFound:
             pass
@@ -268,7 +269,7 @@ def _stamp(client: docker.DockerClient, entry: Entry) -> None:
     }
     name = f"{entry.data_volume}-{secrets.token_hex(4)}"
     try:
-        client.volumes.create(name, labels=marks)
+        create_volume(client, name, marks)
     except Exception as exc:
         raise SandboxError(f"could not record the data cache entry {entry.id}: {exc}") from None
     for older in entry.stamps:
@@ -277,17 +278,14 @@ def _stamp(client: docker.DockerClient, entry: Entry) -> None:
 
 
 def _volumes(client: docker.DockerClient, selector: str) -> list[dict[str, Any]]:
-    listed: list[dict[str, Any]] = (
-        client.api.volumes(filters={"label": selector}).get("Volumes") or []
-    )
-    return listed
+    return volume_rows(client, [selector])
 
 
 def _remove_volume(client: docker.DockerClient, name: str) -> None:
     import docker
 
     with contextlib.suppress(docker.errors.APIError):  # gone, or in use: for a later sweep
-        client.api.remove_volume(name)
+        remove_volume(client, name)
 
 
 def _used(marks: Mapping[str, str]) -> int:

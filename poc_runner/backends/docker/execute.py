@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poc_runner.backend import Outcome
 from poc_runner.backends.docker.stopper import new_marker, stop_marked
 from poc_runner.sandbox.capture import Capture
 
@@ -21,20 +21,6 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 _DRAIN_SECONDS = 5.0  # after the kill, how long the output stream may take to end
-
-
-@dataclass
-class Outcome:
-    exit_code: int | None
-    timed_out: bool
-    duration_s: float
-    stdout: Capture
-    stderr: Capture
-
-
-def command_argv(command: str | list[str]) -> list[str]:
-    """A step's `run`: text goes through `sh -c`, a list is the argv itself (as in Compose)."""
-    return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
 
 
 def execute(

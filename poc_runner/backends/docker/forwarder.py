@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poc_runner.backend import Endpoint
 from poc_runner.backends.docker.helpers import confined, create_helper
 from poc_runner.backends.docker.holder import NOBODY
 from poc_runner.errors import SandboxError
@@ -276,13 +277,15 @@ def start_forwarder(container: Container, network: Network, service: str) -> Non
         time.sleep(0.02)
 
 
-def endpoints(container: Container, ports: Sequence[Forward]) -> list[str]:
-    """Where the host reaches each port, shown against the service's own port:
-    `127.0.0.1:49153 -> 8080/tcp`."""
+def endpoints(container: Container, ports: Sequence[Forward], *, remote: bool) -> list[Endpoint]:
+    """Where the host reaches each port, against the service's own port: shown as
+    `127.0.0.1:49153 -> 8080/tcp` (`remote`: on the engine's machine)."""
     container.reload()
     bound = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
     return [
-        f"{binding['HostIp']}:{binding['HostPort']} -> {forward.service_port}"
+        Endpoint(
+            binding["HostIp"], int(binding["HostPort"]), forward.port, forward.protocol, remote
+        )
         for forward in ports
         for binding in bound.get(forward.forwarder_port) or []
     ]

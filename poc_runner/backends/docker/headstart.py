@@ -22,7 +22,7 @@ Nothing here imports pydantic or the models: the point is to run before they loa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,11 +30,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.backends.docker.client import connect
 from poc_runner.backends.docker.holder import create_holder
-from poc_runner.backends.docker.network import Kind, create_network, dns_names, placement
-from poc_runner.backends.docker.removal import remove_container, remove_quietly
-from poc_runner.errors import PocError
+from poc_runner.backends.docker.network import Kind, create_network, placement
+from poc_runner.backends.docker.objects import remove_container, remove_quietly
 from poc_runner.interrupts import interrupts_noted, signals_ignored
 from poc_runner.loader import LoadError, parse, read_text
 from poc_runner.sandbox import labels as label
@@ -45,7 +43,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
     from docker.models.networks import Network
 
-    from poc_runner.model import Scenario
+    from poc_runner.plan import SandboxPlan
 
 
 @dataclass(frozen=True)
@@ -57,14 +55,14 @@ class Draft:
     waiting: tuple[str, ...]  # services that wait on another's health
 
     @classmethod
-    def of(cls, scenario: Scenario) -> Draft:
+    def of(cls, plan: SandboxPlan) -> Draft:
         """What the validated scenario says, to hold against the guess from the raw file."""
         waiting = (
             name
-            for name, service in scenario.services.items()
-            if _waits(service) and not dns_names(scenario, name) and not service.hostname
+            for name, service in plan.services.items()
+            if _waits(service) and not service.aliases and not service.hostname
         )
-        return cls(scenario.name, scenario.sandbox.network, tuple(waiting))
+        return cls(plan.name, plan.network, tuple(waiting))
 
 
 def draft_of(path: Path) -> Draft | None:
@@ -110,13 +108,15 @@ def _waits(service: Any) -> bool:
 
 
 @contextmanager
-def head_starts(paths: Sequence[Path], *, keep: bool) -> Iterator[dict[Path, HeadStart]]:
+def head_starts(
+    client: Callable[[], docker.DockerClient | None], paths: Sequence[Path], *, keep: bool
+) -> Iterator[dict[Path, HeadStart]]:
     """Head starts for these files, for the `with` block, in which a run takes its own out of
     the dict. Whatever is left at the end is removed, however the block ends. Meanwhile Ctrl-C
     and SIGTERM are only noted, and raised where it is safe (see interrupts.py): the block
     imports and validates, which a KeyboardInterrupt could leave half done."""
     with interrupts_noted():
-        started = _begin(paths, keep=keep)
+        started = _begin(client, paths, keep=keep)
         try:
             yield started
         finally:
@@ -125,15 +125,13 @@ def head_starts(paths: Sequence[Path], *, keep: bool) -> Iterator[dict[Path, Hea
                     started.popitem()[1].discard()
 
 
-def _begin(paths: Sequence[Path], *, keep: bool) -> dict[Path, HeadStart]:
-    """Head starts for the files whose draft is plain; none when no engine answers (the run
-    reports that after validation, as it would have)."""
+def _begin(
+    connect: Callable[[], docker.DockerClient | None], paths: Sequence[Path], *, keep: bool
+) -> dict[Path, HeadStart]:
+    """Head starts for the files whose draft is plain; none when no engine answers (`connect`
+    gives no client)."""
     drafts = {path: draft for path in paths if (draft := draft_of(path)) is not None}
-    if not drafts:
-        return {}
-    try:
-        client = connect()
-    except PocError:
+    if not drafts or (client := connect()) is None:
         return {}
     return {
         path: HeadStart(client, draft, label.new_run_id(), keep) for path, draft in drafts.items()
@@ -164,9 +162,9 @@ class HeadStart:
     def prefix(self) -> str:
         return label.name_prefix(self.run_id)
 
-    def fits(self, draft: Draft) -> bool:
+    def fits(self, plan: SandboxPlan) -> bool:
         """Whether the validated scenario is the one this head start guessed."""
-        return self.draft == draft
+        return self.draft == Draft.of(plan)
 
     def _make(self) -> None:
         labels = label.run_labels(self.run_id, self.draft.name, kept=self.kept)

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from poc_runner.backends.docker.execute import Outcome, command_argv, execute
+from poc_runner.backend import Outcome
+from poc_runner.backends.docker.execute import execute
 from poc_runner.errors import SandboxError, ServiceStopped
 from poc_runner.model.services import Healthcheck
+from poc_runner.plan import healthcheck_argv
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -25,15 +27,6 @@ if TYPE_CHECKING:
 _EAGER_PAUSE = 0.02
 _EAGER_SECONDS = 5.0
 _SHOWN = 120  # characters of the last check's output in the live display
-
-
-def healthcheck_argv(check: Healthcheck) -> list[str]:
-    test = check.test
-    if isinstance(test, str):
-        return command_argv(test)
-    if test[0] == "CMD-SHELL":
-        return command_argv(test[1])
-    return list(test[1:])  # "CMD"
 
 
 @dataclass

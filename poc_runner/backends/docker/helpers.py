@@ -9,9 +9,10 @@ are confined as tightly as their job allows.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
+from poc_runner import settings
+from poc_runner.backends.docker.objects import create_container
 from poc_runner.errors import SandboxError
 from poc_runner.setup import tag_of
 
@@ -23,7 +24,7 @@ BASE_IMAGE = tag_of("base")  # made by `poc setup`
 
 
 def helper_image() -> str:
-    return os.environ.get("POC_HELPER_IMAGE") or BASE_IMAGE
+    return settings.helper_image() or BASE_IMAGE
 
 
 def confined(
@@ -41,7 +42,6 @@ def confined(
         "memswap_limit": memory,
         "pids_limit": pids,
         "log_config": {"Type": "none", "Config": {}},
-        "use_config_proxy": False,
     }
 
 
@@ -55,7 +55,8 @@ def create_unstarted(
     """A container that is never started, made only for its mounts: to copy files into volumes
     through the engine's archive API (a filler), or to keep a volume in use (a pin). Any image
     does, since nothing in it runs; no network, no proxy settings copied in."""
-    return client.containers.create(
+    return create_container(
+        client,
         image,
         command=["true"],
         entrypoint=[],
@@ -63,7 +64,6 @@ def create_unstarted(
         labels=labels,
         network_disabled=True,
         mounts=mounts,
-        use_config_proxy=False,
     )
 
 
@@ -75,7 +75,7 @@ def create_helper(
 
     image = helper_image()
     try:
-        return client.containers.create(image, command, entrypoint=[], **options)
+        return create_container(client, image, command=command, entrypoint=[], **options)
     except docker.errors.ImageNotFound:
         raise SandboxError(
             f"{what} runs from the image {image}, which is not on this machine: run"

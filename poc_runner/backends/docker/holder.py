@@ -23,6 +23,7 @@ import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.objects import create_container
 from poc_runner.setup import tag_of
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def create_holder(
     import docker
 
     create = partial(
-        client.containers.create,
+        create_container,
+        client,
         PAUSE_IMAGE,
         command=[PAUSE_PATH],
         name=name,
@@ -111,7 +113,6 @@ def create_holder(
         security_opt=["no-new-privileges:true"],
         read_only=True,
         log_config={"Type": "none", "Config": {}},
-        use_config_proxy=False,
         **LIMITS,
         **options,
     )

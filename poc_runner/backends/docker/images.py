@@ -10,70 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poc_runner.backends.docker.buildkey import LABEL, build_key
 from poc_runner.errors import SandboxError
-from poc_runner.model import Scenario
-from poc_runner.model.services import Healthcheck, Service
-from poc_runner.model.types import env_as_dict
+from poc_runner.model.services import Healthcheck
+from poc_runner.plan import Build, Image
 from poc_runner.sandbox import labels
 
 if TYPE_CHECKING:
     import docker
 
 _BUILD_LOG_LINES = 15
+Report = Callable[[str, str], None]  # (service, what is happening)
 
 
 def ensure_image(
-    client: docker.DockerClient,
-    scenario: Scenario,
-    name: str,
-    folder: Path,
-    report: Callable[[str, str], None],
+    client: docker.DockerClient, scenario: str, name: str, image: Image, report: Report
 ) -> str:
     """The image id of one service, building or pulling it if need be."""
-    service = scenario.services[name]
-    policy = service.pull_policy
-    if service.build is not None and (policy in (None, "build") or service.image is None):
+    if image.built:
+        assert image.build is not None
         report(name, "building image")
-        network = service.build_network(scenario.sandbox.network)
-        return _build(client, scenario.name, name, service, folder, network)
-    if policy == "always":
-        return _pull(client, name, service.image or "", report)
-    return _find_or_pull(client, name, service.image or "", report, pull=policy != "never")
+        return _build(client, scenario, name, image.build)
+    if image.pull == "always":
+        return _pull(client, name, image.reference or "", report)
+    return _find_or_pull(client, name, image.reference or "", report, pull=image.pull != "never")
 
 
-def built_tag(scenario: str, service: str) -> str:
-    return f"poc-runner/{scenario}-{service}:latest"
-
-
-def _build(
-    client: docker.DockerClient,
-    scenario: str,
-    name: str,
-    service: Service,
-    folder: Path,
-    network: str | None,
-) -> str:
+def _build(client: docker.DockerClient, scenario: str, name: str, build: Build) -> str:
     import docker
 
-    spec = service.build_spec
-    assert spec is not None
-    tag = service.image or built_tag(scenario, name)
-    context, args = folder / spec.context, env_as_dict(spec.args)
-    key = service_build_key(client, service, folder)
+    tag = build.tag
+    key = build_key_of(client, build)
     if key is not None and (ready := _built_before(client, key, tag)) is not None:
         return ready
     log: list[str] = []
+    network = build.network
     try:
         for chunk in client.api.build(
-            path=str(context),
-            dockerfile=spec.dockerfile,
+            path=str(build.context),
+            dockerfile=build.dockerfile,
             tag=tag,
-            buildargs=args or None,
-            target=spec.target,
+            buildargs=dict(build.args) or None,
+            target=build.target,
             labels={labels.SCENARIO: scenario, **({LABEL: key} if key else {})},
             rm=True,
             forcerm=True,
@@ -104,31 +84,26 @@ def _offline_hint(network: str | None) -> str:
     )
 
 
-def existing_image(
-    client: docker.DockerClient, scenario: Scenario, name: str, folder: Path
-) -> str | None:
+def existing_image(client: docker.DockerClient, image: Image) -> str | None:
     """The image the service would run, if it exists already (its build's, by build key, or
     its `image`); None when it would have to be built or pulled first."""
-    service = scenario.services[name]
-    if service.build_spec is None:
-        return local_image_id(client, service.image or "")
-    key = service_build_key(client, service, folder)
+    if image.build is None:
+        return local_image_id(client, image.reference or "")
+    key = build_key_of(client, image.build)
     found = client.images.list(filters={"label": f"{LABEL}={key}"}) if key else []
     return str(found[0].id) if found else None
 
 
-def service_build_key(client: docker.DockerClient, service: Service, folder: Path) -> str | None:
+def build_key_of(client: docker.DockerClient, build: Build) -> str | None:
     """The build key of a service's `build` (buildkey.py), the one both the build and the
     lookup of what it built use: every field of `build` that changes the image (its target
     included) goes in here, so what was built is always found again."""
-    spec = service.build_spec
-    assert spec is not None
     return build_key(
-        folder / spec.context,
-        spec.dockerfile,
-        env_as_dict(spec.args),
+        build.context,
+        build.dockerfile,
+        build.args,
         partial(local_image_id, client),
-        spec.target,
+        build.target,
     )
 
 
@@ -164,7 +139,7 @@ def _find_or_pull(
     client: docker.DockerClient,
     name: str,
     image: str,
-    report: Callable[[str, str], None],
+    report: Report,
     *,
     pull: bool = True,
 ) -> str:
@@ -181,9 +156,7 @@ def _find_or_pull(
     return _pull(client, name, image, report)
 
 
-def _pull(
-    client: docker.DockerClient, name: str, image: str, report: Callable[[str, str], None]
-) -> str:
+def _pull(client: docker.DockerClient, name: str, image: str, report: Report) -> str:
     import docker
 
     report(name, f"pulling {image}")

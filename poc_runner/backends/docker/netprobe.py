@@ -14,24 +14,16 @@ always this machine (an engine reached over SSH or TCP), so its addresses are re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.backends.docker.execute import Outcome, execute
+from poc_runner.backend import Outcome
+from poc_runner.backends.docker.execute import execute
 from poc_runner.backends.docker.helpers import confined, create_helper
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What the isolation check tries to reach from inside each service."""
-
-    host: list[str]  # every address the engine's host holds, loopback included
-    gateways: list[str]  # of the sandbox's network, as the engine configured it
 
 
 # Prints every address the host holds: the kernel's local IPv4 routes, and its IPv6 addresses.

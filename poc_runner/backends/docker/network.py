@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
     from docker.models.networks import Network
 
-    from poc_runner.model import Scenario
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 
@@ -70,18 +69,6 @@ def placement(
         "networking_config": {network: client.api.create_endpoint_config(aliases=aliases)},
         **resolver(kind),
     }
-
-
-def dns_names(scenario: Scenario, service: str) -> list[str]:
-    """The names a service answers to besides its own: its container name and aliases, and
-    the names other services' `links` give it."""
-    names = list(scenario.services[service].network_names)
-    for other in scenario.services.values():
-        for link in other.links:
-            target, _, alias = link.partition(":")
-            if target == service and alias:
-                names.append(alias)
-    return names
 
 
 def address_on(client: docker.DockerClient, container: Container, network: str) -> str:

@@ -12,20 +12,21 @@ is recreated, which is what makes a re-run take seconds.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from poc_runner.backends.docker.data import DataVolume, copy_in
+from poc_runner.backends.docker.data import copy_in
 from poc_runner.backends.docker.forwarder import role
 from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.objects import containers
 from poc_runner.errors import InvalidInput, SandboxError
-from poc_runner.model import Scenario
+from poc_runner.plan import changes
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.archive import Cut, file_digests
+from poc_runner.sandbox.dataplan import DataVolume
 from poc_runner.sandbox.hashindex import HashIndex
 from poc_runner.sandbox.owner import this_process, this_user
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
+
+    from poc_runner.plan import SandboxPlan as Stack
 
 DEFINITION = "io.poc-runner.definition"
 _AT = "/poc-refresh"
@@ -62,27 +65,6 @@ for entry in os.listdir(top):
 """
 
 
-def definition(service: Any, mounts: list[str], image: str) -> str:
-    """The fingerprint of a service container: a short digest of each field of its definition,
-    of the data mounts it has and of its image (a label: digests only, no value is readable)."""
-    # the shape-routed unions (build: a folder or a mapping) serialize by trying each shape,
-    # which is right; pydantic warns that it had to, so it is asked not to
-    fields: dict[str, Any] = service.model_dump(mode="json", warnings=False)
-    fields["(data)"], fields["(image)"] = mounts, image
-    return json.dumps({name: _digest(value) for name, value in sorted(fields.items())})
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def changes(made: str | None, now: str) -> list[str]:
-    """The fields that differ between two fingerprints (every one when the first is unknown)."""
-    before: dict[str, str] = json.loads(made) if made else {}
-    after: dict[str, str] = json.loads(now)
-    return [name for name in after if before.get(name) != after[name]]
-
-
 @dataclass
 class Kept:
     """A sandbox left up: its run id and its objects, a container for every service."""
@@ -97,28 +79,24 @@ def kept_containers(client: docker.DockerClient, scenario: str) -> list[Containe
     """This user's containers of the scenario left up (others' are theirs to use and remove),
     helpers included. One that `poc down` or `poc clean` is removing meanwhile is left out."""
     mine = [f"{label.SCENARIO}={scenario}", f"{label.KEPT}=true", f"{label.USER}={this_user()}"]
-    listed = client.containers.list(all=True, filters={"label": mine}, ignore_removed=True)
-    return [c for c in listed if c.status not in _GOING]
+    return [c for c in containers(client, mine) if c.status not in _GOING]
 
 
 _GOING = ("removing", "dead")  # on their way out: not part of a sandbox any more
 
 
-def refuse_if_up(client: docker.DockerClient, scenario: str, path: str) -> None:
-    """One sandbox left up per scenario and user, so `poc shell`, `--reuse` and `poc down`
-    know which one they mean. What this process made (its own head start) does not count."""
-    me = this_process()
-    mine = me.label() if me is not None else None
-    others = [c for c in kept_containers(client, scenario) if c.labels.get(label.OWNER) != mine]
-    if others:
-        runs = ", ".join(sorted({str(c.labels.get(label.RUN)) for c in others}))
-        raise SandboxError(
-            f"{scenario} is already up (run {runs}); use it (`poc run --reuse {path}`, `poc"
-            f" shell {path} SERVICE`), or `poc down {path}` first"
-        )
+def left_up(client: docker.DockerClient, scenario: str, *, others_only: bool = False) -> set[str]:
+    """The run ids of this user's sandboxes of the scenario left up; with `others_only`, not
+    counting what this process made (its own head start)."""
+    found = kept_containers(client, scenario)
+    if others_only:
+        me = this_process()
+        mine = me.label() if me is not None else None
+        found = [c for c in found if c.labels.get(label.OWNER) != mine]
+    return {str(c.labels.get(label.RUN)) for c in found}
 
 
-def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kept:
+def find_kept(client: docker.DockerClient, scenario: Stack, path: str) -> Kept:
     """This user's sandbox of the scenario left up, or an error saying how to get one: also
     when it was removed, whole or in part, since `poc up` (`poc down` or `poc clean` in
     another terminal), so nothing fails later on an object that is gone."""
@@ -136,8 +114,8 @@ def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kep
             f" `poc down {path}` and start one with `poc up {path}`"
         )
     (run_id,) = runs
-    networks = client.networks.list(names=[f"{label.name_prefix(run_id)}-net"])
-    if not networks:
+    network = client.networks.list(names=[f"{label.name_prefix(run_id)}-net"])
+    if not network:
         raise InvalidInput(
             f"the sandbox of {scenario.name} left up by run {run_id} lost its network since"
             f" `poc up` (removed by `poc down`, `poc clean` or by hand): run `poc down {path}`,"
@@ -157,7 +135,7 @@ def find_kept(client: docker.DockerClient, scenario: Scenario, path: str) -> Kep
             f" {', '.join(missing)} (removed since `poc up`, or new in the scenario): run"
             f" `poc down {path}`, then `poc up {path}`"
         )
-    return Kept(run_id, by_service, networks[0], forwarders)
+    return Kept(run_id, by_service, network[0], forwarders)
 
 
 def refused(kept: Kept, fingerprints: Mapping[str, str], path: str) -> str | None:

@@ -1,4 +1,5 @@
-"""One run's sandbox: brought up hardened and isolated, and always torn down (spec, "services").
+"""One run's sandbox on a Docker engine: brought up hardened and isolated as its plan says, and
+always torn down (spec, "services"). It implements backend.Sandbox.
 
 Every object is recorded the moment it exists, so a failure halfway through start-up, Ctrl-C or
 SIGTERM still removes everything. Removal is immediate (`remove(force=True)`): the sandbox is
@@ -8,30 +9,29 @@ disposable, so nothing waits out Docker's 10 s stop grace.
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from poc_runner.backends.docker.artifacts import clear
-from poc_runner.backends.docker.client import is_remote
-from poc_runner.backends.docker.data import (
-    FILL_AT,
-    DataVolume,
-    cache_use,
-    checksums,
-    data_plan,
-    fill_volumes,
-    mounts_for,
-    plan_volumes,
-    provide_volumes,
+from poc_runner.backend import (
+    Endpoint,
+    Outcome,
+    Provisioned,
+    SandboxOptions,
+    Targets,
+    service_event,
 )
+from poc_runner.backends.docker.artifacts import clear, collect
+from poc_runner.backends.docker.client import is_remote
+from poc_runner.backends.docker.data import fill_volumes, mounts_for, provide_volumes
 from poc_runner.backends.docker.datacache import Pin
-from poc_runner.backends.docker.execute import Outcome, execute
+from poc_runner.backends.docker.execute import execute
 from poc_runner.backends.docker.forwarder import (
     bridge_of,
     create_forwarder,
@@ -46,32 +46,33 @@ from poc_runner.backends.docker.health import last_logs, raise_if_stopped, wait_
 from poc_runner.backends.docker.helpers import confined, create_helper
 from poc_runner.backends.docker.images import ensure_image, existing_image, image_healthcheck
 from poc_runner.backends.docker.netprobe import (
-    Targets,
     create_reader,
     create_within,
     gateways,
     read_addresses,
 )
-from poc_runner.backends.docker.network import (
-    address_on,
-    create_network,
-    dns_names,
-    placement,
-    resolver,
+from poc_runner.backends.docker.network import address_on, create_network, placement, resolver
+from poc_runner.backends.docker.objects import (
+    create_container,
+    remove_container,
+    remove_quietly,
+    remove_volume,
 )
 from poc_runner.backends.docker.portclash import holders
-from poc_runner.backends.docker.removal import remove_container, remove_quietly
-from poc_runner.backends.docker.reuse import DEFINITION, definition, find_kept, refresh, refused
-from poc_runner.backends.docker.servicewatch import Watch
+from poc_runner.backends.docker.reuse import DEFINITION, find_kept, refresh, refused
+from poc_runner.backends.docker.servicewatch import ServiceWatch
 from poc_runner.backends.docker.streams import Streams
-from poc_runner.backends.docker.volumes import RunVolumes, plan_mounts
+from poc_runner.backends.docker.volumes import RunVolumes
 from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
+from poc_runner.events import OnEvent, ignore
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
-from poc_runner.model import Scenario
-from poc_runner.result import Incident, IncidentKind
+from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.startup import jobs, start_in_order
+from poc_runner.sandbox.capture import Capture
+from poc_runner.sandbox.dataplan import DataVolume, cache_use, checksums
+from poc_runner.sandbox.startup import start_in_order
+from poc_runner.sandbox.volumeplan import FILL_AT
 
 if TYPE_CHECKING:
     import docker
@@ -79,48 +80,83 @@ if TYPE_CHECKING:
     from docker.models.networks import Network
 
     from poc_runner.backends.docker.headstart import HeadStart
+    from poc_runner.model import Scenario
+    from poc_runner.plan import SandboxPlan
 
-Report = Callable[[str, str], None]  # (service, what is happening)
-SETTLE_WITHIN = 1.0  # seconds a killed step's container may take to be seen going
+SETTLE_WITHIN = 1.0  # seconds a killed command's container may take to be seen going
+KILLED = 128 + 9  # the exit code of a command SIGKILL ended
 T = TypeVar("T")
 
 
-@dataclass
-class Sandbox:
-    client: docker.DockerClient
-    scenario: Scenario
-    folder: Path
-    run_id: str
-    kept: bool = False
-    publish: bool = False  # `poc up`: publish the declared ports (publish_ports)
-    report: Report = lambda _service, _status: None
-    head: HeadStart | None = None  # the network and holders made while the file was validated
-    containers: dict[str, Container] = field(default_factory=dict)
-    forwarders: dict[str, Container] = field(default_factory=dict)  # service -> its forwarder
-    networks: list[Network] = field(default_factory=list)
-    volumes: list[DataVolume] = field(default_factory=list)
-    mounted: RunVolumes | None = None  # Compose's volumes, configs and secrets (volumes.py)
-    image_ids: dict[str, str] = field(default_factory=dict)
-    data_sha256: dict[str, str] = field(default_factory=dict)
-    data_cache: dict[str, str] = field(default_factory=dict)  # item -> cached | copied
-    pins: list[Container] = field(default_factory=list)  # hold the data cache entries it mounts
-    ready_at: dict[str, tuple[float, float]] = field(default_factory=dict)  # start, ready
-    # (service, artifact path) -> why it could not be removed before a reused run's steps
-    uncleared: dict[tuple[str, str], str] = field(default_factory=dict)
-    deadline: float | None = None  # time.monotonic() at which sandbox.timeout runs out
-    watching: Watch | None = None  # once the services are up (`watch`)
-    reusing: bool = False  # a sandbox left up, run again (`reused`)
-    streams: Streams = field(default_factory=Streams)  # builds and pulls in progress
-    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _teardown: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _probe: Container | None = None
-    _within: dict[str, Container] = field(default_factory=dict)  # netns helpers, by service
-    _targets: Targets | None = None
-    _closed: bool = False
+class DockerSandbox:
+    """One run's containers, networks and volumes on a Docker engine."""
 
-    def __hash__(self) -> int:
-        return id(self)
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        plan: SandboxPlan,
+        run_id: str,
+        *,
+        options: SandboxOptions | None = None,
+        on_event: OnEvent | None = None,
+        head: HeadStart | None = None,
+    ) -> None:
+        self.client, self.plan, self._run_id = client, plan, run_id
+        self.options = options or SandboxOptions()
+        self._on_event = on_event or ignore
+        self.head = head  # the network and holders made while the file was validated
+        self.reusing = False  # a sandbox left up, run again (`kept`)
+        self.path: Path | None = None  # the scenario file of a sandbox left up
+        self.containers: dict[str, Container] = {}
+        self.forwarders: dict[str, Container] = {}  # service -> what publishes its ports
+        self.networks: list[Network] = []
+        # the plan's data volumes, copies of our own: filling them names them
+        self.volumes: list[DataVolume] = [_copy(volume) for volume in plan.data]
+        self.mounted: RunVolumes | None = None  # Compose's volumes, configs and secrets
+        self.image_ids: dict[str, str] = {}
+        self.data_sha256: dict[str, str] = {}
+        self.data_cache: dict[str, str] = {}  # item -> cached | copied
+        self.pins: list[Container] = []  # hold the data cache entries it mounts
+        self.ready_at: dict[str, tuple[float, float]] = {}  # service -> started, ready
+        # (service, artifact path) -> why it could not be removed before a reused run's steps
+        self._uncleared: dict[tuple[str, str], str] = {}
+        self.watching: ServiceWatch | None = None  # once the services are up
+        self.streams = Streams()  # builds and pulls in progress
+        self._guard = threading.Lock()
+        self._teardown = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._probe: Container | None = None
+        self._within: dict[str, Container] = {}  # netns helpers, by service
+        self._targets: Targets | None = None
+        self._closed = False
+        self._deadline: float | None = None  # time.monotonic() when sandbox.timeout runs out
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.plan.scenario
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    @property
+    def reused(self) -> bool:
+        return self.reusing
+
+    @property
+    def kept(self) -> bool:
+        return self.options.keep
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return label.run_labels(self.run_id, self.plan.name, kept=self.kept)
+
+    @property
+    def prefix(self) -> str:
+        return label.name_prefix(self.run_id)
+
+    def _report(self, service: str, status: str) -> None:
+        self._on_event(service_event(self.plan.name, service, status))
 
     def _adopt(self, thing: T, remove: Callable[[T], object]) -> T:
         """Record a new object, unless teardown already ran (Ctrl-C during start-up): then it
@@ -131,39 +167,49 @@ class Sandbox:
         remove_quietly(str(thing), lambda: remove(thing))
         raise SandboxError("the sandbox was torn down while it was being built")
 
-    @property
-    def labels(self) -> dict[str, str]:
-        return label.run_labels(self.run_id, self.scenario.name, kept=self.kept)
+    # -- up ------------------------------------------------------------------------------------
 
-    @property
-    def prefix(self) -> str:
-        return label.name_prefix(self.run_id)
-
-    def up(self) -> None:
+    def up(self) -> Provisioned:
         """Network, images, data, containers, then start in dependency order; everything that
         does not wait on something else happens at the same time (see `_Provisioning`). A
-        reused sandbox is up already: only its data is brought up to date."""
+        reused sandbox is up already: only its data is brought up to date. Then the services
+        are watched (servicewatch.py) unless the sandbox is only left up (`poc up`). The run's
+        `sandbox.timeout` counts from here."""
+        if self.options.timed:
+            self._deadline = time.monotonic() + self.plan.timeout
         if self.reusing:
             self._refresh()
-            return
-        self.volumes = plan_volumes(self.scenario, self.folder)
-        plan = plan_mounts(self.scenario, self.folder, self.prefix)
-        self.mounted = RunVolumes(self.client, plan, self.labels)
+        else:
+            self._bring_up()
+        if self.options.watch:
+            self._watch()
+        return self.made()
+
+    def made(self) -> Provisioned:
+        return Provisioned(
+            images=dict(self.image_ids),
+            data_sha256=dict(self.data_sha256),
+            data_cache=dict(self.data_cache),
+            ready_at=dict(self.ready_at),
+        )
+
+    def _bring_up(self) -> None:
+        self.mounted = RunVolumes(self.client, self.plan.volumes, self.labels, self.prefix)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="setup") as background:
             provisioning = _Provisioning(self, background)
             start_in_order(
-                self.scenario,
+                self.plan,
                 self._start,
                 self._wait_healthy,
                 prepare=provisioning.prepare,
                 wait_completed=self._wait_completed,
             )
             provisioning.data_filled()
-        done = jobs(self.scenario)
+        done = self.plan.jobs
         for name, container in self.containers.items():
             if name not in done:
                 self.ensure_running(name, container)
-        if self.publish:
+        if self.options.publish:
             self.publish_ports()
 
     def _create_networks(self) -> None:
@@ -171,8 +217,7 @@ class Sandbox:
         if made is not None:
             self.networks.append(self._adopt(made, lambda n: n.remove()))
             return
-        kind = self.scenario.sandbox.network
-        network = create_network(self.client, f"{self.prefix}-net", kind, self.labels)
+        network = create_network(self.client, f"{self.prefix}-net", self.plan.network, self.labels)
         self.networks.append(self._adopt(network, lambda n: n.remove()))
 
     def publish_ports(self) -> None:
@@ -180,7 +225,7 @@ class Sandbox:
         (forwarder.py); the services themselves stay on the run's network alone. `up` calls
         it once every service is up (healthy, where it has a healthcheck), so an endpoint
         shown leads to a service that is ready, and a failed start-up publishes nothing."""
-        published = [name for name, service in self.scenario.services.items() if service.ports]
+        published = [name for name, service in self.plan.services.items() if service.ports]
         if not published:
             return
         network = create_publishing_network(self.client, f"{self.prefix}_ports", self.labels)
@@ -193,8 +238,9 @@ class Sandbox:
             future.result()
 
     def _forward(self, name: str, publishing: str, bridge: str) -> None:
-        ports = forwards(self.scenario.services[name].ports)
+        ports = forwards(self.plan.services[name].ports)
         target = address_on(self.client, self.containers[name], str(self.networks[0].name))
+        folder = self.plan.folder.resolve()
         forwarder = create_forwarder(
             self.client,
             target,
@@ -205,7 +251,7 @@ class Sandbox:
             labels={
                 **self.labels,
                 label.SERVICE: forwarder_role(name),
-                label.FOLDER: str(self.folder.resolve()),  # what `poc down` frees its ports
+                label.FOLDER: str(folder),  # what `poc down` frees its ports
             },
         )
         self.forwarders[name] = self._adopt(forwarder, remove_container)  # before it starts
@@ -215,17 +261,16 @@ class Sandbox:
             held = holders(self.client, ports, self.run_id)
             raise SandboxError(f"{exc}; {held}" if held else str(exc)) from None
 
-    def endpoints(self, name: str) -> list[str]:
-        """Where the host reaches a service's published ports (none without a forwarder); on
-        a remote engine they are on that machine's 127.0.0.1 (`ssh -L` brings one here)."""
-        forwarder = self.forwarders.get(name)
-        ports = self.scenario.services[name].ports
-        found = [] if forwarder is None else endpoints(forwarder, forwards(ports))
-        return (
-            [f"{where} on the engine's machine" for where in found]
-            if is_remote(self.client)
-            else found
-        )
+    def endpoints(self) -> dict[str, list[Endpoint]]:
+        """Where the host reaches each service's published ports (none without a forwarder);
+        on a remote engine they are on that machine's 127.0.0.1 (`ssh -L` brings one here)."""
+        remote = is_remote(self.client)
+        found: dict[str, list[Endpoint]] = {}
+        for name in self.containers:
+            forwarder = self.forwarders.get(name)
+            ports = forwards(self.plan.services[name].ports)
+            found[name] = [] if forwarder is None else endpoints(forwarder, ports, remote=remote)
+        return found
 
     def _fill_data(self, image: str) -> None:
         """The data volumes: from the data cache, or (a sandbox left up, which `--reuse` fills
@@ -240,7 +285,7 @@ class Sandbox:
             digests = provide_volumes(self.client, self.volumes, pin, self._pin, self._was_cut)
         self._adopt(self.volumes, self._remove_volumes)
         self.data_sha256 = checksums(self.scenario, digests)
-        self.data_cache = cache_use(self.scenario, self.folder, self.volumes)
+        self.data_cache = cache_use(self.scenario, self.plan.folder, self.volumes)
 
     def _was_cut(self) -> bool:
         """Whether teardown began: a data copy in progress stops at its next chunk."""
@@ -253,24 +298,25 @@ class Sandbox:
     def _create(self, name: str) -> Container:
         import docker
 
-        service = self.scenario.services[name]
+        service = self.plan.services[name]
         try:
-            return self.client.containers.create(
+            return create_container(
+                self.client,
                 self.image_ids[name],
                 name=f"{self.prefix}-{name}",
                 command=service.command,
                 entrypoint=service.entrypoint,
                 working_dir=service.working_dir,
                 user=service.user,
-                environment=service.env,
+                environment=dict(service.environment),
                 labels={
-                    **service.label_map,
+                    **service.labels,
                     **self.labels,
                     label.SERVICE: name,
-                    DEFINITION: self.fingerprint(name),
+                    DEFINITION: self.plan.fingerprint(name, self.image_ids[name]),
                 },
                 mounts=[*mounts_for(name, self.volumes), *self._mounted().mounts(name)],
-                **confinement(service),
+                **confinement(service.confinement),
                 **self._place(name),
             )
         except docker.errors.APIError as exc:
@@ -278,31 +324,32 @@ class Sandbox:
                 f"service {name!r} could not be created: {exc.explanation or exc}"
             ) from None
 
-    def fingerprint(self, name: str, image: str | None = None) -> str:
-        """What the service's container is made from (see reuse.py)."""
-        plan = data_plan(name, self.volumes)
-        return definition(self.scenario.services[name], plan, image or self.image_ids[name])
-
     @classmethod
-    def reused(
-        cls, client: docker.DockerClient, scenario: Scenario, path: Path, report: Report
-    ) -> Sandbox:
-        """The sandbox `poc up` (or `poc run --keep`) left up for this scenario, checked to be
-        still the scenario's; `up` then only brings its data up to date (reuse.py)."""
-        kept = find_kept(client, scenario, str(path))
-        sandbox = cls(client, scenario, path.parent, kept.run_id, kept=True, report=report)
-        sandbox.reusing = True
-        sandbox.volumes = plan_volumes(scenario, path.parent)
+    def kept_for(
+        cls,
+        client: docker.DockerClient,
+        plan: SandboxPlan,
+        path: Path,
+        *,
+        on_event: OnEvent | None = None,
+        checked: bool = True,
+        started: float = 0.0,
+    ) -> DockerSandbox:
+        """The sandbox `poc up` (or `poc run --keep`) left up for this scenario, checked (with
+        `checked`) to be still the scenario's; `up` then only brings its data up to date."""
+        kept = find_kept(client, plan, str(path))
+        options = SandboxOptions(keep=True, started=started)
+        sandbox = cls(client, plan, kept.run_id, options=options, on_event=on_event)
+        sandbox.reusing, sandbox.path = True, path
         for index, volume in enumerate(sandbox.volumes):
             volume.name = f"{sandbox.prefix}-data{index}"
-        images = {
-            name: existing_image(client, scenario, name, path.parent) for name in scenario.services
-        }
-        fingerprints = {
-            name: sandbox.fingerprint(name, images[name] or "(none)") for name in images
-        }
-        if (problem := refused(kept, fingerprints, str(path))) is not None:
-            raise InvalidInput(problem)
+        images = {name: existing_image(client, plan.services[name].image) for name in plan.services}
+        if checked:
+            fingerprints = {
+                name: plan.fingerprint(name, images[name] or "(none)") for name in images
+            }
+            if (problem := refused(kept, fingerprints, str(path))) is not None:
+                raise InvalidInput(problem)
         sandbox.containers, sandbox.networks = dict(kept.containers), [kept.network]
         sandbox.forwarders = dict(kept.forwarders)
         sandbox.image_ids = {name: image or "" for name, image in images.items()}
@@ -311,7 +358,7 @@ class Sandbox:
     def _refresh(self) -> None:
         """A reused sandbox: its services still running (a job others waited for completed
         at `poc up`, and is not run again), its data as the scenario's now."""
-        done = jobs(self.scenario)
+        done = self.plan.jobs
         for name, container in self.containers.items():
             if name not in done:
                 self.ensure_running(name, container)
@@ -321,20 +368,23 @@ class Sandbox:
 
     def _clear_artifacts(self) -> None:
         """Remove what earlier runs left at the steps' artifact paths (artifacts.clear)."""
-        paths: dict[str, list[str]] = {}
-        for step in self.scenario.steps:
-            paths.setdefault(step.service, []).extend(step.artifacts)
-        for service, declared in paths.items():
-            left = clear(self.containers[service], sorted(set(declared)))
-            self.uncleared |= {(service, path): why for path, why in left.items()}
+        for name, service in self.plan.services.items():
+            if service.artifacts:
+                left = clear(self.containers[name], list(service.artifacts))
+                self._uncleared |= {(name, path): why for path, why in left.items()}
+
+    def uncleared(self) -> Mapping[tuple[str, str], str]:
+        return dict(self._uncleared)
 
     def _place(self, name: str) -> dict[str, Any]:
         """The service's place on the network: its holder's, when it has one."""
         if (holder := self._holder(name)) is not None:
             return {"network_mode": f"container:{holder.id}"}
-        network, kind = str(self.networks[0].name), self.scenario.sandbox.network
-        names, hostname = dns_names(self.scenario, name), self.scenario.services[name].hostname
-        return placement(self.client, network, name, kind, names, hostname)
+        service = self.plan.services[name]
+        network = str(self.networks[0].name)
+        return placement(
+            self.client, network, name, self.plan.network, service.aliases, service.hostname
+        )
 
     def _mounted(self) -> RunVolumes:
         assert self.mounted is not None  # made by `up`
@@ -349,7 +399,7 @@ class Sandbox:
         import docker
 
         container = self.containers[name]
-        self.report(name, "starting")
+        self._report(name, "starting")
         self.ready_at[name] = (time.monotonic(), time.monotonic())
         try:
             container.start()
@@ -358,25 +408,25 @@ class Sandbox:
                 f"service {name!r} could not start: {exc.explanation or exc}"
             ) from None
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
-        self.report(name, "started")
+        self._report(name, "started")
 
     def _wait_healthy(self, name: str) -> None:
-        check = self.scenario.services[name].healthcheck
+        check = self.plan.services[name].healthcheck
         assert check is not None
         if check.from_image:
             check = image_healthcheck(self.client, self.image_ids[name], name, check)
-        self.report(name, "waiting to be healthy")
-        report = partial(self.report, name)
+        self._report(name, "waiting to be healthy")
+        report = partial(self._report, name)
         waited = wait_healthy(self.containers[name], name, check, report)
         self.ready_at[name] = (self.ready_at[name][0], time.monotonic())
-        self.report(name, f"healthy after {waited:.1f} s")
+        self._report(name, f"healthy after {waited:.1f} s")
 
     def _wait_completed(self, name: str) -> None:
         """A job others wait for: it must exit with code 0 (`service_completed_successfully`)."""
         import requests
 
         container = self.containers[name]
-        self.report(name, "running to completion")
+        self._report(name, "running to completion")
         try:
             left = self.remaining()  # `poc up` has no deadline: wait as long as it takes
             code = container.wait(timeout=None if math.isinf(left) else max(left, 1.0))[
@@ -393,7 +443,9 @@ class Sandbox:
                 f"service {name!r} exited with code {code}, and the services that wait for it to"
                 " complete successfully were never started" + last_logs(container, 20)
             )
-        self.report(name, "completed")
+        self._report(name, "completed")
+
+    # -- watching ------------------------------------------------------------------------------
 
     def ensure_running(self, name: str, container: Container | None = None) -> Container:
         """The service's container, or ServiceStopped saying why: with its last logs during
@@ -408,25 +460,28 @@ class Sandbox:
             raise ServiceStopped(incident.message)
         return container
 
-    def watch(self, started: float) -> None:
-        """From now on (the services are up), watch them: deaths and disk use (watch.py)."""
-        resources = {name: self.scenario.services[name].limits for name in self.containers}
-        limits = {name: (given.memory, given.disk) for name, given in resources.items()}
-        self.watching = Watch(
+    def _watch(self) -> None:
+        """From now on (the services are up), watch them: deaths and disk use."""
+        limits = {
+            name: (service.confinement.memory, service.confinement.disk)
+            for name, service in self.plan.services.items()
+            if name in self.containers
+        }
+        self.watching = ServiceWatch(
             self.client,
             self.run_id,
             dict(self.containers),
             limits,
-            started,
-            report=lambda incident: self.report(incident.service, incident.status),
-            done=jobs(self.scenario),
+            self.options.started,
+            report=lambda incident: self._report(incident.service, incident.status),
+            done=self.plan.jobs,
         ).start()
 
-    def settle(self, name: str, within: float = SETTLE_WITHIN) -> None:
+    def _settle(self, name: str, within: float = SETTLE_WITHIN) -> None:
         """Wait, briefly, until the engine says the service's container is running or is not
-        there any more. A step killed outright (SIGKILL) may have gone with its container
+        there any more. A command killed outright (SIGKILL) may have gone with its container
         (`poc down` of the sandbox under a `--reuse`, a kill through the engine), which the
-        engine shows a moment after the step has ended; the next reading then sees it."""
+        engine shows a moment after the command has ended; the next reading then sees it."""
         import docker
 
         deadline = time.monotonic() + within
@@ -440,27 +495,20 @@ class Sandbox:
                 return
             time.sleep(0.05)
 
-    def checkpoint(self, *, read: bool = False) -> None:
-        """A fault the watch found (out of memory, over the disk limit) ends the run here, as a
-        sandbox error. Between steps what its last reading found is enough (a service that
-        died since fails the next step that needs it); with `read`, once the steps are done,
-        the engine is asked again, so no fault escapes the verdict."""
+    def fault(self, *, read: bool = False) -> Incident | None:
+        """A fault the watch found (out of memory, over the disk limit, removed): between steps
+        what its last reading found is enough (a service that died since fails the next step
+        that needs it); with `read`, the engine is asked again, so no fault escapes."""
         if self.watching is None:
-            return
+            return None
         if read:
             self.watching.check()
-        fault = self.watching.fault
-        if fault is not None:
-            raise SandboxError(fault.message)
+        return self.watching.fault
 
-    @property
     def incidents(self) -> list[Incident]:
         return list(self.watching.incidents) if self.watching else []
 
-    @property
-    def taken_away(self) -> bool:
-        """Whether something outside the run removed a service of it (watch.py)."""
-        return any(incident.kind is IncidentKind.REMOVED for incident in self.incidents)
+    # -- commands ------------------------------------------------------------------------------
 
     def exec(
         self,
@@ -468,18 +516,44 @@ class Sandbox:
         argv: list[str],
         timeout: float,
         environment: dict[str, str] | None = None,
+        *,
+        workdir: str | None = None,
+        stdout: Capture | None = None,
+        stderr: Capture | None = None,
     ) -> Outcome:
-        """Run a command in a service (checks use this: sql clients, custom check scripts)."""
-        container = self.ensure_running(service)
-        return execute(container, argv, timeout=self.time_left(timeout), environment=environment)
+        """Run a command in a service (steps, and the checks: sql clients, custom scripts); a
+        service that stopped cannot, and ServiceStopped says why."""
+        import docker
+
+        container = self.containers[service]
+        try:
+            outcome = execute(
+                container,
+                argv,
+                timeout=self.time_left(timeout),
+                environment=environment,
+                workdir=workdir,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        except docker.errors.APIError:
+            self.ensure_running(service)  # why it could not run, if it stopped
+            raise
+        if outcome.exit_code == KILLED:  # its container may be on its way out: let it go
+            self._settle(service)
+        return outcome
 
     def remaining(self) -> float:
         """Seconds until the run's `sandbox.timeout` (negative once it has passed)."""
-        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+        deadline = self._deadline
+        return math.inf if deadline is None else deadline - time.monotonic()
 
     def time_left(self, limit: float) -> float:
         """`limit`, cut short so nothing runs past the run's `sandbox.timeout`."""
         return max(min(limit, self.remaining()), 0.1)
+
+    def copy_out(self, service: str, path: str, into: Path) -> bool:
+        return collect(self.containers[service], path, into)
 
     def probe(self, argv: list[str], timeout: float) -> Outcome:
         """Run a command from inside the run's network, in a small helper container made on
@@ -499,7 +573,7 @@ class Sandbox:
                 network=self.networks[0].name,
                 init=True,
                 **confined(memory="128m", pids=64),
-                **resolver(self.scenario.sandbox.network),
+                **resolver(self.plan.network),
             ),
             remove_container,
         )
@@ -539,6 +613,33 @@ class Sandbox:
                 self._targets = Targets(found, gateways(self.networks[0]))
             return self._targets
 
+    def shell(self, service: str, argv: list[str], *, terminal: bool) -> list[str]:
+        """`docker exec` into the service: an interactive shell, or `argv`. The input is passed
+        on either way (`-i`); a terminal only when there is one (`-t`)."""
+        container = self.containers[service]
+        if container.status != "running":
+            where = f" {self.path}" if self.path else ""
+            raise SandboxError(
+                f"service {service!r} of the sandbox left up by run {self.run_id} is"
+                f" {container.status}, so there is nothing to open: run `poc down{where}`, then"
+                f" `poc up{where}`"
+            )
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise SandboxError("`poc shell` needs the docker command-line client on PATH")
+        pick = "command -v bash >/dev/null && exec bash || exec sh"
+        command = argv or ["/bin/sh", "-c", pick]
+        return [
+            docker_cli,
+            "exec",
+            "-i",
+            *(["-t"] if terminal else []),
+            str(container.id),
+            *command,
+        ]
+
+    # -- down ----------------------------------------------------------------------------------
+
     def save_logs(self, folder: Path) -> None:
         """Each service's output into logs/<service>.log (the engine caps it at LOG_MAX_SIZE)."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -564,9 +665,9 @@ class Sandbox:
             helpers, self._within = list(self._within.values()), {}
             problems = [remove_quietly(h.name, partial(remove_container, h)) for h in helpers]
             return [problem for problem in problems if problem]
-        holders: list[Container] = []
+        held: list[Container] = []
         if self.head is not None:  # what it made, whether or not start-up took it yet
-            network, holders = self.head.made()
+            network, held = self.head.made()
             if network is not None and network not in self.networks:
                 self.networks.append(network)
         probe = [self._probe] if self._probe else []
@@ -574,7 +675,7 @@ class Sandbox:
             *self._within.values(),  # helpers first: they share the services' namespaces
             *self.containers.values(),
             *self.forwarders.values(),
-            *holders,
+            *held,
             *probe,
             *self.pins,
         ]
@@ -588,8 +689,7 @@ class Sandbox:
             removals = [(n.name, n.remove) for n in self.networks]
             removals += self._volume_removals(self.volumes)
             made = self.mounted.close() if self.mounted else []
-            api = self.client.api
-            removals += [(v, partial(api.remove_volume, v, force=True)) for v in made]
+            removals += [(v, partial(remove_volume, self.client, v, force=True)) for v in made]
             problems += list(pool.map(lambda pair: remove_quietly(*pair), removals))
         self.containers.clear()
         self.forwarders.clear()
@@ -603,9 +703,8 @@ class Sandbox:
 
     def _volume_removals(self, volumes: list[DataVolume]) -> list[tuple[str, Callable[[], object]]]:
         """The run's own data volumes; data cache entries outlive it (datacache.py)."""
-        api = self.client.api
         return [
-            (v.name, partial(api.remove_volume, v.name, force=True))
+            (v.name, partial(remove_volume, self.client, v.name, force=True))
             for v in volumes
             if v.name and not v.shared
         ]
@@ -616,7 +715,7 @@ class _Provisioning:
     the data volumes, filled in the background with the first image that is ready (filling
     needs an image to create its container from). A service waits only for what it uses."""
 
-    def __init__(self, sandbox: Sandbox, background: ThreadPoolExecutor) -> None:
+    def __init__(self, sandbox: DockerSandbox, background: ThreadPoolExecutor) -> None:
         self.sandbox = sandbox
         self.background = background
         self.network: Future[None] = background.submit(sandbox._create_networks)
@@ -625,9 +724,10 @@ class _Provisioning:
 
     def prepare(self, name: str) -> None:
         sandbox = self.sandbox
+        image_plan = sandbox.plan.services[name].image
         with sandbox.streams.open(sandbox.client):  # a teardown cuts a build short
             image = ensure_image(
-                sandbox.client, sandbox.scenario, name, sandbox.folder, sandbox.report
+                sandbox.client, sandbox.plan.name, name, image_plan, sandbox._report
             )
         sandbox.image_ids[name] = image
         data = self._filling(image)
@@ -648,6 +748,15 @@ class _Provisioning:
         self.network.result()
         if self.data is not None:
             self.data.result()
+
+
+def _copy(volume: DataVolume) -> DataVolume:
+    return replace(
+        volume,
+        services=set(volume.services),
+        entries=list(volume.entries),
+        folders=list(volume.folders),
+    )
 
 
 def _save_log(container: Container, path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Watching a sandbox's services while the steps run: those that stop, and what they write.
+"""The service watch: a sandbox's services while the steps run, those that stop and what they
+write (not `poc watch`, which is loop.py).
 
 Once the services are up nothing else would notice one that dies: a run passed while its
 service had been killed for lack of memory, and its timeline said "ready". So a watch asks
@@ -25,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from poc_runner.backends.docker.health import tail
-from poc_runner.backends.docker.sweep import removed_by
+from poc_runner.backends.docker.objects import container_rows
 from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.notes import removed_by
 from poc_runner.units import size_text
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ _LOG_LINES = 10
 Report = Callable[[Incident], None]
 
 
-class Watch:
+class ServiceWatch:
     """Incidents of one run's services, found by polling the engine in a thread of its own."""
 
     def __init__(
@@ -69,7 +71,7 @@ class Watch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name=f"watch-{run_id}", daemon=True)
 
-    def start(self) -> Watch:
+    def start(self) -> ServiceWatch:
         self._thread.start()
         return self
 
@@ -103,9 +105,7 @@ class Watch:
     def check(self, *, sizes: bool = False) -> None:
         """Read the services' states now (and, with `sizes`, what they wrote); record what
         happened since the last reading."""
-        listing: list[dict[str, Any]] = self._client.api.containers(
-            all=True, filters={"label": f"{labels.RUN}={self._run_id}"}, size=sizes
-        )
+        listing = container_rows(self._client, [f"{labels.RUN}={self._run_id}"], size=sizes)
         with self._lock:
             if self._stop.is_set():
                 return

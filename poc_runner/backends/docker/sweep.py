@@ -18,46 +18,25 @@ sweep also removes the fills their process left unfinished, by the same proof of
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poc_runner.backends.docker.removal import remove_container, remove_quietly
+from poc_runner.backend import Swept
+from poc_runner.backends.docker.objects import (
+    containers,
+    networks,
+    remove_container,
+    remove_quietly,
+    volumes,
+)
 from poc_runner.sandbox import labels
+from poc_runner.sandbox.notes import note_removal
 from poc_runner.sandbox.owner import Liveness, liveness, this_process, this_user
 
 if TYPE_CHECKING:
     import docker
-
-
-def state_dir() -> Path:
-    """Where poc-runner keeps its state (the run history, the data hash index):
-    $POC_STATE_DIR, else $XDG_STATE_HOME/poc-runner, else ~/.local/state/poc-runner."""
-    explicit = os.environ.get("POC_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "poc-runner"
-
-
-@dataclass
-class Swept:
-    removed: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    left: dict[str, int] = field(default_factory=dict)  # why objects were left -> how many
-
-    def merge(self, other: Swept) -> None:
-        self.removed += other.removed
-        self.problems += other.problems
-        for why, count in other.left.items():
-            self.left[why] = self.left.get(why, 0) + count
 
 
 LIVE = "live runs"
@@ -87,9 +66,9 @@ def sweep(
     listings: list[tuple[str, list[Any]]] = [
         # sparse: the listing's own labels, no inspect per container, so a container the
         # engine has locked (one being filled with a big extract) does not hold the sweep up
-        ("container", client.containers.list(all=True, filters={"label": selector}, sparse=True)),
-        ("network", client.networks.list(filters={"label": selector})),
-        ("volume", client.volumes.list(filters={"label": selector})),
+        ("container", containers(client, selector, sparse=True)),
+        ("network", networks(client, selector)),
+        ("volume", volumes(client, selector)),
     ]
     runs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     marks: dict[str, dict[str, str]] = {}
@@ -114,39 +93,6 @@ def sweep(
 
         swept.merge(datacache.sweep(client, everyone=everyone))
     return swept
-
-
-_NOTE_DAYS = 2  # a removal note older than this is of no run any more
-
-
-def note_removal(run_id: str, by: str) -> None:
-    """Say, for a run that may be using the sandbox, what removed it: `by`, this process and
-    user, and when (state_dir()/removed/<run id>). Only a hint: a failure to write it costs
-    the run the name of what removed its sandbox, nothing else."""
-    folder = state_dir() / "removed"
-    me = this_process()
-    note = {
-        "by": by,
-        "pid": me.pid if me is not None else os.getpid(),
-        "user": this_user(),
-        "at": time.strftime("%H:%M:%S"),
-    }
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / run_id).write_text(json.dumps(note))
-        oldest = time.time() - _NOTE_DAYS * 86_400
-        for old in folder.iterdir():
-            if old.stat().st_mtime < oldest:
-                old.unlink(missing_ok=True)
-
-
-def removed_by(run_id: str) -> str | None:
-    """What removed the run's sandbox, in words, if a command of this user noted it."""
-    try:
-        note = json.loads((state_dir() / "removed" / run_id).read_text())
-        return f"{note['by']} (pid {note['pid']}, {note['user']}, at {note['at']})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _kept_because(
@@ -206,6 +152,21 @@ def _record(what: str, remove: Callable[[], object], swept: Swept) -> None:
         swept.problems.append(problem)
     else:
         swept.removed.append(what)
+
+
+def caches(client: docker.DockerClient, *, images: bool = False, cache: bool = False) -> Swept:
+    """The caches asked for (`poc clean --cache`, `--images`). Two caches are kept between
+    runs: the images poc-runner built and the data cache (datacache.py). `cache` removes the
+    data cache; `images`, asked to clear what poc-runner keeps to go faster, removes both, so
+    no filled data volume outlives the images it was made beside."""
+    from poc_runner.backends.docker import datacache  # it builds on this module
+
+    swept = Swept()
+    if images:
+        swept.merge(remove_built_images(client))
+    if images or cache:
+        swept.merge(datacache.remove_all(client))
+    return swept
 
 
 def remove_built_images(client: docker.DockerClient) -> Swept:

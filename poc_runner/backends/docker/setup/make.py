@@ -9,10 +9,8 @@ poc-runner's); a base built from another Dockerfile or image is only said to be 
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poc_runner import __version__
@@ -21,18 +19,11 @@ from poc_runner.backends.docker.holder import ensure_pause_image
 from poc_runner.backends.docker.images import local_image_id
 from poc_runner.backends.docker.setup import build as built
 from poc_runner.backends.docker.setup import debian
-from poc_runner.errors import InvalidInput
-from poc_runner.progress import Progress
-from poc_runner.setup import IMAGES, PREFIX, tag_of
+from poc_runner.events import Event, OnEvent, ignore
+from poc_runner.setup import IMAGES, Made, Request, tag_of
 
 if TYPE_CHECKING:
     import docker
-
-# A repository path as Docker takes it: lowercase parts, optionally after a registry's host.
-_PREFIX = re.compile(
-    r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-)
 
 _REGISTRY_HINT = (
     "\n--from-registry takes a Debian or Ubuntu image: one with python3, or with a shell and"
@@ -40,40 +31,16 @@ _REGISTRY_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Request:
-    """What `poc setup` was asked for."""
-
-    images: tuple[str, ...] = IMAGES  # which of IMAGES; postgres brings the base along
-    prefix: str = PREFIX  # the images are tagged PREFIX/base:bookworm, ...
-    registry_base: str | None = None  # make the base from this registry image, not debootstrap
-    mirror: str | None = None  # the Debian mirror debootstrap downloads from
-    rebuild: bool = False  # make the base and PostgreSQL images even where their tags exist
-
-    def __post_init__(self) -> None:
-        if not _PREFIX.fullmatch(self.prefix):
-            raise InvalidInput(
-                f"--prefix {self.prefix!r} cannot start an image name: lowercase letters,"
-                " digits, and `.`, `_`, `-` or `/` between them (poc-runner, or my-team/poc)"
-            )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One image: its tag, its id (None when it could not be made here), and what was done."""
-
-    tag: str
-    image_id: str | None
-    note: str
-
-
-def set_up(client: docker.DockerClient, request: Request, progress: Progress) -> list[Outcome]:
-    """Make the images of `request` that are not there yet, reporting to `progress`."""
+def set_up(
+    client: docker.DockerClient, request: Request, on_event: OnEvent | None = None
+) -> list[Made]:
+    """Make the images of `request` that are not there yet, saying how it goes to `on_event`."""
     wanted = set(request.images) | ({"base"} if "postgres" in request.images else set())
-    return [_one(client, request, image, progress) for image in IMAGES if image in wanted]
+    emit = on_event or ignore
+    return [_one(client, request, image, emit) for image in IMAGES if image in wanted]
 
 
-def _one(client: docker.DockerClient, request: Request, image: str, progress: Progress) -> Outcome:
+def _one(client: docker.DockerClient, request: Request, image: str, emit: OnEvent) -> Made:
     tag = tag_of(image, request.prefix)
     found = local_image_id(client, tag)
     older = "" if found is None else _older(client, request, image)
@@ -81,21 +48,21 @@ def _one(client: docker.DockerClient, request: Request, image: str, progress: Pr
     # as the sandbox's behaviour follows it; a base is kept until --rebuild (a minute or two).
     kept = found is not None and (image == "pause" or not request.rebuild)
     if kept and not (older and image == "postgres"):
-        return Outcome(tag, found, "there already" + older)
+        return Made(tag, found, "there already" + older)
 
     def report(status: str) -> None:
-        progress.update("setup", tag, status, active=True)
+        emit(Event("setup", tag, status, active=True))
 
     started = time.monotonic()
     made = _make(client, request, image, tag, report)
-    progress.update("setup", tag, "ready" if made else "not made", active=False)
+    emit(Event("setup", tag, "ready" if made else "not made"))
     if made is None:
         why = "not made: no pause executable for this engine's machine (runs start services"
-        return Outcome(tag, None, f"{why} without network holders)")
+        return Made(tag, None, f"{why} without network holders)")
     seconds = time.monotonic() - started
     if found is not None and found != made:
         _drop_untagged(client, found)
-    return Outcome(tag, made, f"{_how(request, image)} in {seconds:.1f} s")
+    return Made(tag, made, f"{_how(request, image)} in {seconds:.1f} s")
 
 
 def _drop_untagged(client: docker.DockerClient, image_id: str) -> None:
