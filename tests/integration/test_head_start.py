@@ -6,7 +6,9 @@ head start that guessed the wrong scenario, leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,10 +19,9 @@ from poc_runner.errors import InvalidInput
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
 from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import headstart
+from poc_runner.sandbox import headstart, holder
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.headstart import Draft, HeadStart
-from poc_runner.sandbox.holder import PAUSE_IMAGE
 from poc_runner.sandbox.reaper import sweep
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, labelled, run_folder
@@ -114,11 +115,19 @@ def test_the_pause_image_is_made_on_first_use(
     scenario: ScenarioFactory,
     run: Callable[..., RunResult],
     client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A machine that never ran poc-runner has no pause image, and no registry to pull from."""
-    client.images.remove(PAUSE_IMAGE)
-    result = run(scenario(WAITING, name="first-use"))
-    assert result.verdict == "pass", result.error
-    image = client.images.get(PAUSE_IMAGE)
-    assert image.attrs["Architecture"] == client.version()["Arch"]
-    assert image.attrs["Size"] < 1024
+    """A machine that never ran poc-runner has no pause image, and no registry to pull from.
+    The run's pause image is one of the test's own: the engine's may be in use (a sandbox left
+    up), and the suite never takes what the user's engine holds."""
+    tag = f"poc-test-{uuid.uuid4().hex[:12]}/pause:1"
+    monkeypatch.setattr(holder, "PAUSE_IMAGE", tag)
+    try:
+        result = run(scenario(WAITING, name="first-use"))
+        assert result.verdict == "pass", result.error
+        image = client.images.get(tag)
+        assert image.attrs["Architecture"] == client.version()["Arch"]
+        assert image.attrs["Size"] < 1024
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(tag)
