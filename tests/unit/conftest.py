@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from poc_runner.diagnostics import Diagnostic, Severity
-from poc_runner.validation import Validated, validate_file
+from poc_runner.validation import Validation, validate_file
 
 VALID = """\
 apiVersion: poc-runner/v1
@@ -133,14 +133,14 @@ def write_scenario(folder: Path, text: str = VALID, files: dict[str, str] | None
     return scenario
 
 
-Check = Callable[..., Validated]
+Check = Callable[..., Validation]
 
 
 @pytest.fixture
 def check(tmp_path: Path) -> Check:
-    """Validate VALID with `replace` applied: check(("old", "new"), ...) -> Validated."""
+    """Validate VALID with `replace` applied: check(("old", "new"), ...) -> Validation."""
 
-    def run(*replace: tuple[str, str], text: str = VALID, **variables: str) -> Validated:
+    def run(*replace: tuple[str, str], text: str = VALID, **variables: str) -> Validation:
         for old, new in replace:
             assert old in text, f"the test's anchor {old!r} is not in the scenario"
             text = text.replace(old, new, 1)
@@ -149,11 +149,11 @@ def check(tmp_path: Path) -> Check:
     return run
 
 
-def errors(result: Validated) -> list[Diagnostic]:
+def errors(result: Validation) -> list[Diagnostic]:
     return [d for d in result.diagnostics if d.severity is Severity.ERROR]
 
 
-def only_error(result: Validated) -> Diagnostic:
+def only_error(result: Validation) -> Diagnostic:
     found = errors(result)
     assert len(found) == 1, "\n".join(d.format_text() for d in result.diagnostics)
     return found[0]
