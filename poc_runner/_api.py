@@ -52,19 +52,27 @@ def public(function: Callable[P, T]) -> Callable[P, T]:
 def scenario_file(path: PathLike) -> Path:
     """The one scenario file `path` names: the file, or the one scenario.yaml (or .yml) in the
     folder; InvalidInput otherwise, saying what is there."""
+    file, problem = _one_file(path)
+    if file is None:
+        raise InvalidInput(f"{os.fspath(path)}: {problem}")
+    return file
+
+
+def _one_file(path: PathLike) -> tuple[Path | None, str]:
+    """The scenario file of `path`, or None and why there is not one."""
     from poc_runner.discovery import discover
 
     found = discover([os.fspath(path)])
     if found.problems:
-        raise InvalidInput("; ".join(f"{where}: {message}" for where, message in found.problems))
+        return None, "; ".join(message for _, message in found.problems)
     if len(found.files) != 1:
         names = ", ".join(str(file) for file in found.files[:5])
-        raise InvalidInput(
-            f"{os.fspath(path)} holds {len(found.files)} scenarios ({names}"
-            f"{', ...' if len(found.files) > 5 else ''}): name one scenario file or its folder"
-            " (several run with run_all)"
+        more = ", ..." if len(found.files) > 5 else ""
+        return None, (
+            f"{len(found.files)} scenarios are under it ({names}{more}): name one scenario"
+            " file or its folder (run_all runs several)"
         )
-    return found.files[0]
+    return found.files[0], ""
 
 
 @public
@@ -80,11 +88,10 @@ def validate(
     from poc_runner.validation import Validation, validate_file
     from poc_runner.validation.findings import Findings
 
-    try:
-        file = scenario_file(path)
-    except InvalidInput as exc:
+    file, problem = _one_file(path)
+    if file is None:
         findings = Findings(os.fspath(path))
-        findings.file_error(str(exc), "file")
+        findings.file_error(problem, "file")
         return Validation(Path(path), None, findings)
     values = os.environ if secrets is None else secrets
     return validate_file(file, _names_to_text(variables), secrets=values)
