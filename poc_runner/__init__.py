@@ -5,11 +5,9 @@ module is private. `import poc_runner` is cheap: it imports no docker SDK, no py
 and no click, and each public name loads on first use (PEP 562).
 """
 
-from __future__ import annotations
-
-import sys
-import types
-from importlib import import_module
+import sys as _sys
+import types as _types
+from importlib import import_module as _import_module
 
 TYPE_CHECKING = False  # as typing's, without importing typing (mypy reads the name alike)
 
@@ -84,7 +82,7 @@ if not TYPE_CHECKING:  # hidden from type checkers: a name not listed above is a
         home = _HOME.get(name)
         if home is None:
             raise AttributeError(f"module 'poc_runner' has no attribute {name!r}")
-        value = getattr(import_module(home), name)
+        value = getattr(_import_module(home), name)
         globals()[name] = value
         return value
 
@@ -93,16 +91,17 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-class _Package(types.ModuleType):
+class _Package(_types.ModuleType):
     """`run` and `sandbox` are public functions, and also the names of two private modules
     (run.py, sandbox/). Python sets a submodule as an attribute of its package once it is
     imported; here that would replace the function, so it is not done for these two (the
     modules are reached by import, `from poc_runner.run import Runner`, as everywhere)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in ("run", "sandbox") and isinstance(value, types.ModuleType):
+        if name in ("run", "sandbox") and isinstance(value, _types.ModuleType):
             return
         super().__setattr__(name, value)
 
 
-sys.modules[__name__].__class__ = _Package
+_sys.modules[__name__].__class__ = _Package
+del TYPE_CHECKING  # the package's names are __all__'s and private ones

@@ -201,8 +201,8 @@ def runs_root(config: pytest.Config) -> Path:
     """--poc-out, or one folder of the session's under pytest's temporary folder."""
     if _RUNS not in config.stash:
         given = config.getoption("poc_out")
-        if given:
-            config.stash[_RUNS] = Path(given)
+        if given:  # from where pytest was started, whatever a test does to the cwd
+            config.stash[_RUNS] = config.invocation_params.dir / given
         else:
             factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
             config.stash[_RUNS] = factory.mktemp("poc-runs", numbered=False)
