@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from poc_runner.diagnostics import Diagnostic, Severity
+from poc_runner.masking import SECRETS
 from poc_runner.validation import Validation, validate_file
 
 VALID = """\
@@ -134,6 +136,15 @@ def write_scenario(folder: Path, text: str = VALID, files: dict[str, str] | None
 
 
 Check = Callable[..., Validation]
+
+
+@pytest.fixture(autouse=True)
+def _process_secrets_as_they_were() -> Iterator[None]:
+    """Whatever secret a test's validation or run taught the process masker is forgotten after
+    it: a secret left known holds back every later stream's tail and masks its text."""
+    known = {name: copy.copy(value) for name, value in vars(SECRETS).items() if name != "_lock"}
+    yield
+    vars(SECRETS).update(known)
 
 
 @pytest.fixture
