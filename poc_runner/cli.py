@@ -143,21 +143,17 @@ def validate(
     folders, node_modules and runs are skipped). Every problem in every file is reported, with
     its file, line, column and key path. Exits 0 when all files are valid, 2 otherwise.
     """
-    from poc_runner.diagnostics import count_errors, render
+    from poc_runner.diagnostics import count_errors, render, tally
     from poc_runner.validation import validate_paths
 
     results = validate_paths(paths, variables)
     diagnostics = [d for result in results for d in result.diagnostics]
     if diagnostics or output_format == "json":
         click.echo(render(diagnostics, output_format))
+    valid = sum(result.ok for result in results)
+    click.echo(tally(len(results), valid, diagnostics), err=True)
     errors = count_errors(diagnostics)
     warnings = len(diagnostics) - errors
-    valid = sum(result.ok for result in results)
-    click.echo(
-        f"{len(results)} file{'s' * (len(results) != 1)} checked: {valid} valid,"
-        f" {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-        err=True,
-    )
     failed = errors > 0 or valid < len(results) or (strict and warnings > 0)
     ctx.exit(ExitCode.INVALID_INPUT if failed else ExitCode.PASSED)
 
@@ -288,51 +284,37 @@ def run(
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
     sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
-    from poc_runner.sandbox import headstart
+    from poc_runner._api import run_all
+    from poc_runner.progress import for_terminal
 
-    files = _scenario_files(paths)
     if shard_durations is not None and shard is None:
         raise click.UsageError("--shard-durations balances --shard I/N: give both")
-    if shard is not None:
-        files = _shard_of(files, shard, shard_durations, out)
-    if keep and reuse:
-        from poc_runner.errors import InvalidInput
+    progress = for_terminal()
+    try:
+        results = run_all(
+            paths,
+            parallel=parallel,
+            shard=shard,
+            shard_durations=shard_durations,
+            variables=variables,
+            out=out,
+            history=True,
+            reuse=reuse,
+            keep=keep,
+            pdf=pdf,
+            on_event=progress,
+        )
+    finally:
+        progress.close()
+    from poc_runner.run import exit_code
+    from poc_runner.summary import summarize
 
-        raise InvalidInput("--reuse leaves the sandbox up already; give --keep or --reuse")
-    if pdf:
-        from poc_runner.report.pdf import chromium
-
-        chromium()  # no PDF printer: say so before any sandbox starts
-    # the engine sets up the first runs while the imports below load the scenario models
-    fresh = [] if reuse else files[:parallel]  # a reused sandbox has its network
-    with headstart.head_starts(fresh, keep=keep) as head_starts:
-        from poc_runner.progress import for_terminal
-        from poc_runner.run import Runner, RunOptions, exit_code
-        from poc_runner.summary import summarize
-
-        progress = for_terminal()
-        try:
-            options = RunOptions(out, variables, keep, parallel, reuse, pdf)
-            runner = Runner(options, progress, head_starts)
-            results = runner.run_all(files)
-        finally:
-            progress.close()
-    for path, result in zip(files, results, strict=True):
-        click.echo(SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id))))
-        if result.run_id in runner.endpoints:
-            _still_up(path, f"{result.scenario} is still up:", runner.endpoints[result.run_id])
+    for result in results:
+        click.echo(SECRETS.mask(summarize(result, str(result.folder))))
+        if result.endpoints:
+            where = result.scenario_file or result.scenario
+            _still_up(where, f"{result.scenario} is still up:", result.endpoints)
     ctx.exit(exit_code(results))
-
-
-def _shard_of(files: list[Path], shard: str, durations: Path | None, out: Path) -> list[Path]:
-    """This part's files; OUT records the suite they were cut from, before any runs."""
-    from poc_runner.run import writable
-    from poc_runner.shards import Shard, pick
-
-    mine, record = pick(files, Shard.parse(shard), durations)
-    writable(out)
-    record.write(out)
-    return mine
 
 
 def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
@@ -354,15 +336,12 @@ def up(path: str, variables: dict[str, str]) -> None:
     `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them. One sandbox is up
     per scenario: a second `poc up` while one is up, or coming up, is refused, naming it.
     """
-    from poc_runner.interrupts import sigterm_as_interrupt
-    from poc_runner.live import up as start
+    from poc_runner._sandbox import sandbox
     from poc_runner.progress import for_terminal
 
-    scenario_file = _one_scenario(path)
     progress = for_terminal()
     try:
-        with sigterm_as_interrupt():
-            started = start(scenario_file, variables, progress)
+        started = sandbox(path, variables=variables, on_event=progress)  # left up: no `with`
     finally:
         progress.close()
     _still_up(path, f"{started.scenario.name} is up (run {started.run_id}):", started.endpoints)
@@ -551,8 +530,8 @@ def report(
     14") on one self-contained page, or in Markdown for a pull request. With --merge, every
     run under the RUN_DIRs (the parts of a suite run with `poc run --shard`) in one report.
     """
+    from poc_runner._api import load_result
     from poc_runner.report import Format, render, render_comparison, write_pdf
-    from poc_runner.result import load_result
 
     if merge:
         if out_path is None or compare is not None or not run_dirs:

@@ -34,6 +34,7 @@ class Started:
     scenario: Scenario
     run_id: str
     endpoints: dict[str, list[str]]  # service -> "127.0.0.1:49153 -> 8080/tcp"
+    sandbox: Sandbox  # what is up: to run commands in it, or remove it (the Python API)
 
 
 def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
@@ -56,7 +57,8 @@ def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
         except BaseException:
             sandbox.down()
             raise
-    return Started(scenario, run_id, {name: sandbox.endpoints(name) for name in sandbox.containers})
+    endpoints = {name: sandbox.endpoints(name) for name in sandbox.containers}
+    return Started(scenario, run_id, endpoints, sandbox)
 
 
 def shell(path: Path, service: str, command: list[str]) -> NoReturn:

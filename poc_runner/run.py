@@ -80,6 +80,7 @@ class RunOptions:
     parallel: int = 1
     reuse: bool = False  # run on the sandbox `poc up` or `--keep` left up, and leave it up
     pdf: bool = False  # also report.pdf (needs Chromium: checked before any run starts)
+    history: bool = True  # record in the run history (`poc run` does; the Python API if asked)
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -90,7 +91,8 @@ def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> S
         problems = [d for d in validated.diagnostics if d.severity == "error"]
         raise InvalidInput(
             f"{path} is not a valid scenario, so no service was started:\n"
-            f"{render(problems, 'text')}"
+            f"{render(problems, 'text')}",
+            problems,
         )
     return validated.scenario
 
@@ -125,7 +127,10 @@ class Runner:
         self.endpoints: dict[str, dict[str, list[str]]] = {}  # run id -> service -> where
 
     def run_all(self, paths: list[Path]) -> list[RunResult]:
-        scenarios = [(path, load(path, self.options.variables)) for path in paths]
+        return self.run_loaded([(path, load(path, self.options.variables)) for path in paths])
+
+    def run_loaded(self, scenarios: list[tuple[Path, Scenario]]) -> list[RunResult]:
+        """Run scenarios already validated (each with its file)."""
         writable(self.options.out)
         heads = list(self.head_starts.values())
         self._client = heads[0].client if heads else connect()  # a head start has connected
@@ -188,7 +193,7 @@ class Runner:
                 name: sandbox.endpoints(name) for name in sandbox.containers
             }
         result = assemble(run, sandbox, work, self._engine_info(), self.options.variables)
-        publish(result, run.folder, pdf=self.options.pdf)
+        publish(result, run.folder, pdf=self.options.pdf, history=self.options.history)
         self.progress.update(scenario.name, "result", f"{result.verdict} -> {run.folder}")
         return result
 
@@ -406,9 +411,10 @@ def assemble(
     )
 
 
-def publish(result: RunResult, folder: Path, *, pdf: bool = False) -> None:
-    """result.json, the reports (with `pdf`, report.pdf too), and the history (a PDF or a
-    history that cannot be written is only a warning: the run's own files are its record)."""
+def publish(result: RunResult, folder: Path, *, pdf: bool = False, history: bool = True) -> None:
+    """result.json, the reports (with `pdf`, report.pdf too), and (with `history`) the history
+    (a PDF or a history that cannot be written is only a warning: the run's own files are its
+    record)."""
     from poc_runner.history import record_run
     from poc_runner.report import FILES, print_pdf, write_reports
 
@@ -426,7 +432,8 @@ def publish(result: RunResult, folder: Path, *, pdf: bool = False) -> None:
             f" to {folder}: {exc.strerror or exc}; the sandbox was removed, nothing is left"
             " running"
         ) from None
-    record_run(result, folder)
+    if history:
+        record_run(result, folder)
 
 
 def writable(out: Path) -> None:
