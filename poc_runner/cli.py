@@ -22,9 +22,7 @@ from poc_runner.settings import DEBIAN_MIRROR, debug
 from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from poc_runner.backend import Endpoint, Swept
+    from poc_runner.backend import Swept
     from poc_runner.pipeline import Finished
 
 
@@ -146,21 +144,17 @@ def validate(
     folders, node_modules and runs are skipped). Every problem in every file is reported, with
     its file, line, column and key path. Exits 0 when all files are valid, 2 otherwise.
     """
-    from poc_runner.diagnostics import count_errors, render
+    from poc_runner.diagnostics import count_errors, render, tally
     from poc_runner.validation import validate_paths
 
     results = validate_paths(paths, variables)
     diagnostics = [d for result in results for d in result.diagnostics]
     if diagnostics or output_format == "json":
         click.echo(render(diagnostics, output_format))
+    valid = sum(result.ok for result in results)
+    click.echo(tally(len(results), valid, diagnostics), err=True)
     errors = count_errors(diagnostics)
     warnings = len(diagnostics) - errors
-    valid = sum(result.ok for result in results)
-    click.echo(
-        f"{len(results)} file{'s' * (len(results) != 1)} checked: {valid} valid,"
-        f" {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-        err=True,
-    )
     failed = errors > 0 or valid < len(results) or (strict and warnings > 0)
     ctx.exit(ExitCode.INVALID_INPUT if failed else ExitCode.PASSED)
 
@@ -291,37 +285,37 @@ def run(
     recorded in the run history. Exits 0 when every verdict is pass, 1 on a fail, 3 on a
     sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
-    files = _scenario_files(paths)
-    if shard_durations is not None and shard is None:
-        raise click.UsageError("--shard-durations balances --shard I/N: give both")
-    if shard is not None:
-        files = _shard_of(files, shard, shard_durations, out)
-    if keep and reuse:
-        from poc_runner.errors import InvalidInput
-
-        raise InvalidInput("--reuse leaves the sandbox up already; give --keep or --reuse")
-    if pdf:
-        from poc_runner.report.pdf import chromium
-
-        chromium()  # no PDF printer: say so before any sandbox starts
-    from poc_runner.pipeline import Options, exit_code, run_all
+    from poc_runner._api import run_all
     from poc_runner.progress import for_terminal
 
+    if shard_durations is not None and shard is None:
+        raise click.UsageError("--shard-durations balances --shard I/N: give both")
     progress = for_terminal()
-    try:  # the engine sets up the first runs while the scenario models load
-        finished = run_all(
-            files, Options(out, variables, keep, reuse, parallel, pdf), on_event=progress
+    try:
+        results = run_all(
+            paths,
+            parallel=parallel,
+            shard=shard,
+            shard_durations=shard_durations,
+            variables=variables,
+            out=out,
+            history=True,
+            reuse=reuse,
+            keep=keep,
+            pdf=pdf,
+            on_event=progress,
         )
     finally:
         progress.close()
+    from poc_runner.pipeline import exit_code
     from poc_runner.summary import summarize
 
-    for path, run in zip(files, finished, strict=True):
-        click.echo(SECRETS.mask(summarize(run.result, str(run.folder))))
-        _warn(run)
-        if run.left_up is not None:
-            _still_up(path, f"{run.result.scenario} is still up:", run.left_up)
-    ctx.exit(exit_code([run.result for run in finished]))
+    for result in results:
+        click.echo(SECRETS.mask(summarize(result, str(result.folder))))
+        if result.endpoints:
+            where = result.scenario_file or result.scenario
+            _still_up(where, f"{result.scenario} is still up:", result.endpoints)
+    ctx.exit(exit_code(results))
 
 
 def _warn(run: Finished) -> None:
@@ -330,23 +324,11 @@ def _warn(run: Finished) -> None:
         click.echo(SECRETS.mask(f"warning: {warning}"), err=True)
 
 
-def _shard_of(files: list[Path], shard: str, durations: Path | None, out: Path) -> list[Path]:
-    """This part's files; OUT records the suite they were cut from, before any runs."""
-    from poc_runner.pipeline import writable
-    from poc_runner.shards import Shard, pick
-
-    mine, record = pick(files, Shard.parse(shard), durations)
-    writable(out)
-    record.write(out)
-    return mine
-
-
-def _still_up(path: Path | str, heading: str, endpoints: Mapping[str, Sequence[Endpoint]]) -> None:
+def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
     """Where a sandbox left up answers, and the exact commands to use it and remove it."""
     click.echo(heading)
     for service, reach in endpoints.items():
-        shown = ", ".join(map(str, reach)) if reach else "no published ports"
-        click.echo(f"  {service}: {shown}")
+        click.echo(f"  {service}: {', '.join(reach) if reach else 'no published ports'}")
     click.echo(f"  Again: poc run --reuse {path}    Shell: poc shell {path} SERVICE")
     click.echo(f"  Stop:  poc down {path}")
 
@@ -361,18 +343,15 @@ def up(path: str, variables: dict[str, str]) -> None:
     `poc down PATH`; `poc shell PATH SERVICE` opens a shell in one of them. One sandbox is up
     per scenario: a second `poc up` while one is up, or coming up, is refused, naming it.
     """
-    from poc_runner.interrupts import sigterm_as_interrupt
-    from poc_runner.live import up as start
+    from poc_runner._sandbox import sandbox
     from poc_runner.progress import for_terminal
 
-    scenario_file = _one_scenario(path)
     progress = for_terminal()
     try:
-        with sigterm_as_interrupt():
-            started = start(scenario_file, variables, on_event=progress)
+        started = sandbox(path, variables=variables, on_event=progress)  # left up: no `with`
     finally:
         progress.close()
-    _still_up(path, f"{started.scenario} is up (run {started.run_id}):", started.endpoints)
+    _still_up(path, f"{started.scenario.name} is up (run {started.run_id}):", started.endpoints)
 
 
 @cli.command()
@@ -561,8 +540,8 @@ def report(
     14") on one self-contained page, or in Markdown for a pull request. With --merge, every
     run under the RUN_DIRs (the parts of a suite run with `poc run --shard`) in one report.
     """
+    from poc_runner._api import load_result
     from poc_runner.report import Format, render, render_comparison, write_pdf
-    from poc_runner.result import load_result
 
     if merge:
         if out_path is None or compare is not None or not run_dirs:

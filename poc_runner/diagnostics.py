@@ -92,6 +92,16 @@ def count_errors(diagnostics: Iterable[Diagnostic]) -> int:
     return sum(d.severity is Severity.ERROR for d in diagnostics)
 
 
+def tally(files: int, valid: int, diagnostics: Sequence[Diagnostic]) -> str:
+    """`poc validate`'s last line: `2 files checked: 1 valid, 3 errors, 0 warnings`."""
+    errors = count_errors(diagnostics)
+    warnings = len(diagnostics) - errors
+    return (
+        f"{files} file{'s' * (files != 1)} checked: {valid} valid,"
+        f" {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    )
+
+
 def _github_escape(text: str, *, property_value: bool = False) -> str:
     # Workflow-command escaping, as in actions/toolkit's command.ts.
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -7,8 +7,13 @@ they live here once and every command maps its outcome through them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from poc_runner.diagnostics import Diagnostic
+    from poc_runner.result import RunResult
 
 
 class ExitCode(IntEnum):
@@ -20,15 +25,25 @@ class ExitCode(IntEnum):
 
 
 class PocError(Exception):
-    """An error whose message is written for the person at the keyboard, not for a developer."""
+    """An error whose message is written for the person at the keyboard, not for a developer.
+    The base of every error a public function raises (docs/python-api.md): `exit_code` is
+    what `poc` exits with for it."""
 
     exit_code: ExitCode = ExitCode.SANDBOX_ERROR
 
 
 class InvalidInput(PocError):
-    """The scenario, a path or an argument is wrong; nothing was started."""
+    """The scenario, a path or an argument is wrong; nothing was started. `diagnostics` holds
+    each problem of a scenario file at its line (empty when the input was not a file's)."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+
+    def __reduce__(self) -> tuple[type[InvalidInput], tuple[str, list[Diagnostic]]]:
+        return type(self), (str(self), self.diagnostics)  # pickled whole (worker processes)
 
 
 class SandboxError(PocError):
@@ -46,6 +61,20 @@ class ArtifactRefused(PocError):
     """An artifact the product wrote cannot be copied as it is (too big, too many files, a
     malformed or unsafe archive): it is not copied, and the criteria on it fail, saying why.
     The product's doing, never the sandbox's."""
+
+
+class VerdictFailed(PocError):
+    """A run judged the product and its verdict is fail (`RunResult.raise_for_verdict`):
+    `result` is the run, with every criterion and the run folder."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self) -> tuple[type[VerdictFailed], tuple[str, RunResult]]:
+        return type(self), (str(self), self.result)
 
 
 class Interrupted(PocError):

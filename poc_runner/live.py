@@ -25,6 +25,7 @@ from poc_runner.pipeline import plan_of, refuse_if_up
 
 if TYPE_CHECKING:
     from poc_runner.backend import Sandbox
+    from poc_runner.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,18 @@ def up(
     """Start the scenario's services and leave them up (`poc up`): one sandbox per scenario,
     refused while another is up or coming up. A start-up that fails, or is interrupted,
     removes what it made."""
+    return describe(start(path, variables, on_event=on_event, engine=engine))
+
+
+def start(
+    path: Path,
+    variables: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> Sandbox:
+    """`up`, returning the sandbox itself, for a caller that goes on using it (the Python
+    API's `sandbox()`: commands in it, then its removal object by object)."""
     from poc_runner.sandbox.labels import new_run_id
     from poc_runner.sandbox.uplock import bringing_up
 
@@ -78,10 +91,26 @@ def up(
             elif reservation is not None:
                 reservation.discard()
         raise
-    return _live(sandbox)
+    return sandbox
 
 
-def _live(sandbox: Sandbox) -> Live:
+def attach(
+    scenario: Scenario,
+    path: Path,
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> Sandbox:
+    """The sandbox left up for a scenario already loaded (with its secrets), refused
+    (InvalidInput, naming what changed) when its services are no longer the scenario's."""
+    from poc_runner.plan import plan_sandbox
+
+    plan = plan_sandbox(scenario, path.parent)
+    return (engine or _engine()).kept(plan, path, on_event=on_event)
+
+
+def describe(sandbox: Sandbox) -> Live:
+    """A live sandbox as a record: its services and where their published ports answer."""
     found = sandbox.endpoints()
     return Live(
         sandbox.scenario.name,
@@ -108,7 +137,7 @@ def kept(path: Path, service: str | None = None, *, engine: Engine | None = None
 
 def find(path: Path, *, engine: Engine | None = None) -> Live:
     """The sandbox left up for the scenario, as `up` returned it: where its ports answer."""
-    return _live(kept(path, engine=engine))
+    return describe(kept(path, engine=engine))
 
 
 def exec(
@@ -145,4 +174,4 @@ def _engine() -> Engine:
     return default_engine()
 
 
-__all__ = ["Live", "down", "exec", "find", "kept", "shell", "up"]
+__all__ = ["Live", "attach", "describe", "down", "exec", "find", "kept", "shell", "start", "up"]

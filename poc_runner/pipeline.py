@@ -106,7 +106,27 @@ def run_all(
         engine = default_engine()
     fresh = [] if options.reuse else list(paths[: max(1, options.parallel)])
     with engine.reserve(fresh, keep=options.keep) as reserved:  # a reused sandbox has its own
-        return _Runs(engine, options, on_event or ignore, reserved).run(list(paths))
+        plans = [(path, plan_of(path, options.variables)) for path in paths]
+        return _Runs(engine, options, on_event or ignore, reserved).run(plans)
+
+
+def run_loaded(
+    scenarios: Sequence[tuple[Path, Scenario]],
+    options: Options = Options(),
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> list[Finished]:
+    """`run_all` for scenarios validated already, each with its file (the Python API's
+    `run(scenario)`): there is no validation to overlap, so no head start."""
+    from poc_runner.plan import plan_sandbox
+
+    if engine is None:
+        from poc_runner.backends import default_engine
+
+        engine = default_engine()
+    plans = [(path, plan_sandbox(scenario, path.parent)) for path, scenario in scenarios]
+    return _Runs(engine, options, on_event or ignore, {}).run(plans)
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -120,7 +140,8 @@ def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> S
         problems = [d for d in validated.diagnostics if d.severity == "error"]
         raise InvalidInput(
             f"{path} is not a valid scenario, so no service was started:\n"
-            f"{render(problems, 'text')}"
+            f"{render(problems, 'text')}",
+            problems,
         )
     return validated.scenario
 
@@ -223,8 +244,7 @@ class _Runs:
         self._engine_info: Future[EngineInfo] | None = None
         self._reused: dict[Path, Sandbox] = {}
 
-    def run(self, paths: list[Path]) -> list[Finished]:
-        plans = [(path, plan_of(path, self.options.variables)) for path in paths]
+    def run(self, plans: list[tuple[Path, SandboxPlan]]) -> list[Finished]:
         writable(self.options.out)
         from poc_runner.sandbox.uplock import bringing_up
 
@@ -550,4 +570,5 @@ __all__ = [
     "load",
     "plan_of",
     "run_all",
+    "run_loaded",
 ]

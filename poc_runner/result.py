@@ -1,6 +1,8 @@
 """`result.json`: what a run did and found, in a stable, versioned shape (spec, "Run results").
 
 Everything a report needs is here, so any report can be re-rendered from this file alone.
+`RunResult` is also what the public API returns (docs/python-api.md): the fields are the file,
+and a few properties read it for a caller (`passed`, `criterion(id)`, `exit_code`, `folder`).
 """
 
 from __future__ import annotations
@@ -130,6 +132,11 @@ class CriterionResult:
     def __post_init__(self) -> None:
         if self.status is None:
             self.status = Status.MET if self.passed else Status.NOT_MET
+
+    @property
+    def judged(self) -> bool:
+        """False when the sandbox failed, so this criterion says nothing about the product."""
+        return self.status is not Status.NOT_JUDGED
 
 
 class StepOutcome(StrEnum):
@@ -273,8 +280,86 @@ class RunResult:
         ordered = {"schema_version": body.pop("schema_version"), **body}
         return json.dumps(_safe(ordered), indent=2, ensure_ascii=False) + "\n"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what result.json holds (secrets masked, as written)."""
+        document: dict[str, Any] = json.loads(self.to_json())
+        return document
+
     def write(self, folder: Path) -> Path:
+        self.at(folder)
         return write_atomic(folder / "result.json", self.to_json())
+
+    # What a caller reads off a run (docs/python-api.md). Not fields: result.json stays as it is.
+
+    def at(
+        self,
+        folder: Path,
+        endpoints: dict[str, list[str]] | None = None,
+        scenario_file: Path | None = None,
+    ) -> RunResult:
+        """This result, knowing its run folder, and when it was run here, its scenario file
+        and (a sandbox left up) where its services answer; returns itself."""
+        self._folder = folder
+        if endpoints is not None:
+            self._endpoints = dict(endpoints)
+        if scenario_file is not None:
+            self._scenario_file = scenario_file
+        return self
+
+    @property
+    def folder(self) -> Path:
+        """The run folder: result.json, the reports, steps/, logs/, artifacts/."""
+        folder: Path | None = getattr(self, "_folder", None)
+        if folder is None:
+            raise AttributeError("this result was neither written to nor read from a run folder")
+        return folder
+
+    @property
+    def endpoints(self) -> dict[str, list[str]]:
+        """A run that left its sandbox up (`keep`, `reuse`): each service's published ports,
+        `127.0.0.1:49153 -> 8080/tcp`; empty otherwise, and for a result read from a file."""
+        return dict(getattr(self, "_endpoints", {}))
+
+    @property
+    def scenario_file(self) -> Path | None:
+        """The scenario file this run ran; None for a result read back from result.json."""
+        file: Path | None = getattr(self, "_scenario_file", None)
+        return file
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASS
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def exit_code(self) -> int:
+        """What `poc run` exits with for this run alone: 0 pass, 1 fail, 3 sandbox error."""
+        return int(self.verdict.exit_code)
+
+    def criterion(self, id: str) -> CriterionResult:
+        """The criterion of this id; KeyError naming the ids there are."""
+        for criterion in self.criteria:
+            if criterion.id == id:
+                return criterion
+        ids = ", ".join(c.id for c in self.criteria) or "none"
+        raise KeyError(f"{self.scenario} has no criterion {id!r}; its criteria: {ids}")
+
+    def raise_for_verdict(self) -> None:
+        """Nothing on a pass; VerdictFailed on a fail, SandboxError on an error."""
+        from poc_runner.errors import SandboxError, VerdictFailed
+
+        where = f"; results: {self.folder}" if hasattr(self, "_folder") else ""
+        if self.verdict is Verdict.FAIL:
+            missed = [f"{c.id} (must)" if c.must else c.id for c in self.criteria if not c.passed]
+            raise VerdictFailed(
+                f"{self.scenario}: verdict FAIL, score {self.score:g} (needs {self.pass_score:g});"
+                f" not met: {', '.join(missed) or 'none'}{where}",
+                self,
+            )
+        if self.verdict is Verdict.ERROR:
+            raise SandboxError(f"{self.scenario}: the sandbox failed: {self.error}{where}")
 
 
 def _safe(value: Any) -> Any:
@@ -319,7 +404,7 @@ def load_result(path: Path) -> RunResult:
             f" it may have been cut short or edited by hand. {hint}"
         ) from None
     try:
-        return TypeAdapter(RunResult).validate_python(data)
+        return TypeAdapter(RunResult).validate_python(data).at(file.parent)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, error['loc'])) or '(top level)'}: {error['msg']}"

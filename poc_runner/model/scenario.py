@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from poc_runner.model.checks import FIGURED_CHECKS, Check, DurationCheck
 from poc_runner.model.comparison import ORDERING_OPERATORS, Comparison, pending_secret
@@ -243,9 +244,27 @@ class Scenario(Strict):
     steps: list[Step] = Field(default_factory=list)
     acceptance: Acceptance = Field(default_factory=Acceptance)
 
+    # Not fields: the file this scenario was read from and the `--var` values it was read
+    # with (validation sets them). A run needs its folder (data, builds) and records the values.
+    _file: Path | None = PrivateAttr(default=None)
+    _overrides: dict[str, str] = PrivateAttr(default_factory=dict)
+
     @property
     def stakeholder_roles(self) -> list[str]:
         return [s.role for s in self.job.stakeholders] if self.job else []
+
+    def read_from(self, path: Path, overrides: dict[str, str]) -> None:
+        self._file, self._overrides = path, dict(overrides)
+
+    @property
+    def file(self) -> Path | None:
+        """The scenario file this was read from (None: built by hand)."""
+        return self._file
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        """The `--var` values it was read with."""
+        return dict(self._overrides)
 
 
 def article(word: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.compose import project as compose_project  # the stage imports these rules too
-from poc_runner.diagnostics import Diagnostic, count_errors, in_order
+from poc_runner.diagnostics import Diagnostic, count_errors, in_order, render, tally
 from poc_runner.discovery import discover
 from poc_runner.interpolation import Interpolation, Values, interpolate, scalar_text
 from poc_runner.loader import START, LoadError, Mark, parse, read_text
@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Validated:
-    """One file's outcome: the scenario when it is valid, and everything found either way."""
+class Validation:
+    """One file's outcome: the scenario when it is valid, and everything found either way
+    (`poc_runner.validate` returns it: docs/python-api.md)."""
 
     path: Path
     scenario: Scenario | None
@@ -52,18 +53,30 @@ class Validated:
 
     @property
     def ok(self) -> bool:
+        """No error (warnings allowed)."""
         return self.scenario is not None and count_errors(self.diagnostics) == 0
+
+    def __str__(self) -> str:
+        """What `poc validate` prints for this file: each problem, then the tally."""
+        found = self.diagnostics
+        lines = [render(found, "text")] if found else []
+        return "\n".join([*lines, tally(1, int(self.ok), found)])
 
 
 def validate_file(
     path: Path,
     variables: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
-) -> Validated:
+) -> Validation:
     """Validate one scenario file; `variables` are `--var` overrides. `secrets` is where a run
-    reads secret values from (the host environment); without it they stay `${NAME}`."""
+    reads secret values from (the host environment); without it they stay `${NAME}`. A valid
+    scenario knows the file and the overrides it was read with (`Scenario.source`)."""
     findings = Findings(str(path))
-    return Validated(path, _validate_into(findings, path, variables or {}, secrets), findings)
+    overrides = dict(variables or {})
+    scenario = _validate_into(findings, path, overrides, secrets)
+    if scenario is not None:
+        scenario.read_from(path, overrides)
+    return Validation(path, scenario, findings)
 
 
 @dataclass(frozen=True)

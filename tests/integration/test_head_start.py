@@ -6,7 +6,9 @@ head start that guessed the wrong scenario, leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -15,9 +17,8 @@ import docker
 import pytest
 
 from poc_runner.backend import Reservation
-from poc_runner.backends.docker import DockerEngine, headstart
+from poc_runner.backends.docker import DockerEngine, headstart, holder
 from poc_runner.backends.docker.headstart import Draft, HeadStart
-from poc_runner.backends.docker.holder import PAUSE_IMAGE
 from poc_runner.backends.docker.sweep import sweep
 from poc_runner.errors import InvalidInput
 from poc_runner.pipeline import Finished, Options, run_all
@@ -134,11 +135,19 @@ def test_the_pause_image_is_made_on_first_use(
     scenario: ScenarioFactory,
     run: Callable[..., RunResult],
     client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A machine that never ran poc-runner has no pause image, and no registry to pull from."""
-    client.images.remove(PAUSE_IMAGE)
-    result = run(scenario(WAITING, name="first-use"))
-    assert result.verdict == "pass", result.error
-    image = client.images.get(PAUSE_IMAGE)
-    assert image.attrs["Architecture"] == client.version()["Arch"]
-    assert image.attrs["Size"] < 1024
+    """A machine that never ran poc-runner has no pause image, and no registry to pull from.
+    The run's pause image is one of the test's own: the engine's may be in use (a sandbox left
+    up), and the suite never takes what the user's engine holds."""
+    tag = f"poc-test-{uuid.uuid4().hex[:12]}/pause:1"
+    monkeypatch.setattr(holder, "PAUSE_IMAGE", tag)
+    try:
+        result = run(scenario(WAITING, name="first-use"))
+        assert result.verdict == "pass", result.error
+        image = client.images.get(tag)
+        assert image.attrs["Architecture"] == client.version()["Arch"]
+        assert image.attrs["Size"] < 1024
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(tag)

@@ -18,7 +18,7 @@ import pytest
 
 from poc_runner.sandbox import labels as label
 
-from .conftest import BASE, POC, ScenarioFactory, labelled, poc
+from .conftest import BASE, POC, WEB_SERVICE, ScenarioFactory, labelled, poc
 
 SLOW_API = f"""\
 data: [{{name: numbers, path: data/numbers.txt, mount: /data/numbers.txt, services: [client]}}]
@@ -169,3 +169,35 @@ def test_watch_runs_again_after_a_change_and_ctrl_c_leaves_the_sandbox_up(
         filters={"label": [f"{label.SCENARIO}=slow-api", f"{label.KEPT}=true"]}
     )
     assert {c.labels[label.SERVICE] for c in running} >= {"api", "client"}, "Ctrl-C left it up"
+
+
+def test_checks_from_the_network_run_on_a_reused_sandbox_again_and_again(
+    own_user: str, scenario: ScenarioFactory, tmp_path: Path, client: docker.DockerClient
+) -> None:
+    """An `http` check is sent from a probe each run makes on the sandbox's network; the probe
+    goes with the run, so the next run on the same sandbox makes its own."""
+    path = scenario(
+        f"""\
+        services:
+          web: {WEB_SERVICE}
+        acceptance:
+          criteria:
+            - {{id: answers, check: {{type: http, url: "http://web:8080/", status: 200}}}}
+        """,
+        name="reused-probe",
+    )
+    try:
+        assert poc("up", str(path)).returncode == 0
+        kept = {
+            c.id
+            for c in client.containers.list(filters={"label": f"{label.SCENARIO}=reused-probe"})
+        }
+        for _ in range(2):
+            done = poc("run", "--reuse", str(path), "--out", str(tmp_path / "runs"))
+            assert done.returncode == 0, done.stdout + done.stderr
+            now = client.containers.list(
+                all=True, filters={"label": f"{label.SCENARIO}=reused-probe"}
+            )
+            assert {c.id for c in now} == kept, [c.name for c in now]
+    finally:
+        poc("down", str(path))

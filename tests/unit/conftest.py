@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from poc_runner.diagnostics import Diagnostic, Severity
-from poc_runner.validation import Validated, validate_file
+from poc_runner.masking import SECRETS
+from poc_runner.validation import Validation, validate_file
 
 VALID = """\
 apiVersion: poc-runner/v1
@@ -133,14 +135,23 @@ def write_scenario(folder: Path, text: str = VALID, files: dict[str, str] | None
     return scenario
 
 
-Check = Callable[..., Validated]
+Check = Callable[..., Validation]
+
+
+@pytest.fixture(autouse=True)
+def _process_secrets_as_they_were() -> Iterator[None]:
+    """Whatever secret a test's validation or run taught the process masker is forgotten after
+    it: a secret left known holds back every later stream's tail and masks its text."""
+    known = {name: copy.copy(value) for name, value in vars(SECRETS).items() if name != "_lock"}
+    yield
+    vars(SECRETS).update(known)
 
 
 @pytest.fixture
 def check(tmp_path: Path) -> Check:
-    """Validate VALID with `replace` applied: check(("old", "new"), ...) -> Validated."""
+    """Validate VALID with `replace` applied: check(("old", "new"), ...) -> Validation."""
 
-    def run(*replace: tuple[str, str], text: str = VALID, **variables: str) -> Validated:
+    def run(*replace: tuple[str, str], text: str = VALID, **variables: str) -> Validation:
         for old, new in replace:
             assert old in text, f"the test's anchor {old!r} is not in the scenario"
             text = text.replace(old, new, 1)
@@ -149,11 +160,11 @@ def check(tmp_path: Path) -> Check:
     return run
 
 
-def errors(result: Validated) -> list[Diagnostic]:
+def errors(result: Validation) -> list[Diagnostic]:
     return [d for d in result.diagnostics if d.severity is Severity.ERROR]
 
 
-def only_error(result: Validated) -> Diagnostic:
+def only_error(result: Validation) -> Diagnostic:
     found = errors(result)
     assert len(found) == 1, "\n".join(d.format_text() for d in result.diagnostics)
     return found[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from poc_runner.model import Service
-from poc_runner.validation import Validated, validate_file
+from poc_runner.validation import Validation, validate_file
 from poc_runner.validation.builds import instructions
 from tests.unit.conftest import FILES, VALID, only_error, write_scenario
 
@@ -29,14 +29,14 @@ ADD https://example.invalid/tool.tgz /opt/
 """
 
 
-def checked(tmp_path: Path, build: str, network: str = "isolated") -> Validated:
+def checked(tmp_path: Path, build: str, network: str = "isolated") -> Validation:
     text = VALID.replace("    build: app\n", f"    build: {build}\n", 1)
     text = text.replace("  network: isolated\n", f"  network: {network}\n", 1)
     files = {**FILES, "app/Dockerfile": DOWNLOADING}
     return validate_file(write_scenario(tmp_path, text, files))
 
 
-def build_warnings(result: Validated) -> list[tuple[str, int, int, str]]:
+def build_warnings(result: Validation) -> list[tuple[str, int, int, str]]:
     return [
         (Path(d.file).name, d.line, d.column, d.message)
         for d in result.diagnostics

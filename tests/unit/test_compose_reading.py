@@ -10,12 +10,12 @@ from pathlib import Path
 
 from poc_runner.diagnostics import Diagnostic, Severity
 from poc_runner.interpolation import MAX_NESTING, MAX_VALUE, Interpolation, Values, compose_text
-from poc_runner.validation import Validated, validate_file
+from poc_runner.validation import Validation, validate_file
 
 HEADER = "apiVersion: poc-runner/v1\nname: reading\n"
 
 
-def scenario(folder: Path, files: dict[str, str], **variables: str) -> Validated:
+def scenario(folder: Path, files: dict[str, str], **variables: str) -> Validation:
     for name, text in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,7 +23,7 @@ def scenario(folder: Path, files: dict[str, str], **variables: str) -> Validated
     return validate_file(folder / "scenario.yaml", variables)
 
 
-def errors(result: Validated) -> list[Diagnostic]:
+def errors(result: Validation) -> list[Diagnostic]:
     return [d for d in result.diagnostics if d.severity is Severity.ERROR]
 
 

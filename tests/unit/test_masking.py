@@ -142,7 +142,7 @@ def test_the_stream_holds_back_the_longest_form_in_bytes() -> None:
 
 
 def test_capture_masks_what_it_writes_and_keeps(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import poc_runner.sandbox.capture as capture
+    from poc_runner.sandbox import capture
 
     monkeypatch.setattr(capture, "SECRETS", masker("hunter2-pass"))
     kept = Capture(tmp_path / "out")

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poc_runner.validation import Validated, validate_file
+from poc_runner.validation import Validation, validate_file
 from tests.unit.conftest import VALID, write_scenario
 
 settings.register_profile(
@@ -44,7 +44,7 @@ def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_scenario(tmp_path_factory.mktemp("prop"))
 
 
-def assert_clean(result: Validated) -> None:
+def assert_clean(result: Validation) -> None:
     for diagnostic in result.diagnostics:
         assert diagnostic.rule != "internal", diagnostic.format_text()
         assert diagnostic.line >= 1
@@ -56,7 +56,7 @@ def assert_clean(result: Validated) -> None:
     )
 
 
-def validate_text(file: Path, text: str) -> Validated:
+def validate_text(file: Path, text: str) -> Validation:
     file.write_text(text, encoding="utf-8", errors="surrogatepass")
     return validate_file(file)
 

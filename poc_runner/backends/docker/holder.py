@@ -119,7 +119,7 @@ def create_holder(
     try:
         return create()
     except docker.errors.ImageNotFound:
-        if not ensure_pause_image(client):
+        if not ensure_pause_image(client, PAUSE_IMAGE):
             return None
     return create()
 

@@ -568,7 +568,9 @@ class DockerSandbox:
                 self.client,
                 "checks that reach services over the network",
                 ["sleep", "infinity"],
-                name=f"{self.prefix}_probe",  # '_': a service may be called "probe"
+                # '_': a service may be called "probe"; none on a reused sandbox, whose next
+                # run makes its own (a killed run's probe would hold the name)
+                name=None if self.reusing else f"{self.prefix}_probe",
                 labels={**self.labels, label.SERVICE: "(probe)"},
                 network=self.networks[0].name,
                 init=True,
@@ -662,7 +664,8 @@ class DockerSandbox:
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
         if self.reusing:  # left up as it was found, interrupted or not: this run's helpers go
-            helpers, self._within = list(self._within.values()), {}
+            probe = [self._probe] if self._probe else []
+            helpers, self._within, self._probe = [*self._within.values(), *probe], {}, None
             problems = [remove_quietly(h.name, partial(remove_container, h)) for h in helpers]
             return [problem for problem in problems if problem]
         held: list[Container] = []
