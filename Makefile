@@ -94,7 +94,7 @@ test: $(STAMP) sandbox test-tools
 
 # The fast half only: no Docker needed (the unit tests and the Compose conformance corpus).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/compose_conformance
+	$(BIN)/python -m pytest -m "not docker" tests/unit tests/compose_conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check poc_runner tests bench
