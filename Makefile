@@ -110,6 +110,7 @@ demo: $(STAMP) sandbox
 	$(BIN)/poc run scenarios/invoice-dedupe
 
 bench: $(STAMP) sandbox
+	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
 	$(BIN)/python bench/compose_validate.py
