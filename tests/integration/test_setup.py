@@ -225,9 +225,10 @@ def test_a_registry_image_without_python3_or_apt_is_a_clear_error(
 def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(
     client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    """What a user does: `pip install poc-runner` in a fresh venv, `poc setup`, `poc run`.
-    The dependencies are the lock's, from wheels here (no index); the images exist already,
-    so `poc setup` finds them and makes nothing."""
+    """What a user does: `pip install poc-runner pytest` in a fresh venv, `poc setup`, then
+    `poc run` and `pytest --poc` (the plugin found through the wheel's entry point). The
+    dependencies are the lock's, from wheels here (no index); the images exist already, so
+    `poc setup` finds them and makes nothing."""
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
          "--wheel-dir", str(tmp_path / "dist"), str(ROOT)],
@@ -248,7 +249,7 @@ def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     installed = subprocess.run(
         [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-index", "--find-links", str(WHEELS), str(wheel)],
+         "--no-index", "--find-links", str(WHEELS), str(wheel), "pytest"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
@@ -264,9 +265,10 @@ def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(
     assert [line.split()[0] for line in setup.stdout.splitlines()] == [tag_of(i) for i in IMAGES]
     assert setup.stdout.count("there already") == 3
 
-    shutil.copytree(ROOT / "scenarios" / "invoice-dedupe", tmp_path / "invoice-dedupe")
+    example = Path("scenarios", "invoice-dedupe")
+    shutil.copytree(ROOT / example, tmp_path / example)
     ran = subprocess.run(
-        ["poc", "run", "invoice-dedupe", "--out", "runs"],
+        ["poc", "run", str(example), "--out", "runs"],
         capture_output=True, text=True, env=user, cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -275,3 +277,17 @@ def test_a_wheel_installed_with_pip_sets_up_and_runs_an_example(
     document = json.loads(result.read_text())
     assert document["verdict"] == "pass"
     assert labelled(client, document["run_id"]) == []  # the installed runner tore it all down
+
+    tested = subprocess.run(
+        ["pytest", "--poc", "-v", "-p", "no:cacheprovider", str(example), "--poc-out", "tested"],
+        capture_output=True, text=True, env=user, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert re.search(r"^plugins: poc-runner-\S+$", tested.stdout, re.M), tested.stdout
+    items = [f"{example}/scenario.yaml::{c['id']} PASSED" for c in document["criteria"]]
+    for item in [*items, f"{example}/scenario.yaml::[verdict] PASSED"]:
+        assert item in tested.stdout
+    assert f"{len(items) + 1} passed" in tested.stdout
+    (result,) = (tmp_path / "tested" / "invoice-dedupe").glob("*/result.json")
+    run_id = json.loads(result.read_text())["run_id"]
+    assert run_id != document["run_id"] and labelled(client, run_id) == []

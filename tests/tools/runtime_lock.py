@@ -1,8 +1,9 @@
 """Print the entries of requirements.lock that a plain `pip install poc-runner` needs: the
 package's own dependencies and theirs (extras such as docker[ssh] included), each with its
-hashes, none of the dev tools. `make test-tools` downloads them into .tools/wheels, so the
-wheel test installs the built wheel in a fresh venv from files here (`--no-index`), at the
-versions the lock pins.
+hashes, and of the dev tools only pytest (with its own), which a CI user installs beside
+poc-runner for `pytest --poc`. `make test-tools` downloads them into .tools/wheels, so the
+wheel test installs the built wheel and pytest in a fresh venv from files here
+(`--no-index`), at the versions the lock pins.
 
 Usage: python tests/tools/runtime_lock.py requirements.lock   (run by the project's venv)
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+BESIDE = ("pytest",)  # installed with poc-runner by the wheel test, as a CI user does
 
 
 def needed(root: str = "poc-runner") -> set[str]:
@@ -53,7 +56,7 @@ def entries(lock: str) -> dict[str, str]:
 
 def main(lock_file: str) -> None:
     pinned = entries(Path(lock_file).read_text())
-    names = needed()
+    names = needed().union(*({canonicalize_name(name)} | needed(name) for name in BESIDE))
     missing = sorted(names - pinned.keys())
     if missing:
         sys.exit(f"{lock_file} lacks {', '.join(missing)}: run make lock")
