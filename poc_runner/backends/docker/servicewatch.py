@@ -10,7 +10,7 @@ memory, or stopped here for writing more than its `resources.disk` to its own fi
 is a fault: the sandbox's limits, not the product, decided the outcome, so the run's verdict
 is `error`, with a message naming the service and the limit. A service whose container is
 removed under the run (`poc down` or `poc clean` of a sandbox a `--reuse` runs on, `docker rm`)
-is a fault too, naming what removed it when a command of poc-runner noted it (reaper.py).
+is a fault too, naming what removed it when a command of poc-runner noted it (sandbox/notes.py).
 
 Docker sets no size on a container's writable layer (overlay2 on ext4 cannot), so the watch
 reads each one's size (the engine's SizeRw) and kills a service the moment it is over its
