@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from poc_runner.model import Scenario
     from poc_runner.plan import SandboxPlan
     from poc_runner.result import Incident
-    from poc_runner.setup import Made, Request
+    from poc_runner.setup.request import Made, Request
 
 
 @dataclass(frozen=True)

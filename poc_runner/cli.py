@@ -698,7 +698,7 @@ def setup(
     from poc_runner.backends import default_engine
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.progress import for_terminal
-    from poc_runner.setup import Request
+    from poc_runner.setup.request import Request
 
     request = Request(images or IMAGES, prefix, registry_base, mirror or None, rebuild)
     engine = default_engine()

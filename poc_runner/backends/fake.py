@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from poc_runner.model import Scenario
     from poc_runner.model.scenario import DataItem
     from poc_runner.plan import SandboxPlan
-    from poc_runner.setup import Made, Request
+    from poc_runner.setup.request import Made, Request
 
 INFO = EngineInfo("0.0-fake", "0.0", "memory", "none", "2", ("fake",), name="fake", kind="fake")
 TARGETS = Targets(["127.0.0.1", "192.0.2.10"], ["172.30.0.1"])  # documentation addresses
@@ -279,7 +279,8 @@ class FakeEngine:
         return swept
 
     def set_up(self, request: Request, on_event: OnEvent | None = None) -> list[Made]:
-        from poc_runner.setup import Made, tag_of
+        from poc_runner.setup import tag_of
+        from poc_runner.setup.request import Made
 
         return [
             Made(tag_of(name, request.prefix), _image_id(name), "fake") for name in request.images

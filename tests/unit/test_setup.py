@@ -21,7 +21,8 @@ from poc_runner.backends.docker.holder import PAUSE_IMAGE
 from poc_runner.backends.docker.setup import build as built
 from poc_runner.backends.docker.setup import debian
 from poc_runner.errors import InvalidInput, SandboxError, ToolUnavailable
-from poc_runner.setup import IMAGES, Request, tag_of
+from poc_runner.setup import IMAGES, tag_of
+from poc_runner.setup.request import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 POC = [sys.executable, "-m", "poc_runner"]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from poc_runner.backends.docker.sandbox import DockerSandbox
     from poc_runner.plan import SandboxPlan
-    from poc_runner.setup import Made, Request
+    from poc_runner.setup.request import Made, Request
 
 
 class DockerEngine:

@@ -20,7 +20,8 @@ from poc_runner.backends.docker.images import local_image_id
 from poc_runner.backends.docker.setup import build as built
 from poc_runner.backends.docker.setup import debian
 from poc_runner.events import Event, OnEvent, ignore
-from poc_runner.setup import IMAGES, Made, Request, tag_of
+from poc_runner.setup import IMAGES, tag_of
+from poc_runner.setup.request import Made, Request
 
 if TYPE_CHECKING:
     import docker
