@@ -17,7 +17,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.backend import Outcome
+from poc_runner.backend import Outcome, Targets
 from poc_runner.result import RunResult
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, run_folder
@@ -182,8 +182,8 @@ def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
                     helper.start()
                 return execute(made[1], argv, timeout=timeout)
 
-            def isolation_targets(self) -> netprobe.Targets:
-                return netprobe.Targets(host_addresses(), netprobe.gateways(network))
+            def isolation_targets(self) -> Targets:
+                return Targets(host_addresses(), netprobe.gateways(network))
 
         evidence = Evidence({}, tmp_path, tmp_path, OnThisNetwork())  # type: ignore[arg-type]
         judged = judge_isolation(IsolationCheck(type="isolation"), evidence)
