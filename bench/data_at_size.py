@@ -3,7 +3,7 @@
 Why: a sales engineer runs a scenario dozens of times a day on an extract of a gigabyte or
 more. The first run must bring its data in at disk speed (as fast as `docker cp` of the same
 files, which is what they would do by hand), and every later run on unchanged data must not
-copy it again (the data cache, poc_runner/sandbox/datacache.py).
+copy it again (the data cache, poc_runner/backends/docker/datacache.py).
 
 Targets, on the median of the pairs:
 
@@ -60,7 +60,7 @@ from pathlib import Path
 
 import docker
 
-from poc_runner.sandbox import datacache
+from poc_runner.backends.docker import datacache
 
 POC = Path(sys.executable).parent / "poc"
 BASE = "poc-runner/base:bookworm"

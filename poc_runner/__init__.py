@@ -92,13 +92,13 @@ def __dir__() -> list[str]:
 
 
 class _Package(_types.ModuleType):
-    """`run` and `sandbox` are public functions, and also the names of two private modules
-    (run.py, sandbox/). Python sets a submodule as an attribute of its package once it is
-    imported; here that would replace the function, so it is not done for these two (the
-    modules are reached by import, `from poc_runner.run import Runner`, as everywhere)."""
+    """`sandbox` is a public function, and also the name of a private package (sandbox/).
+    Python sets a submodule as an attribute of its package once it is imported; here that
+    would replace the function, so it is not done for that one (its modules are reached by
+    import, `from poc_runner.sandbox.labels import new_run_id`, as everywhere)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in ("run", "sandbox") and isinstance(value, _types.ModuleType):
+        if name == "sandbox" and isinstance(value, _types.ModuleType):
             return
         super().__setattr__(name, value)
 

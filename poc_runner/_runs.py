@@ -1,26 +1,25 @@
 """The Python API's one door into the run machinery: an adapter, and nothing else.
 
 Every call the public API (`_api.py`, `_sandbox.py`) makes into the code that runs scenarios is
-here, so that when the run moves behind the engine seam (Engine/Sandbox, pipeline.py) this
-module alone is rewired. It calls, and nothing more:
+here. It calls the pipeline's front door, and nothing more:
 
-- `sandbox.headstart.head_starts`: the engine makes the first runs' networks while the files
-  are validated, as `poc run` does;
-- `run.Runner(RunOptions(...), progress, head_starts)`: `.run_all(files)` and
-  `.run_loaded([(file, scenario)])`, then `.endpoints` (sandboxes left up); `run.load`,
-  `run.writable`;
-- `live.up` (`poc up`) and `live.down` (`poc down`);
-- `sandbox.lifecycle.Sandbox.reused` (the sandbox left up), and on a live sandbox `.exec`,
-  `.endpoints`, `.down`; `engine.connect`; `progress.services_of`.
+- `pipeline.run_all(files, Options(...), on_event=...)`: validated, run (the engine gets a head
+  start on the first runs while the files are validated), one `Finished` per file;
+  `pipeline.run_loaded` for scenarios validated already; `pipeline.load`, `pipeline.writable`;
+- `live.start` (`poc up`, the sandbox itself kept for commands), `live.attach` (the sandbox
+  left up, checked against the scenario), `live.describe` (where its ports answer), and
+  `live.down` (`poc down`); on a live sandbox (backend.Sandbox) `.exec` and `.down`.
 
-Nothing here prints. Progress goes to the caller's `on_event` as `Event`s, or nowhere; Ctrl-C
-and SIGTERM tear down what is up and end as `Interrupted`.
+Nothing here prints, but for what could not be written beside a run's own files (report.pdf,
+the history), said on stderr as `poc run` says it. Progress goes to the caller's `on_event`
+as `Event`s, or nowhere; Ctrl-C and SIGTERM tear down what is up and end as `Interrupted`.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +28,14 @@ from typing import TYPE_CHECKING
 from poc_runner.errors import Interrupted
 from poc_runner.events import Event, OnEvent, ignore
 from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt
+from poc_runner.masking import SECRETS
 from poc_runner.progress import Progress
 
 if TYPE_CHECKING:
+    from poc_runner.backend import Endpoint, Outcome, Sandbox
     from poc_runner.model import Scenario
+    from poc_runner.pipeline import Finished, Options
     from poc_runner.result import RunResult
-    from poc_runner.run import RunOptions
-    from poc_runner.sandbox.execute import Outcome
-    from poc_runner.sandbox.lifecycle import Sandbox
 
 
 @dataclass(frozen=True)
@@ -52,63 +51,64 @@ class Request:
     parallel: int = 1
     on_event: OnEvent | None = None
 
-    def options(self) -> RunOptions:
-        from poc_runner.run import RunOptions
+    def options(self) -> Options:
+        from poc_runner.pipeline import Options
 
-        return RunOptions(
+        return Options(
             self.out,
             dict(self.variables),
             keep=self.keep,
-            parallel=self.parallel,
             reuse=self.reuse,
+            parallel=self.parallel,
             pdf=self.pdf,
             history=self.history,
         )
 
 
 def run_files(files: list[Path], request: Request) -> list[RunResult]:
-    """Validate and run scenario files as `poc run` does: the engine makes the first runs'
-    networks while the files are validated (none for a reused sandbox: it has its own)."""
-    from poc_runner.sandbox import headstart
+    """Validate and run scenario files as `poc run` does."""
+    from poc_runner.pipeline import run_all
 
-    fresh = [] if request.reuse else files[: request.parallel]
-    with interrupted_as_error(), headstart.head_starts(fresh, keep=request.keep) as heads:
-        from poc_runner.run import Runner  # loads the models while the engine works
-
-        runner = Runner(request.options(), display(request.on_event), heads)
-        return _located(runner.run_all(files), files, runner.endpoints)
+    with interrupted_as_error():
+        finished = run_all(files, request.options(), on_event=display(request.on_event))
+    return _located(finished, files)
 
 
 def run_scenarios(scenarios: list[tuple[Path, Scenario]], request: Request) -> list[RunResult]:
     """Run scenarios validated already (each with its file)."""
-    from poc_runner.run import Runner
+    from poc_runner.pipeline import run_loaded
 
     with interrupted_as_error():
-        runner = Runner(request.options(), display(request.on_event))
-        files = [file for file, _ in scenarios]
-        return _located(runner.run_loaded(scenarios), files, runner.endpoints)
+        finished = run_loaded(scenarios, request.options(), on_event=display(request.on_event))
+    return _located(finished, [file for file, _ in scenarios])
 
 
-def _located(
-    results: list[RunResult], files: list[Path], endpoints: dict[str, dict[str, list[str]]]
-) -> list[RunResult]:
-    """Each result knowing its scenario file and, when its sandbox is still up, where its
-    services answer (its folder it knows from being written)."""
-    return [
-        result.at(result.folder, endpoints.get(result.run_id, {}), file)
-        for result, file in zip(results, files, strict=True)
-    ]
+def _located(finished: list[Finished], files: list[Path]) -> list[RunResult]:
+    """Each result knowing its run folder, its scenario file and, when its sandbox is still
+    up, where its services answer; what could not be written beside it, said."""
+    results = []
+    for run, file in zip(finished, files, strict=True):
+        for warning in run.warnings:
+            sys.stderr.write(SECRETS.mask(f"warning: {warning}") + "\n")
+        endpoints = _shown(run.left_up) if run.left_up is not None else {}
+        results.append(run.result.at(run.folder, endpoints, file))
+    return results
+
+
+def _shown(endpoints: Mapping[str, Sequence[Endpoint]]) -> dict[str, list[str]]:
+    """service -> `127.0.0.1:49153 -> 8080/tcp`, as `poc up` says it."""
+    return {service: [str(endpoint) for endpoint in found] for service, found in endpoints.items()}
 
 
 def load(path: Path, variables: Mapping[str, str]) -> Scenario:
     """The scenario, valid, its secrets filled from the environment; else InvalidInput."""
-    from poc_runner.run import load as load_valid
+    from poc_runner.pipeline import load as load_valid
 
     return load_valid(path, variables)
 
 
 def writable(out: Path) -> None:
-    from poc_runner.run import writable as check
+    from poc_runner.pipeline import writable as check
 
     check(out)
 
@@ -131,21 +131,25 @@ def up(path: Path, variables: Mapping[str, str], on_event: OnEvent | None) -> Li
     from poc_runner import live
 
     with interrupted_as_error(), sigterm_as_interrupt():
-        started = live.up(path, variables, display(on_event))
-    return Live(path, started.scenario, started.run_id, started.sandbox, True, started.endpoints)
+        sandbox = live.start(path, variables, on_event=display(on_event))
+    return _live(path, sandbox, started_here=True)
 
 
 def attach(path: Path, scenario: Scenario, on_event: OnEvent | None) -> Live:
     """The sandbox `poc up` (or `run(keep=True)`) left up for this scenario, checked to be
     still the scenario's."""
-    from poc_runner.engine import connect
-    from poc_runner.progress import services_of
-    from poc_runner.sandbox.lifecycle import Sandbox
+    from poc_runner import live
 
-    report = services_of(display(on_event), scenario.name)
-    sandbox = Sandbox.reused(connect(), scenario, path, report)
-    found = {name: sandbox.endpoints(name) for name in scenario.services}
-    return Live(path, scenario, sandbox.run_id, sandbox, False, found)
+    sandbox = live.attach(scenario, path, on_event=display(on_event))
+    return _live(path, sandbox, started_here=False)
+
+
+def _live(path: Path, sandbox: Sandbox, *, started_here: bool) -> Live:
+    from poc_runner.live import describe
+
+    found = describe(sandbox)
+    endpoints = {service: found.endpoints.get(service, ()) for service in found.services}
+    return Live(path, sandbox.scenario, sandbox.run_id, sandbox, started_here, _shown(endpoints))
 
 
 def execute(live: Live, service: str, argv: list[str], timeout: float) -> Outcome:
@@ -187,12 +191,12 @@ class _Relay(Progress):
         super().__init__()
         self.listener: OnEvent | None = listener
 
-    def update(self, scope: str, subject: str, status: str, *, active: bool = False) -> None:
+    def __call__(self, event: Event) -> None:
         listener = self.listener
         if listener is None:
             return
         try:
-            listener(Event(scope, subject, status, active))
+            listener(event)
         except Exception as exc:
             self.listener = None
             warnings.warn(
@@ -200,6 +204,9 @@ class _Relay(Progress):
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+    def update(self, scope: str, subject: str, status: str, *, active: bool = False) -> None:
+        self(Event(scope, subject, status, active))
 
 
 __all__ = [

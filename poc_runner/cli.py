@@ -18,11 +18,12 @@ from poc_runner.errors import ExitCode, PocError, world_failure
 from poc_runner.interpolation import NAME
 from poc_runner.masking import SECRETS
 from poc_runner.pipes import readers_may_leave
+from poc_runner.settings import DEBIAN_MIRROR, debug
 from poc_runner.setup import IMAGES, PREFIX, REGISTRY_BASE
 
 if TYPE_CHECKING:
-    from poc_runner.result import RunResult
-    from poc_runner.sandbox.reaper import Swept
+    from poc_runner.backend import Swept
+    from poc_runner.pipeline import Finished
 
 
 class _Poc(click.Group):
@@ -41,7 +42,7 @@ class _Poc(click.Group):
             raise
         except Exception as exc:
             known = world_failure(exc)  # the engine, the disk, permissions: not a bug
-            if os.environ.get("POC_DEBUG"):
+            if debug():
                 raise
             if known is not None:
                 click.echo(SECRETS.mask(f"error: {known}"), err=True)
@@ -306,7 +307,7 @@ def run(
         )
     finally:
         progress.close()
-    from poc_runner.run import exit_code
+    from poc_runner.pipeline import exit_code
     from poc_runner.summary import summarize
 
     for result in results:
@@ -315,6 +316,12 @@ def run(
             where = result.scenario_file or result.scenario
             _still_up(where, f"{result.scenario} is still up:", result.endpoints)
     ctx.exit(exit_code(results))
+
+
+def _warn(run: Finished) -> None:
+    """What could not be written beside a run's own files (report.pdf, the history)."""
+    for warning in run.warnings:
+        click.echo(SECRETS.mask(f"warning: {warning}"), err=True)
 
 
 def _still_up(path: Path | str, heading: str, endpoints: dict[str, list[str]]) -> None:
@@ -363,15 +370,16 @@ def watch(path: str, out: Path, variables: dict[str, str]) -> None:
     """
     from poc_runner.loop import gone_check
     from poc_runner.loop import watch as keep_watching
-    from poc_runner.run import RunOptions
+    from poc_runner.pipeline import Options
     from poc_runner.summary import summarize
 
     scenario_file = _one_scenario(path)
 
-    def summary(result: RunResult) -> str:
-        return SECRETS.mask(summarize(result, str(out / result.scenario / result.run_id)))
+    def summary(run: Finished) -> str:
+        _warn(run)
+        return SECRETS.mask(summarize(run.result, str(run.folder)))
 
-    options, still_up = RunOptions(out, variables), gone_check(scenario_file)
+    options, still_up = Options(out, variables), gone_check(scenario_file)
     try:
         keep_watching(scenario_file, options, click.echo, summary, still_up)
     except KeyboardInterrupt:
@@ -438,10 +446,12 @@ def clean(images: bool, cache: bool, everyone: bool) -> None:
     users' sandboxes are left alone unless --all. Kept otherwise, as caches: the data cache
     (removed by --cache or --images), which holds at most $POC_DATA_CACHE_MAX (20g by default;
     the least recently used entries go first), and the images poc-runner built (--images)."""
-    from poc_runner.engine import connect
-    from poc_runner.sandbox.clean import clean as clean_up
+    from poc_runner.backends import default_engine
 
-    swept = clean_up(connect(), images=images, cache=cache, everyone=everyone)
+    by = "`poc clean --all`" if everyone else "`poc clean`"
+    swept = default_engine().sweep(
+        include_kept=True, everyone=everyone, images=images, cache=cache, by=by
+    )
     for line in swept.removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(swept.removed)} object(s) removed")
@@ -654,7 +664,7 @@ def history(name: str | None, limit: int, compare: tuple[str, str] | None) -> No
 @click.option(
     "--mirror",
     metavar="URL",
-    envvar="POC_DEBIAN_MIRROR",
+    envvar=DEBIAN_MIRROR,
     help="The Debian mirror debootstrap downloads from (default: debootstrap's own, or"
     " $POC_DEBIAN_MIRROR).",
 )
@@ -685,17 +695,17 @@ def setup(
             f"--from-registry takes an image to pull, not {registry_base!r}; to make some of"
             f" the images only, name them first: poc setup {registry_base} --from-registry"
         )
-    from poc_runner.engine import connect
+    from poc_runner.backends import default_engine
     from poc_runner.interrupts import sigterm_as_interrupt
     from poc_runner.progress import for_terminal
-    from poc_runner.setup.make import Request, set_up
+    from poc_runner.setup.request import Request
 
     request = Request(images or IMAGES, prefix, registry_base, mirror or None, rebuild)
-    client = connect()
+    engine = default_engine()
     progress = for_terminal()
     try:
         with sigterm_as_interrupt():
-            outcomes = set_up(client, request, progress)
+            outcomes = engine.set_up(request, on_event=progress)
     finally:
         progress.close()
     width = max(len(outcome.tag) for outcome in outcomes)

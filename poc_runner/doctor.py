@@ -1,24 +1,15 @@
-"""`poc doctor`: is this machine ready to run scenarios, and if not, what is missing."""
+"""`poc doctor`: is this machine ready to run scenarios, and if not, what is missing. The engine
+says what it needs itself (backends/docker/doctor.py); the state folder is poc-runner's."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from poc_runner.engine import ENGINE_HELP, EngineInfo, address, connect, is_remote, link
-from poc_runner.errors import PocError
-from poc_runner.sandbox import labels
-from poc_runner.sandbox.images import local_image_id
-from poc_runner.sandbox.reaper import state_dir
-from poc_runner.setup import IMAGES, tag_of
-
-if TYPE_CHECKING:
-    import docker
-
-_DNS_FIXED = (23, 0, 11)  # CVE-2024-29018: older engines forward DNS from internal networks
+from poc_runner import settings
 
 Status = Literal["ok", "warn", "missing"]
+ENGINE = "Docker engine"  # the finding that says whether an engine answers
 
 
 @dataclass
@@ -29,103 +20,17 @@ class Finding:
 
 
 def diagnose() -> list[Finding]:
-    fine, how = link()  # said before connecting: which client and address were tried
-    findings = [_docker_cli(), Finding("ok" if fine else "warn", "engine link", how)]
-    try:
-        client = connect(timeout=10)
-    except PocError as exc:
-        return [*findings, Finding("missing", "Docker engine", str(exc))]
-    engine = EngineInfo.read(client)
-    info = client.info()
-    where = f"{address()}, {'remote: ' if is_remote(client) else ''}machine {engine.name}"
-    findings.append(
-        Finding(
-            "ok",
-            "Docker engine",
-            f"{engine.version} (API {engine.api_version}), {engine.os}, at {where}",
-        )
-    )
-    findings.append(_dns_advisory(engine.version))
-    for key, what in (("MemoryLimit", "memory limits"), ("PidsLimit", "process limits")):
-        supported = info.get(key, True)
-        findings.append(
-            Finding(
-                "ok" if supported else "warn",
-                what,
-                "enforced" if supported else "not supported by this kernel: not enforced",
-            )
-        )
-    stronger = sorted(set(engine.runtimes) & {"runsc", "sysbox-runc"})
-    findings.append(
-        Finding(
-            "ok",
-            "container runtimes",
-            ", ".join(engine.runtimes)
-            + (f" (stronger isolation available: {', '.join(stronger)})" if stronger else ""),
-        )
-    )
-    findings.extend(_images(client))
-    leftovers = client.api.containers(all=True, quiet=True, filters={"label": labels.RUN})
-    findings.append(
-        Finding(
-            "ok" if not leftovers else "warn",
-            "sandboxes",
-            f"{len(leftovers)} poc-runner container(s) exist"
-            + (" (`poc clean` removes those of runs that ended)" if leftovers else ""),
-        )
-    )
-    findings.append(
-        Finding("ok", "state folder", f"{state_dir()} (the run history, the data hash index)")
-    )
-    return findings
+    from poc_runner.backends.docker.doctor import diagnose as engine_findings
 
-
-def _docker_cli() -> Finding:
-    found = shutil.which("docker")
-    if found:
-        return Finding("ok", "docker CLI", found)
-    return Finding("warn", "docker CLI", "not on PATH: only `poc shell` needs it")
-
-
-def _dns_advisory(version: str) -> Finding:
-    try:
-        numbers = tuple(int(part) for part in version.split("+")[0].split(".")[:3])
-    except ValueError:
-        return Finding("warn", "engine DNS", f"cannot read engine version {version!r}")
-    if numbers >= _DNS_FIXED:
-        return Finding("ok", "engine DNS", "internal networks do not forward DNS")
-    return Finding(
-        "warn",
-        "engine DNS",
-        f"engine {version} predates the fix for CVE-2024-29018 (DNS from internal networks);"
-        " poc-runner's isolated networks have no host-side address, so no query leaves them,"
-        " but upgrade when you can",
-    )
-
-
-def _images(client: docker.DockerClient) -> list[Finding]:
-    """The images `poc setup` makes: the base is needed by every run, the others not always."""
-    missing: dict[str, tuple[Status, str]] = {
-        "base": ("missing", "the helpers run from it and the examples build FROM it"),
-        "postgres": ("warn", "only scenarios that use it need it"),
-        "pause": ("ok", "the first run that needs it makes it"),
-    }
-    findings = []
-    for image in IMAGES:
-        tag = tag_of(image)
-        found = local_image_id(client, tag)
-        if found is None:
-            status, why = missing[image]
-            detail = f"{tag} is not here: `poc setup` makes it ({why})"
-            findings.append(Finding(status, f"{image} image", detail))
-        else:
-            short = found.removeprefix("sha256:")[:12]
-            findings.append(Finding("ok", f"{image} image", f"{tag} ({short})"))
-    return findings
+    findings = engine_findings()
+    state = f"{settings.state_dir()} (the run history, the data hash index)"
+    if any(f.what == ENGINE and f.status == "missing" for f in findings):
+        return findings
+    return [*findings, Finding("ok", "state folder", state)]
 
 
 def healthy(findings: list[Finding]) -> bool:
-    return not any(f.status == "missing" and f.what == "Docker engine" for f in findings)
+    return not any(f.status == "missing" and f.what == ENGINE for f in findings)
 
 
-__all__ = ["ENGINE_HELP", "Finding", "diagnose", "healthy"]
+__all__ = ["Finding", "diagnose", "healthy"]

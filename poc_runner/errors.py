@@ -7,8 +7,7 @@ they live here once and every command maps its outcome through them.
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -85,7 +84,11 @@ class Interrupted(PocError):
 
 
 class EngineLost(SandboxError):
-    """The Docker engine stopped answering: the world outside failed, not poc-runner."""
+    """The engine stopped answering: the world outside failed, not poc-runner."""
+
+    def __init__(self, message: str, engine: str = "container") -> None:
+        super().__init__(message)
+        self.engine = engine  # which, in words: "Docker"
 
 
 class ToolUnavailable(PocError):
@@ -97,37 +100,26 @@ class CannotWrite(PocError):
     """A file poc-runner writes could not be written (a full disk, a read-only folder)."""
 
 
+Translate = Callable[[BaseException], "PocError | None"]
+TRANSLATORS: list[Translate] = []  # each backend's, registered when it is imported
+
+
 def world_failure(exc: BaseException) -> PocError | None:
-    """A failure of the world outside poc-runner (the Docker engine, the disk, permissions) as
-    an error in the words of the person at the keyboard; None for anything else, which is a
-    bug. Only modules already loaded are consulted: an error of a library never imported
-    cannot have happened."""
+    """A failure of the world outside poc-runner (the engine, the disk, permissions) as an error
+    in the words of the person at the keyboard; None for anything else, which is a bug. What an
+    engine's own errors mean is its backend's to say (backends/docker/errors.py): only backends
+    imported are asked, since an error of a library never imported cannot have happened."""
     if isinstance(exc, PocError):
         return exc
-    if engine_lost(exc):
-        return EngineLost(f"the Docker engine stopped answering ({reason(exc)})")
-    docker = sys.modules.get("docker")
-    if docker is not None and isinstance(exc, docker.errors.DockerException):
-        return SandboxError(f"the Docker engine reported an error: {exc}")
+    for translate in TRANSLATORS:
+        if (known := translate(exc)) is not None:
+            return known
+    if isinstance(exc, ConnectionError):  # a run talks to no socket but the engine's
+        return EngineLost(f"the engine stopped answering ({reason(exc)})")
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
         return CannotWrite(f"could not use{where}: {exc.strerror or exc}")
     return None
-
-
-def engine_lost(exc: BaseException) -> bool:
-    """Whether an error means the engine went away (it died, or its connection dropped). A
-    run talks to no other socket, so a dropped connection is the engine's."""
-    requests = sys.modules.get("requests")
-    urllib3 = sys.modules.get("urllib3")
-    lost: tuple[type[BaseException], ...] = (ConnectionError,)
-    if requests is not None:
-        lost += (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
-    if urllib3 is not None:
-        lost += (urllib3.exceptions.ProtocolError,)
-    if (paramiko := sys.modules.get("paramiko")) is not None:  # an ssh:// engine's link
-        lost += (paramiko.SSHException,)
-    return isinstance(exc, lost)
 
 
 _SSH_SAID = re.compile(r"ssh to [^:]+: ([^'\")]+)")  # sshlink.py's words for a failed link

@@ -16,9 +16,7 @@ Values are masked before they are stored: the history outlives the run that knew
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -29,8 +27,9 @@ from typing import Any
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
 from poc_runner.result import RunInputs, RunResult, Verdict
+from poc_runner.settings import HISTORY as ENV_VAR
+from poc_runner.settings import history_path
 
-ENV_VAR = "POC_HISTORY"
 _BUSY_TIMEOUT_S = 30.0
 _SCHEMA_VERSION = 3
 _SCHEMA = """
@@ -58,16 +57,6 @@ CREATE TABLE IF NOT EXISTS criteria (
     PRIMARY KEY (run_id, id)
 );
 """
-
-
-def history_path() -> Path:
-    """The history file: $POC_HISTORY, else history.sqlite in the state dir."""
-    explicit = os.environ.get(ENV_VAR)
-    if explicit:
-        return Path(explicit).expanduser()
-    from poc_runner.sandbox.reaper import state_dir
-
-    return state_dir() / "history.sqlite"
 
 
 @contextmanager
@@ -179,16 +168,18 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
             raise
 
 
-def record_run(result: RunResult, folder: Path) -> None:
+def record_run(result: RunResult, folder: Path) -> str | None:
     """`record`, for `poc run`: the run's own results are already written, so a history that
-    cannot be written (a read-only home, a corrupt file) is a warning, not a failed run."""
+    cannot be written (a read-only home, a corrupt file) is a warning, not a failed run; the
+    warning, for whoever shows it."""
     try:
         record(result, folder)
     except (sqlite3.Error, OSError) as exc:
-        sys.stderr.write(
-            SECRETS.mask(f"warning: run {result.run_id} not recorded in {history_path()}: {exc}")
-            + f" (set {ENV_VAR} to use another file)\n"
+        return SECRETS.mask(
+            f"run {result.run_id} not recorded in {history_path()}: {exc}"
+            f" (set {ENV_VAR} to use another file)"
         )
+    return None
 
 
 def _stored(value: Any, *, in_order: bool = False) -> str:
@@ -373,7 +364,7 @@ def format_runs(runs: list[RunRow], scenario: str | None = None) -> str:
         (
             run.run_id,
             run.scenario,
-            run.verdict.upper() + (" (reused)" if run.reused else ""),
+            Verdict(run.verdict).word + (" (reused)" if run.reused else ""),
             _num(run.score),
             run.trend + _delta(run.score, run.previous_score),
             run.started_at,
@@ -408,7 +399,7 @@ def format_comparison(before: RunRow, after: RunRow) -> str:
         f"{before.run_id} -> {after.run_id}"
         + ("" if before.scenario == after.scenario else "  (different scenarios)"),
         f"  scenario  {_change(before.scenario, after.scenario)}",
-        f"  verdict   {_change(before.verdict.upper(), after.verdict.upper())}",
+        f"  verdict   {_change(Verdict(before.verdict).word, Verdict(after.verdict).word)}",
         f"  score     {_change(_num(before.score), _num(after.score))}"
         + (
             f" ({_delta(after.score, before.score).strip()})" if before.score != after.score else ""

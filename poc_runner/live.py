@@ -1,100 +1,177 @@
-"""Exploring a scenario's stack by hand: `poc up`, `poc shell`, `poc down`.
+"""Exploring a scenario's stack by hand: `poc up`, `poc shell`, `poc down`, and the same for a
+Python caller (a live sandbox: its services, a command in one, where its ports answer).
 
-`poc up` starts the services (no steps) and leaves them running, labelled as kept, with their
-declared `ports` published on 127.0.0.1 only, through forwarders (sandbox/forwarder.py): the
-services stay on the run's isolated network. `poc shell` opens a shell in one of them through
-the docker CLI (an interactive terminal is its job), and `poc down` removes the sandbox.
+`up` starts the services (no steps) and leaves them running, labelled as kept, with their
+declared `ports` published on 127.0.0.1 only, through forwarders (backends/docker/forwarder.py):
+the services stay on the run's isolated network. `shell` opens a shell in one of them (through
+the docker CLI: an interactive terminal is its job), `exec` runs a command there and returns
+how it ended, and `down` removes the sandbox. Nothing here prints: each returns a record.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from poc_runner.engine import connect
-from poc_runner.errors import InvalidInput, SandboxError
-from poc_runner.model import Scenario
-from poc_runner.progress import Progress, services_of
-from poc_runner.run import load
-from poc_runner.sandbox import labels
-from poc_runner.sandbox.lifecycle import Sandbox
-from poc_runner.sandbox.reaper import Swept, sweep
-from poc_runner.sandbox.reuse import find_kept, refuse_if_up
-from poc_runner.sandbox.uplock import bringing_up
-from poc_runner.validation.findings import did_you_mean
+from poc_runner.backend import Endpoint, Engine, Outcome, Reservation, SandboxOptions, Swept
+from poc_runner.errors import InvalidInput
+from poc_runner.events import OnEvent
+from poc_runner.interrupts import signals_ignored
+from poc_runner.pipeline import plan_of, refuse_if_up
+
+if TYPE_CHECKING:
+    from poc_runner.backend import Sandbox
+    from poc_runner.model import Scenario
 
 
-@dataclass
-class Started:
-    scenario: Scenario
+@dataclass(frozen=True)
+class Live:
+    """A sandbox left up: its scenario and run, its services, and where their published ports
+    answer (service -> endpoints, none for a service without ports)."""
+
+    scenario: str
     run_id: str
-    endpoints: dict[str, list[str]]  # service -> "127.0.0.1:49153 -> 8080/tcp"
-    sandbox: Sandbox  # what is up: to run commands in it, or remove it (the Python API)
+    services: tuple[str, ...]
+    endpoints: Mapping[str, tuple[Endpoint, ...]]
 
 
-def up(path: Path, variables: Mapping[str, str], progress: Progress) -> Started:
-    scenario = load(path, variables)
-    client = connect()
-    with bringing_up(scenario.name, "`poc up`", str(path)):  # one at a time (uplock.py)
-        refuse_if_up(client, scenario.name, str(path))
-        run_id = labels.new_run_id()
-        sandbox = Sandbox(
-            client,
-            scenario,
-            path.parent,
-            run_id,
-            kept=True,
-            publish=True,
-            report=services_of(progress, scenario.name),
-        )
-        try:
+def up(
+    path: Path,
+    variables: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> Live:
+    """Start the scenario's services and leave them up (`poc up`): one sandbox per scenario,
+    refused while another is up or coming up. A start-up that fails, or is interrupted,
+    removes what it made."""
+    return describe(start(path, variables, on_event=on_event, engine=engine))
+
+
+def start(
+    path: Path,
+    variables: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> Sandbox:
+    """`up`, returning the sandbox itself, for a caller that goes on using it (the Python
+    API's `sandbox()`: commands in it, then its removal object by object)."""
+    from poc_runner.sandbox.labels import new_run_id
+    from poc_runner.sandbox.uplock import bringing_up
+
+    engine = engine or _engine()
+    reservation: Reservation | None = None
+    sandbox: Sandbox | None = None
+    try:
+        with engine.reserve([path], keep=True) as reserved:  # while the file is validated
+            plan = plan_of(path, variables or {})
+            reservation = reserved.pop(path, None)
+        if reservation is not None and not reservation.fits(plan):
+            reservation.discard()
+            reservation = None
+        with bringing_up(plan.name, "`poc up`", str(path), engine.address):  # one at a time
+            refuse_if_up(engine, plan.name, path)
+            sandbox = engine.sandbox(
+                plan,
+                reservation.run_id if reservation else new_run_id(),
+                options=SandboxOptions(keep=True, publish=True, timed=False, watch=False),
+                on_event=on_event,
+                reservation=reservation,
+            )
             sandbox.up()
-        except BaseException:
-            sandbox.down()
-            raise
-    endpoints = {name: sandbox.endpoints(name) for name in sandbox.containers}
-    return Started(scenario, run_id, endpoints, sandbox)
+    except BaseException:
+        with signals_ignored():
+            if sandbox is not None:
+                sandbox.down()  # what its head start made too
+            elif reservation is not None:
+                reservation.discard()
+        raise
+    return sandbox
 
 
-def shell(path: Path, service: str, command: list[str]) -> NoReturn:
-    """Replace this process with `docker exec`: an interactive shell, or `command`, whose exit
-    code becomes this one's. A terminal is asked for only when there is one (`-t`), so a
-    command runs from a script or CI too; the input is passed on either way (`-i`)."""
-    scenario = scenario_of(path)
-    if service not in scenario.services:
-        raise InvalidInput(
-            f"{path} has no service {service!r}{did_you_mean(service, scenario.services)};"
-            f" its services: {', '.join(scenario.services)}"
-        )
-    kept = find_kept(connect(), scenario, str(path))
-    container = kept.containers[service]
-    if container.status != "running":
-        raise SandboxError(
-            f"service {service!r} of the sandbox left up by run {kept.run_id} is"
-            f" {container.status}, so there is nothing to open: run `poc down {path}`, then"
-            f" `poc up {path}`"
-        )
-    docker_cli = shutil.which("docker")
-    if docker_cli is None:
-        raise SandboxError("`poc shell` needs the docker command-line client on PATH")
-    pick = "command -v bash >/dev/null && exec bash || exec sh"
-    terminal = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
-    argv = command or ["/bin/sh", "-c", pick]
-    os.execv(docker_cli, ["docker", "exec", "-i", *terminal, str(container.id), *argv])
+def attach(
+    scenario: Scenario,
+    path: Path,
+    *,
+    on_event: OnEvent | None = None,
+    engine: Engine | None = None,
+) -> Sandbox:
+    """The sandbox left up for a scenario already loaded (with its secrets), refused
+    (InvalidInput, naming what changed) when its services are no longer the scenario's."""
+    from poc_runner.plan import plan_sandbox
+
+    plan = plan_sandbox(scenario, path.parent)
+    return (engine or _engine()).kept(plan, path, on_event=on_event)
 
 
-def down(path: Path) -> Swept:
-    scenario = scenario_of(path)
-    return sweep(
-        connect(), include_kept=True, only_kept=True, scenario=scenario.name, by="`poc down`"
+def describe(sandbox: Sandbox) -> Live:
+    """A live sandbox as a record: its services and where their published ports answer."""
+    found = sandbox.endpoints()
+    return Live(
+        sandbox.scenario.name,
+        sandbox.run_id,
+        tuple(sandbox.scenario.services),
+        {name: tuple(endpoints) for name, endpoints in found.items()},
     )
 
 
-def scenario_of(path: Path) -> Scenario:
-    """The scenario a live command refers to; its secrets are not needed for that."""
-    return load(path, {}, secrets=False)
+def kept(path: Path, service: str | None = None, *, engine: Engine | None = None) -> Sandbox:
+    """The sandbox left up for the scenario (its secrets are not needed to find it), as it
+    was started: a scenario changed since is not refused here (`poc shell` still opens it).
+    With `service`, InvalidInput first when the scenario has no such service."""
+    plan = plan_of(path, {}, secrets=False)
+    if service is not None and service not in plan.services:
+        from poc_runner.validation.findings import did_you_mean
+
+        raise InvalidInput(
+            f"{path} has no service {service!r}{did_you_mean(service, plan.services)};"
+            f" its services: {', '.join(plan.services)}"
+        )
+    return (engine or _engine()).kept(plan, path, checked=False)
+
+
+def find(path: Path, *, engine: Engine | None = None) -> Live:
+    """The sandbox left up for the scenario, as `up` returned it: where its ports answer."""
+    return describe(kept(path, engine=engine))
+
+
+def exec(
+    path: Path,
+    service: str,
+    argv: list[str],
+    timeout: float = 60.0,
+    *,
+    engine: Engine | None = None,
+) -> Outcome:
+    """Run `argv` in a service of the sandbox left up; how it ended, and what it printed."""
+    return kept(path, service, engine=engine).exec(service, argv, timeout)
+
+
+def shell(path: Path, service: str, command: list[str]) -> NoReturn:
+    """Become the command that opens a shell in the service (or runs `command` there, its exit
+    code then this one's). A terminal is asked for only when there is one, so a command runs
+    from a script or CI too; the input is passed on either way."""
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    argv = kept(path, service).shell(service, command, terminal=terminal)
+    os.execv(argv[0], argv)
+
+
+def down(path: Path, *, engine: Engine | None = None) -> Swept:
+    """Remove the sandbox `poc up` (or `poc run --keep`) left up for the scenario."""
+    engine = engine or _engine()
+    scenario = plan_of(path, {}, secrets=False).name
+    return engine.sweep(include_kept=True, only_kept=True, scenario=scenario, by="`poc down`")
+
+
+def _engine() -> Engine:
+    from poc_runner.backends import default_engine
+
+    return default_engine()
+
+
+__all__ = ["Live", "attach", "describe", "down", "exec", "find", "kept", "shell", "start", "up"]

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from poc_runner.backend import Engine
 from poc_runner.errors import Interrupted, PocError, SandboxError
+from poc_runner.pipeline import Finished, Options, run_all
 from poc_runner.progress import for_terminal
-from poc_runner.result import RunResult
-from poc_runner.run import Runner, RunOptions
 
 POLL = 0.5  # seconds between two looks at the files, at least
 SETTLE = 0.3  # how long the files must stay the same before a round starts, at least
@@ -89,12 +89,13 @@ def changed(before: Files, after: Files) -> list[Path]:
 
 def watch(
     path: Path,
-    options: RunOptions,
+    options: Options,
     show: Show,
-    summarize: Callable[[RunResult], str],
+    summarize: Callable[[Finished], str],
     still_up: Callable[[], None],
     *,
     rounds: int | None = None,
+    engine: Engine | None = None,
 ) -> None:
     """Run now, then again on every change; `rounds` bounds it (tests), else Ctrl-C ends it,
     raising Interrupted with the sandbox left up. `still_up` raises SandboxError, saying so,
@@ -109,7 +110,7 @@ def watch(
         )
     done = 0
     while rounds is None or done < rounds:
-        _round(path, replace(options, reuse=True), show, summarize)
+        _round(path, replace(options, reuse=True), show, summarize, engine)
         still_up()
         done += 1
         if rounds is not None and done >= rounds:
@@ -120,11 +121,15 @@ def watch(
 
 
 def _round(
-    path: Path, options: RunOptions, show: Show, summarize: Callable[[RunResult], str]
+    path: Path,
+    options: Options,
+    show: Show,
+    summarize: Callable[[Finished], str],
+    engine: Engine | None,
 ) -> None:
     progress = for_terminal()
     try:
-        (result,) = Runner(options, progress).run_all([path])
+        (result,) = run_all([path], options, on_event=progress, engine=engine)
     except Interrupted:
         raise
     except PocError as exc:  # cannot run now; the next change may mend it
@@ -162,15 +167,12 @@ def _shown(path: Path, folder: Path) -> str:
     return str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
 
 
-def gone_check(path: Path) -> Callable[[], None]:
+def gone_check(path: Path, engine: Engine | None = None) -> Callable[[], None]:
     """What `watch` asks to know the sandbox is still up: this user's sandbox of the scenario
     (named as its file says, even while the file is invalid) left up; once none is,
-    SandboxError saying so, and what removed it when that was noted (sandbox/reaper.py)."""
-    from poc_runner.engine import connect
+    SandboxError saying so, and what removed it when that was noted (backends/docker/sweep.py)."""
     from poc_runner.loader import LoadError, parse, read_text
-    from poc_runner.sandbox import labels
-    from poc_runner.sandbox.reaper import removed_by
-    from poc_runner.sandbox.reuse import kept_containers
+    from poc_runner.sandbox.notes import removed_by
 
     try:
         data = parse(read_text(path)).data
@@ -179,11 +181,15 @@ def gone_check(path: Path) -> Callable[[], None]:
     scenario = data.get("name") if isinstance(data, dict) else None
     if not isinstance(scenario, str):
         return lambda: None  # no name to find it by: the rounds say what is wrong
-    client = connect()
-    runs = {c.labels.get(labels.RUN) for c in kept_containers(client, scenario)}
+    if engine is None:
+        from poc_runner.backends import default_engine
+
+        engine = default_engine()
+    left = engine
+    runs = left.left_up(scenario)
 
     def still_up() -> None:
-        if kept_containers(client, scenario):
+        if left.left_up(scenario):
             return
         notes = [note for run in runs if run and (note := removed_by(run))]
         by = f" (removed by {notes[0]})" if notes else ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -103,16 +102,3 @@ class LiveProgress(Progress):
 def for_terminal(stream: TextIO | None = None) -> Progress:
     stream = stream or sys.stderr
     return LiveProgress(stream) if stream.isatty() else Progress(stream)
-
-
-_UNDER_WAY = ("building", "pulling", "starting", "waiting")  # a service's statuses with a clock
-
-
-def services_of(progress: Progress, scope: str) -> Callable[[str, str], None]:
-    """How a sandbox reports its services' progress to this display: (service, status); the
-    statuses of work under way show a running clock."""
-
-    def report(service: str, status: str) -> None:
-        progress.update(scope, f"service {service}", status, active=status.startswith(_UNDER_WAY))
-
-    return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -160,25 +160,37 @@ class StepOutcome(StrEnum):
         return f"failed (exit {exit_code})" if self is StepOutcome.FAILED else self.value
 
 
+# What result.json says of a step (no docstring: it would become the schema's description). A
+# step that has not run yet is `StepRecord(name, service)`; its defaults are factories, so the
+# published schema, in which every key is written, lists none as optional. While a run goes on,
+# steps.StepResult adds the evidence the checks read (its output), which result.json leaves out.
 @dataclass
 class StepRecord:
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 
     name: str
     service: str
-    exit_code: int | None
-    duration_s: float
-    timed_out: bool
-    ran: bool
-    error: str | None
-    output_bytes: dict[str, int]
-    artifacts: dict[str, bool]
+    exit_code: int | None = field(default_factory=lambda: None)
+    duration_s: float = field(default_factory=float)
+    timed_out: bool = field(default_factory=bool)
+    ran: bool = field(default_factory=bool)
+    error: str | None = field(default_factory=lambda: None)
+    output_bytes: dict[str, int] = field(default_factory=dict)
+    artifacts: dict[str, bool] = field(default_factory=dict)  # container path -> copied
     artifact_errors: dict[str, str] = field(default_factory=dict)  # why one was not copied
     last_lines: list[str] = field(default_factory=list)  # what a failed step said last
 
     @property
     def outcome(self) -> StepOutcome:
         return StepOutcome.of(self.ran, self.timed_out, self.exit_code)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is StepOutcome.PASSED
+
+    def record(self) -> StepRecord:
+        """This step as result.json has it (a StepResult's evidence left out)."""
+        return StepRecord(**{f.name: getattr(self, f.name) for f in fields(StepRecord)})
 
 
 class IncidentKind(StrEnum):
@@ -198,7 +210,7 @@ _INCIDENT_WORDS = {
 
 @dataclass
 class Incident:
-    """Something that happened to a service after it was up (sandbox/watch.py)."""
+    """Something that happened to a service after it was up (the sandbox's service watch)."""
 
     __pydantic_config__ = _ALL_KEYS_WRITTEN
 

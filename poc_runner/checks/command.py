@@ -11,7 +11,7 @@ from __future__ import annotations
 from poc_runner.checks import sandboxed
 from poc_runner.checks.evidence import Evidence, Judgement, excerpt
 from poc_runner.model.checks import CommandCheck
-from poc_runner.sandbox.execute import command_argv
+from poc_runner.plan import command_argv
 
 
 def judge_command(check: CommandCheck, evidence: Evidence) -> Judgement:

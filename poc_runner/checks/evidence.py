@@ -4,47 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from poc_runner.backend import SandboxAccess  # what checks see of a sandbox, and all they get
 
 if TYPE_CHECKING:
-    from poc_runner.model import Scenario
     from poc_runner.result import RowSample
-    from poc_runner.sandbox.execute import Outcome
-    from poc_runner.sandbox.netprobe import Targets
     from poc_runner.steps import StepResult
-
-
-class SandboxAccess(Protocol):
-    """What checks need of a live sandbox, and all they get: the seam another backend (a
-    remote engine, a Kubernetes cluster) fills. Both ways of running a command are cut short
-    at the run's `sandbox.timeout`, and raise ServiceStopped when the service is not running."""
-
-    @property
-    def scenario(self) -> Scenario: ...
-
-    def exec(
-        self,
-        service: str,
-        argv: list[str],
-        timeout: float,
-        environment: dict[str, str] | None = None,
-    ) -> Outcome:
-        """Run `argv` in a service's container."""
-        ...
-
-    def probe(self, argv: list[str], timeout: float) -> Outcome:
-        """Run `argv` from inside the sandbox's network (not in any service)."""
-        ...
-
-    def probe_within(self, service: str, argv: list[str], timeout: float) -> Outcome:
-        """Run `argv` in a helper that shares the service's network namespace: it sees the
-        service's routes, addresses and resolver, without needing any tool in its image."""
-        ...
-
-    def isolation_targets(self) -> Targets:
-        """Every address of the engine's host (the machine the sandbox runs on) and every
-        gateway of the sandbox's network, read from their tables: nothing is sent."""
-        ...
 
 
 EXCERPT = 200

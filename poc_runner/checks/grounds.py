@@ -8,9 +8,9 @@ it collects) is judged on what this run's step left, also when it failed, since 
 the product did; but a step that timed out was cut short, so what it left is incomplete, and
 after a failure an artifact's absence proves nothing. An artifact missing, empty or unreadable
 is the check's own business: each check type's row says what it concludes. On a reused
-sandbox the artifact paths are removed before the steps run (sandbox/artifacts.py), so what a
-check reads was left by this run's steps. Checks run in the sandbox (`sql`, `http`, `command`,
-`isolation`, and `data`/`schema` on a table or a data item) read no step and no artifact:
+sandbox the artifact paths are removed before the steps run (backends/docker/artifacts.py),
+so what a check reads was left by this run's steps. Checks run in the sandbox (`sql`, `http`,
+`command`, `isolation`, and `data`/`schema` on a table or a data item) read no step and no artifact:
 they judge the services (or the prospect's data) as the steps left them.
 
 `admit` applies the step columns to any check's judgement, after the check has judged; the

@@ -2,7 +2,7 @@
 from inside each service, without a packet leaving this machine.
 
 For each named service (default: every one), a helper in the service's network namespace
-(sandbox/netprobe.py) first only reads the kernel's routing tables. Then:
+(poc_runner/backends/docker/netprobe.py) first only reads the kernel's routing tables. Then:
 
 - A default route through an address of the host (an `egress` network's gateway), or through
   no gateway at all, is a way out: the service is not isolated on that alone, and nothing is
@@ -37,9 +37,7 @@ from poc_runner.errors import ServiceStopped
 from poc_runner.model.checks import IsolationCheck
 
 if TYPE_CHECKING:
-    from poc_runner.checks.evidence import SandboxAccess
-    from poc_runner.sandbox.execute import Outcome
-    from poc_runner.sandbox.netprobe import Targets
+    from poc_runner.backend import Outcome, SandboxAccess, Targets
 
 OUTSIDE_NAME = "example.com"  # reserved for examples (RFC 2606): it always resolves outside
 PORT = 80

@@ -15,8 +15,7 @@ from poc_runner.checks.evidence import Judgement, missing
 from poc_runner.errors import ServiceStopped
 
 if TYPE_CHECKING:
-    from poc_runner.checks.evidence import SandboxAccess
-    from poc_runner.sandbox.execute import Outcome
+    from poc_runner.backend import Outcome, SandboxAccess
 
 TIMEOUT = 60.0  # seconds per check; read at call time, so tests can shorten it
 NOT_RUNNING = "not judged: the sandbox was not running"

@@ -33,7 +33,7 @@ from poc_runner.model.checks import SqlCheck
 from poc_runner.model.types import as_number, show
 
 if TYPE_CHECKING:
-    from poc_runner.checks.evidence import SandboxAccess
+    from poc_runner.backend import SandboxAccess
 
 CLIENTS = ("psql", "mariadb", "mysql", "sqlite3")
 FIELD, RECORD = "\x1f", "\x1e"  # ASCII unit and record separators: never in ordinary data

@@ -29,7 +29,7 @@ from poc_runner.checks.evidence import Judgement, excerpt, missing
 from poc_runner.checks.sql import NoClient, QueryFailed, ask, client_for
 
 if TYPE_CHECKING:
-    from poc_runner.checks.evidence import SandboxAccess
+    from poc_runner.backend import SandboxAccess
     from poc_runner.model.data import TableRef
 
 MEMORY = "256MB"  # DuckDB's own limit; beyond it, it spills to a temporary folder

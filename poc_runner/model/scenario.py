@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from poc_runner.model.checks import FIGURED_CHECKS, Check, DurationCheck
 from poc_runner.model.comparison import ORDERING_OPERATORS, Comparison, pending_secret
@@ -54,7 +54,11 @@ class Job(Strict):
     stakeholders: list[Stakeholder] = Field(default_factory=list)
 
 
-class Sandbox(Strict):
+# The scenario's `sandbox:` block: settings, not the sandbox itself (backend.Sandbox is that).
+# Editors show it with the title the format has always given it.
+class SandboxSettings(Strict):
+    model_config = ConfigDict(title="Sandbox")
+
     network: Literal["isolated", "egress"] = "isolated"
     timeout: Duration = 30 * 60.0
 
@@ -235,7 +239,7 @@ class Scenario(Strict):
     job: Job | None = None
     vars: dict[VarName, ScalarText] = Field(default_factory=dict)
     secrets: list[VarName] = Field(default_factory=list)
-    sandbox: Sandbox = Field(default_factory=Sandbox)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     data: list[DataItem] = Field(default_factory=list)
     compose: ComposeRef | None = None  # services from Compose files, merged under `services`
     services: dict[NetworkName, Service] = Field(default_factory=dict)

@@ -22,13 +22,13 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from poc_runner.sandbox.reaper import state_dir
+from poc_runner.atomic import write_atomic
+from poc_runner.settings import state_dir
 
 VERSION = 1
 RACY_NS = 1_000_000_000  # a change closer than this to the read may share its timestamps
@@ -128,14 +128,7 @@ def _write(path: Path, entries: dict[str, Entry]) -> None:
     """A header line (version, checksum of the rest), then the entries: replaced whole."""
     body = json.dumps(entries, separators=(",", ":")).encode()
     header = json.dumps({"version": VERSION, "check": hashlib.sha256(body).hexdigest()})
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(header.encode() + b"\n" + body)
-        Path(partial).replace(path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_atomic(path, header.encode() + b"\n" + body)
 
 
 @contextlib.contextmanager

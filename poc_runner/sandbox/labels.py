@@ -3,8 +3,8 @@
 `io.poc-runner.run` and `io.poc-runner.scenario` are the contract: anyone can find a run's
 objects with `docker ps -a --filter label=io.poc-runner.run`. The others are poc-runner's own
 bookkeeping: the process that owns the run (so any later command can tell whether it still
-lives, see reaper.py), the host and user it ran for, which service a container plays, and
-whether the sandbox was left up on purpose.
+lives, see backends/docker/sweep.py), the host and user it ran for, which service a container
+plays, and whether the sandbox was left up on purpose.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Who owns a run's objects: a process named so that any later command can tell whether it
-still lives, and the user a kept sandbox belongs to (see reaper.py for how they are used).
+still lives, and the user a kept sandbox belongs to (backends/docker/sweep.py uses them).
 
 A process id alone is reused, and means nothing on another machine or in another container;
 with the kernel's boot id, the PID namespace and the process's start time it names one process

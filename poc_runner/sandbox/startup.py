@@ -9,14 +9,19 @@ time. The first failure stops the rest: services not started yet are never start
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from poc_runner.interrupts import wait_all
 
-if TYPE_CHECKING:
-    from poc_runner.model import Scenario
+
+class Stack(Protocol):
+    """Services by name, each with its `depends_on` and `healthcheck`: a validated Scenario,
+    or a SandboxPlan (plan.py)."""
+
+    @property
+    def services(self) -> Mapping[str, Any]: ...
 
 
 class _Board:
@@ -65,12 +70,14 @@ def conditions(depends_on: object) -> dict[str, str]:
     that is neither yields none."""
     if isinstance(depends_on, list):
         return dict.fromkeys(map(str, depends_on), "service_started")
-    if not isinstance(depends_on, dict):
+    if not isinstance(depends_on, Mapping):
         return {}
     return {str(other): _condition(spec) for other, spec in depends_on.items()}
 
 
 def _condition(spec: object) -> str:
+    if isinstance(spec, str):  # a plan's: the condition itself
+        return spec
     condition = (
         spec.get("condition") if isinstance(spec, dict) else getattr(spec, "condition", None)
     )
@@ -82,14 +89,14 @@ def waits_on_health(depends_on: object) -> bool:
     return "service_healthy" in conditions(depends_on).values()
 
 
-def dependencies(scenario: Scenario, name: str) -> dict[str, str]:
+def dependencies(scenario: Stack, name: str) -> dict[str, str]:
     """A service's dependencies in the stack and the condition of each (one with
     `required: false` may be absent: validation has seen to the others)."""
     found = conditions(scenario.services[name].depends_on)
     return {other: condition for other, condition in found.items() if other in scenario.services}
 
 
-def jobs(scenario: Scenario) -> set[str]:
+def jobs(scenario: Stack) -> set[str]:
     """Services others wait to complete: their exit, with code 0, is their success."""
     return {
         other
@@ -100,7 +107,7 @@ def jobs(scenario: Scenario) -> set[str]:
 
 
 def start_in_order(
-    scenario: Scenario,
+    scenario: Stack,
     start: Callable[[str], None],
     wait_healthy: Callable[[str], None],
     prepare: Callable[[str], None] = lambda _name: None,

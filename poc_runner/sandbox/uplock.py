@@ -17,18 +17,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from poc_runner.engine import address
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.reaper import state_dir
+from poc_runner.settings import state_dir
 
 
 @contextmanager
-def bringing_up(scenario: str, command: str, path: str) -> Iterator[None]:
-    """Hold the scenario's lock while `command` (`poc up`) brings its sandbox up; refused,
-    naming the holder, while another process holds it."""
+def bringing_up(scenario: str, command: str, path: str, engine: str) -> Iterator[None]:
+    """Hold the scenario's lock on `engine` (its address) while `command` (`poc up`) brings its
+    sandbox up; refused, naming the holder, while another process holds it."""
     folder = state_dir() / "up"
     folder.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"{address()}\0{scenario}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{engine}\0{scenario}".encode()).hexdigest()[:24]
     descriptor = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

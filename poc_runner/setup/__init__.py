@@ -9,9 +9,11 @@ Three images, each kept by its tag: made once, found at once after that.
 - The PostgreSQL stand-in, `poc-runner/postgres:bookworm`, built FROM the base out of the
   folder the package ships (poc_runner/images/postgres).
 - The network holders' pause image, `poc-runner/pause:1`: a few bytes made here
-  (sandbox/holder.py); a run also makes it on first use.
+  (poc_runner/backends/docker/holder.py); a run also makes it on first use.
 
-Only names live here, so that the `poc` command names them in its help without loading more.
+Only names live here, so that the `poc` command names them in its help without loading more;
+what `poc setup` is asked for and what it made are records in request.py; making the images is
+the engine's (backend.Engine.set_up: for Docker, backends/docker/setup/).
 """
 
 from __future__ import annotations

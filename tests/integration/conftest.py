@@ -23,15 +23,16 @@ import jsonschema
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.engine import connect
+from poc_runner.backends.docker import DockerEngine, datacache
+from poc_runner.backends.docker.client import connect
+from poc_runner.backends.docker.helpers import BASE_IMAGE
+from poc_runner.backends.docker.objects import remove_container
+from poc_runner.backends.docker.sweep import labels_of
+from poc_runner.pipeline import Options, run_all
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
-from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import datacache, headstart, labels
-from poc_runner.sandbox.helpers import BASE_IMAGE
+from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import Liveness, liveness, this_user
-from poc_runner.sandbox.reaper import labels_of
-from poc_runner.sandbox.removal import remove_container
 from poc_runner.schema import result_schema_json
 
 pytestmark = pytest.mark.docker
@@ -69,7 +70,7 @@ def a_user_of_its_own() -> Iterator[None]:
 def nothing_left_behind(client: docker.DockerClient, a_user_of_its_own: None) -> Iterator[None]:
     """No run's object of this session (of its user) remains. Data cache entries stay, as
     built images do (a cache, capped by POC_DATA_CACHE_MAX), but only whole: no fill its
-    process left unfinished, no stamp without its data volume (sandbox/datacache.py). The
+    process left unfinished, no stamp without its data volume (poc_runner/backends/docker/datacache.py). The
     entries the session filled go at its end (those no run still mounts), so the suite does
     not grow the user's cache."""
     before = cache_ids(client)
@@ -197,15 +198,15 @@ def scenario(tmp_path: Path) -> ScenarioFactory:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Callable[..., RunResult]:
+def run(tmp_path: Path, client: docker.DockerClient) -> Callable[..., RunResult]:
     """Runs one scenario in-process, as `poc run` does (head start included), and returns its
     result."""
 
-    def run_one(path: Path, **options: object) -> RunResult:
-        with headstart.head_starts([path], keep=bool(options.get("keep"))) as head_starts:
-            progress = Progress(io.StringIO())
-            runner = Runner(RunOptions(out=tmp_path / "runs", **options), progress, head_starts)
-            return runner.run_all([path])[0]
+    def run_one(path: Path, **options: Any) -> RunResult:
+        progress = Progress(io.StringIO())
+        given = Options(out=tmp_path / "runs", **options)
+        (finished,) = run_all([path], given, on_event=progress, engine=DockerEngine(client))
+        return finished.result
 
     return run_one
 

@@ -18,10 +18,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from poc_runner.backends.docker import datacache
+from poc_runner.backends.docker.datacache import content_key
 from poc_runner.result import RunResult
-from poc_runner.sandbox import datacache
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.datacache import content_key
 from poc_runner.sandbox.hashindex import RACY_NS, VERSION
 
 from .conftest import (

@@ -11,8 +11,8 @@ import pytest
 
 from poc_runner.model.checks import Check
 from poc_runner.model.types import as_number
+from poc_runner.pipeline import load
 from poc_runner.result import RunResult
-from poc_runner.run import load
 
 EXAMPLES = Path(__file__).parents[2] / "scenarios"
 EXPECTED = {  # scenario -> (verdict, score, criteria expected to fail)

@@ -1,4 +1,4 @@
-"""The head start (poc_runner/sandbox/headstart.py): while the file is validated, the engine makes the
+"""The head start (backends/docker/headstart.py): while the file is validated, the engine makes the
 run's network and a holder for each service that waits on another's health. That service
 joins its holder's network namespace: it keeps its name on the network and is reached by it,
 and the holder is confined at least as tightly as a service. A file that turns out invalid, or a
@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import docker
 import pytest
 
+from poc_runner.backend import Reservation
+from poc_runner.backends.docker import DockerEngine, headstart, holder
+from poc_runner.backends.docker.headstart import Draft, HeadStart
+from poc_runner.backends.docker.sweep import sweep
 from poc_runner.errors import InvalidInput
+from poc_runner.pipeline import Finished, Options, run_all
 from poc_runner.progress import Progress
 from poc_runner.result import RunResult
-from poc_runner.run import Runner, RunOptions
-from poc_runner.sandbox import headstart, holder
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.headstart import Draft, HeadStart
-from poc_runner.sandbox.reaper import sweep
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, labelled, run_folder
 
@@ -46,8 +48,25 @@ steps:
 """
 
 
-def runner(tmp_path: Path, head_starts: dict[Path, HeadStart]) -> Runner:
-    return Runner(RunOptions(out=tmp_path / "runs"), Progress(io.StringIO()), head_starts)
+class GivenHeadStarts(DockerEngine):
+    """The engine, with the head starts the test made instead of its own."""
+
+    def __init__(self, client: docker.DockerClient, given: dict[Path, HeadStart]) -> None:
+        super().__init__(client)
+        self.given: dict[Path, Reservation] = dict(given)
+
+    def reserve(
+        self, paths: Sequence[Path], *, keep: bool
+    ) -> AbstractContextManager[dict[Path, Reservation]]:
+        return nullcontext(self.given)
+
+
+def run_with(
+    tmp_path: Path, client: docker.DockerClient, head_starts: dict[Path, HeadStart], path: Path
+) -> list[Finished]:
+    engine = GivenHeadStarts(client, head_starts)
+    options = Options(out=tmp_path / "runs")
+    return run_all([path], options, on_event=Progress(io.StringIO()), engine=engine)
 
 
 def test_a_service_that_waits_on_health_joins_its_confined_holder(
@@ -89,12 +108,12 @@ def test_an_invalid_file_removes_what_its_head_start_made(
     path = scenario(WAITING + "  - {name: nowhere, service: nobody, run: 'true'}\n", name="bad")
     with (
         pytest.raises(InvalidInput, match="nobody"),
-        headstart.head_starts([path], keep=False) as head_starts,
+        headstart.head_starts(lambda: client, [path], keep=False) as head_starts,
     ):
         (head,) = head_starts.values()
         head.made()  # once everything is made
         assert len(labelled(client, head.run_id)) == 2, "the network and the client's holder"
-        runner(tmp_path, head_starts).run_all([path])
+        run_with(tmp_path, client, head_starts, path)
     assert labelled(client, head.run_id) == []
 
 
@@ -105,7 +124,8 @@ def test_a_head_start_that_guessed_wrong_is_removed_and_the_run_goes_on(
     wrong = HeadStart(client, Draft("someone-else", "isolated", ()), label.new_run_id(), False)
     wrong.made()  # once everything is made
     assert labelled(client, wrong.run_id), "its network"
-    (result,) = runner(tmp_path, {path: wrong}).run_all([path])  # takes it, finds it wrong
+    (finished,) = run_with(tmp_path, client, {path: wrong}, path)  # takes it, finds it wrong
+    result = finished.result
     assert result.verdict == "pass", result.error
     assert result.run_id != wrong.run_id
     assert labelled(client, wrong.run_id) == []

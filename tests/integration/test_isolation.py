@@ -17,8 +17,8 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from poc_runner.backend import Outcome, Targets
 from poc_runner.result import RunResult
-from poc_runner.sandbox.execute import Outcome
 
 from .conftest import BASE, WEB_SERVICE, ScenarioFactory, host_addresses, run_folder
 
@@ -153,11 +153,11 @@ def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
     """The failure the check exists for: a plain internal bridge holds its gateway address on
     the host (moby/moby 47356), so the host can be reached from inside. The check, run from a
     helper in a container's namespace on such a network, is not met, naming the gateway."""
+    from poc_runner.backends.docker import netprobe
+    from poc_runner.backends.docker.execute import execute
     from poc_runner.checks.evidence import Evidence
     from poc_runner.checks.isolation import judge_isolation
     from poc_runner.model.checks import IsolationCheck
-    from poc_runner.sandbox import netprobe
-    from poc_runner.sandbox.execute import execute
 
     marker = {"io.poc-runner.test": "isolation-check"}
     network = client.networks.create(
@@ -182,8 +182,8 @@ def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
                     helper.start()
                 return execute(made[1], argv, timeout=timeout)
 
-            def isolation_targets(self) -> netprobe.Targets:
-                return netprobe.Targets(host_addresses(), netprobe.gateways(network))
+            def isolation_targets(self) -> Targets:
+                return Targets(host_addresses(), netprobe.gateways(network))
 
         evidence = Evidence({}, tmp_path, tmp_path, OnThisNetwork())  # type: ignore[arg-type]
         judged = judge_isolation(IsolationCheck(type="isolation"), evidence)

@@ -319,7 +319,7 @@ def assert_hardened(host: dict[str, object]) -> None:
 
 
 def assert_forwarder_confined(attrs: dict[str, Any]) -> None:
-    """The forwarder (sandbox/forwarder.py): nobody, no capability at all, a read-only root,
+    """The forwarder (poc_runner/backends/docker/forwarder.py): nobody, no capability at all, a read-only root,
     32 MiB and 4 pids, no host path, IP forwarding off, and ports on 127.0.0.1 only."""
     host = attrs["HostConfig"]
     assert attrs["Config"]["User"] == "65534:65534"

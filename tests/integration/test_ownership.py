@@ -18,9 +18,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from poc_runner.backends.docker.sweep import sweep
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.owner import this_process
-from poc_runner.sandbox.reaper import sweep
 
 from .conftest import BASE, POC, ScenarioFactory, labelled, poc
 from .test_lifecycle import HANGING, run_ids, wait_for_step

@@ -20,11 +20,12 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.run import load
+from poc_runner.backend import SandboxOptions
+from poc_runner.backends.docker.forwarder import FIRST_PORT
+from poc_runner.backends.docker.headstart import HeadStart, draft_of
+from poc_runner.backends.docker.sandbox import DockerSandbox
+from poc_runner.pipeline import plan_of
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.forwarder import FIRST_PORT
-from poc_runner.sandbox.headstart import HeadStart, draft_of
-from poc_runner.sandbox.lifecycle import Sandbox
 
 from .conftest import (
     BASE,
@@ -188,14 +189,14 @@ def test_a_service_in_its_holders_network_namespace_is_published_too(
     draft = draft_of(path)
     assert draft is not None
     head = HeadStart(client, draft, label.new_run_id(), kept=True)
-    sandbox = Sandbox(
-        client, load(path, {}), path.parent, head.run_id, kept=True, publish=True, head=head
-    )
+    options = SandboxOptions(keep=True, publish=True, timed=False, watch=False)
+    sandbox = DockerSandbox(client, plan_of(path, {}), head.run_id, options=options, head=head)
     try:
         sandbox.up()
         web = sandbox.containers["web"]
         assert web.attrs["HostConfig"]["NetworkMode"].startswith("container:")
-        (published,) = sandbox.endpoints("web")
+        (endpoint,) = sandbox.endpoints()["web"]
+        published = str(endpoint)
         assert published.endswith(" -> 8080/tcp")
         assert "Directory listing" in fetch(f"http://{published.split()[0]}/")
     finally:

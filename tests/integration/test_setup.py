@@ -28,10 +28,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from poc_runner.sandbox.buildkey import LABEL
-from poc_runner.sandbox.helpers import BASE_IMAGE
+from poc_runner.backends.docker.buildkey import LABEL
+from poc_runner.backends.docker.helpers import BASE_IMAGE
+from poc_runner.backends.docker.setup.build import SETUP_LABEL
 from poc_runner.setup import IMAGES, tag_of
-from poc_runner.setup.build import SETUP_LABEL
 from tests.integration.conftest import ROOT, labelled, poc
 from tests.integration.test_remote import SSHD, ssh_engine  # noqa: F401 (a fixture)
 from tests.unit.test_setup import fake_debootstrap

@@ -124,13 +124,13 @@ def test_loading_the_pytest_plugin_costs_pytest_alone() -> None:
 
 
 def test_the_functions_named_like_private_modules_stay_functions() -> None:
-    """`run` and `sandbox` are also the names of the private modules run.py and sandbox/:
-    importing those leaves the public functions in place."""
+    """`sandbox` is also the name of the private package sandbox/ (and `run` was run.py's):
+    importing the modules of the package leaves the public functions in place."""
     shown = fresh_python(
         """\
         import poc_runner
-        from poc_runner.run import Runner
-        from poc_runner.sandbox.lifecycle import Sandbox
+        from poc_runner.pipeline import run_all
+        from poc_runner.sandbox.labels import new_run_id
         from poc_runner import units
         print(type(poc_runner.run).__name__, type(poc_runner.sandbox).__name__, units.__name__)
         """

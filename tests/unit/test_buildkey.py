@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.sandbox.buildkey import build_key
+from poc_runner.backends.docker.buildkey import build_key
 
 IDS = {"poc-runner/base:bookworm": "sha256:base1", "python:3.12-slim": "sha256:py"}
 

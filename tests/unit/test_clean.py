@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from poc_runner.sandbox import clean as module
-from poc_runner.sandbox.reaper import Swept
+from poc_runner.backend import Swept
+from poc_runner.backends.docker import DockerEngine, datacache
+from poc_runner.backends.docker import sweep as module
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def cleared(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(module, "sweep", asking("dead runs"))
     monkeypatch.setattr(module, "remove_built_images", asking("images"))
-    monkeypatch.setattr(module.datacache, "remove_all", asking("data cache"))
+    monkeypatch.setattr(datacache, "remove_all", asking("data cache"))
     return asked
 
 
@@ -41,6 +42,7 @@ def cleared(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_each_flag_clears_its_caches_and_images_clears_both(
     cleared: list[str], flags: dict[str, bool], expected: list[str]
 ) -> None:
-    swept = module.clean(object(), **flags)  # type: ignore[arg-type]
+    engine = DockerEngine(object())  # type: ignore[arg-type]
+    swept = engine.sweep(include_kept=True, **flags)
     assert cleared == expected
     assert swept.removed == expected

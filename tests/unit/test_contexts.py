@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.contexts import Context, chosen_context
+from poc_runner.backends.docker.contexts import Context, chosen_context
 from poc_runner.errors import SandboxError
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backend import Outcome
 from poc_runner.checks.data import judge_data
 from poc_runner.checks.evidence import Evidence, Judgement
 from poc_runner.checks.schema import declared_types, judge_schema
@@ -30,7 +31,6 @@ from poc_runner.model.data import DataCheck, SchemaCheck
 from poc_runner.model.scenario import Criterion
 from poc_runner.model.services import Service
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.execute import Outcome
 
 HEADER = ["id", "vendor", "amount", "qty", "updated", "booked"]
 ROWS: list[list[Any]] = [  # None: NULL in SQLite, an empty cell in the CSV file

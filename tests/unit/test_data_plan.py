@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backends.docker import data as data_module
+from poc_runner.backends.docker.data import fill_volumes
 from poc_runner.model import Scenario
-from poc_runner.sandbox import data as data_module
 from poc_runner.sandbox.archive import folder_digest
-from poc_runner.sandbox.data import DataVolume, checksums, fill_volumes, plan_volumes
+from poc_runner.sandbox.dataplan import DataVolume, checksums, plan_volumes
 
 SERVICES = {"app": {"image": "python:3.12-slim"}, "db": {"image": "postgres:16"}}
 

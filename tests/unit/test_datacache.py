@@ -13,12 +13,14 @@ from typing import Any
 import docker
 import pytest
 
+from poc_runner.backends.docker import data, datacache
+from poc_runner.backends.docker.data import provide_volumes
+from poc_runner.backends.docker.datacache import Pin, content_key
 from poc_runner.errors import InvalidInput
 from poc_runner.model import Scenario
-from poc_runner.sandbox import archive, data, datacache
+from poc_runner.sandbox import archive
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.data import DataVolume, cache_use, provide_volumes
-from poc_runner.sandbox.datacache import Pin, content_key
+from poc_runner.sandbox.dataplan import DataVolume, cache_use
 from tests.unit.test_archive import read_later
 
 PIN = Pin("base", "poc-run_data0", {label.RUN: "run"}, "/poc-fill")
@@ -60,12 +62,12 @@ class FakeEngine:
         self.containers.append(container)
         return container
 
-    def volumes_listing(self, filters: dict[str, str]) -> dict[str, Any]:
-        key, _, value = filters["label"].partition("=")
+    def volumes_listing(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+        wanted = [selector.partition("=")[::2] for selector in filters["label"]]
         found = [
             {"Name": name, "Labels": marks}
             for name, marks in self.labels.items()
-            if key in marks and (not value or marks[key] == value)
+            if all(key in marks and (not value or marks[key] == value) for key, value in wanted)
         ]
         return {"Volumes": found}
 
@@ -74,7 +76,7 @@ class FakeEngine:
             raise docker.errors.NotFound(name)
         return {"Name": name, "Labels": self.labels[name]}
 
-    def remove_volume(self, name: str) -> None:
+    def remove_volume(self, name: str, force: bool = False) -> None:
         if name not in self.labels:
             raise docker.errors.NotFound(name)
         if any(m["Source"] == name for c in self.containers for m in c.mounts):

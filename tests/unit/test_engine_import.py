@@ -15,7 +15,7 @@ from tests.unit.test_contexts import write_context
 
 PROBE = """\
 import json, sys
-from poc_runner import engine
+from poc_runner.backends.docker import client as engine
 engine._ssh_transport_only_for_ssh(engine._chosen())
 import docker
 print(json.dumps({"paramiko": "paramiko" in sys.modules, "api": hasattr(docker, "APIClient")}))

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner import engine, sshlink
+from poc_runner.backends.docker import client as engine
+from poc_runner.backends.docker import sshlink
+from poc_runner.backends.docker.sshlink import Target, paramiko_params
 from poc_runner.errors import SandboxError
-from poc_runner.sshlink import Target, paramiko_params
 from tests.unit.test_contexts import write_context
 
 NOWHERE = "tcp://127.0.0.1:9"  # the discard port: nothing answers

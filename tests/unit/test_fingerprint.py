@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from poc_runner.run import host_platform
+from poc_runner.pipeline import host_platform
 
 
 def test_host_platform_matches_the_standard_library() -> None:

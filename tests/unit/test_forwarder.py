@@ -1,4 +1,4 @@
-"""How `poc up` publishes ports (sandbox/forwarder.py): each declared port gets a forwarder port
+"""How `poc up` publishes ports (poc_runner/backends/docker/forwarder.py): each declared port gets a forwarder port
 of its own, bound on 127.0.0.1 only, shown against the service's port; and the forwarder's
 program relays TCP (half-closes included) and UDP (each client its own replies). The program
 runs here as a local process relaying to a server on loopback: no Docker."""
@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from poc_runner.model import Service
-from poc_runner.sandbox.forwarder import (
+from poc_runner.backends.docker.forwarder import (
     FIRST_PORT,
     PROGRAM,
     READY,
@@ -26,6 +25,7 @@ from poc_runner.sandbox.forwarder import (
     forwards,
     port_bindings,
 )
+from poc_runner.model import Service
 
 
 def declared(*ports: str) -> list[str]:
@@ -105,12 +105,15 @@ def test_endpoints_show_the_forwarders_bindings_against_the_services_ports() -> 
             f"{FIRST_PORT + 1}/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
         }
     )
-    shown = endpoints(bound, forwards(declared("8080", "5353:53/udp")))
-    assert shown == ["127.0.0.1:49153 -> 8080/tcp", "127.0.0.1:5353 -> 53/udp"]
+    shown = endpoints(bound, forwards(declared("8080", "5353:53/udp")), remote=False)
+    assert [str(where) for where in shown] == [
+        "127.0.0.1:49153 -> 8080/tcp",
+        "127.0.0.1:5353 -> 53/udp",
+    ]
 
 
 def test_no_binding_yet_shows_nothing() -> None:
-    assert endpoints(_Bound({}), forwards(declared("8080"))) == []
+    assert endpoints(_Bound({}), forwards(declared("8080")), remote=False) == []
 
 
 def free_port(kind: socket.SocketKind) -> int:

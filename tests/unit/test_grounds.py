@@ -19,14 +19,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from poc_runner.backend import Outcome, Targets
 from poc_runner.checks import JUDGES, judge
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.grounds import RULES, Case, Conclusion, kind_of
 from poc_runner.checks.isolation import ROUTES
 from poc_runner.model.checks import Check
 from poc_runner.result import StepOutcome
-from poc_runner.sandbox.execute import Outcome
-from poc_runner.sandbox.netprobe import Targets
 from poc_runner.steps import StepResult
 from tests.unit.test_sandbox_checks import FakeSandbox, answered, found, outcome
 

@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backends.docker import hardening
+from poc_runner.backends.docker.hardening import LOG_MAX_SIZE, SECURITY_OPTIONS
 from poc_runner.model import Service
-from poc_runner.sandbox.hardening import (
-    DEFAULT_CAPABILITIES,
-    LOG_MAX_SIZE,
-    OPEN_FILES,
-    SECURITY_OPTIONS,
-    confinement,
-)
+from poc_runner.plan import DEFAULT_CAPABILITIES, OPEN_FILES, confinement_of
 
 
 def service(**fields: Any) -> Service:
     return Service.model_validate({"image": "postgres:16", **fields})
+
+
+def confinement(service: Service) -> dict[str, Any]:
+    """What the Docker engine is given for the service: its plan's confinement, as kwargs."""
+    return hardening.confinement(confinement_of(service))
 
 
 DOCUMENTED_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.sandbox.headstart import Draft, draft_of
-from poc_runner.sandbox.holder import pause_executable
+from poc_runner.backends.docker.headstart import Draft, draft_of
+from poc_runner.backends.docker.holder import pause_executable
 
 WAITING = """\
 apiVersion: poc-runner/v1

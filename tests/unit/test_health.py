@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from poc_runner.backends.docker.health import Patience
 from poc_runner.model.services import Healthcheck
-from poc_runner.sandbox.health import Patience
 
 
 def patience(**fields: object) -> Patience:

@@ -12,10 +12,10 @@ from typing import Any
 import docker
 import pytest
 
+from poc_runner.backends.docker import images
+from poc_runner.backends.docker.buildkey import LABEL
 from poc_runner.model import Scenario
-from poc_runner.sandbox import images
-from poc_runner.sandbox.buildkey import LABEL
-from poc_runner.sandbox.images import ensure_image, existing_image
+from poc_runner.plan import Build, image_of
 
 BASE = "poc-runner/base:bookworm"
 DOCKERFILE = f"FROM {BASE} AS base\nFROM base AS migrations\nRUN true\nFROM base AS api\n"
@@ -66,6 +66,18 @@ class FakeClient:
         self.api = FakeApi(self.images)
 
 
+def ensure_image(client: Any, stack: Scenario, service: str, folder: Path, report: Any) -> str:
+    """The service's image as a run makes it: from its plan."""
+    return images.ensure_image(
+        client, stack.name, service, image_of(stack, service, folder), report
+    )
+
+
+def existing_image(client: Any, stack: Scenario, service: str, folder: Path) -> str | None:
+    """The service's image as a reused sandbox looks it up: from its plan."""
+    return images.existing_image(client, image_of(stack, service, folder))
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Scenario:
     (tmp_path / "app").mkdir()
@@ -107,13 +119,13 @@ def test_the_build_and_the_lookup_take_their_key_from_one_function(
     stack: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
-    real = images.service_build_key
+    real = images.build_key_of
 
-    def spy(client: Any, service: Any, folder: Path) -> str | None:
-        asked.append(str(service.build_spec.target))
-        return real(client, service, folder)
+    def spy(client: Any, build: Build) -> str | None:
+        asked.append(str(build.target))
+        return real(client, build)
 
-    monkeypatch.setattr(images, "service_build_key", spy)
+    monkeypatch.setattr(images, "build_key_of", spy)
     client: Any = FakeClient()
     ensure_image(client, stack, "api", tmp_path, lambda _s, _w: None)
     existing_image(client, stack, "api", tmp_path)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backend import Outcome, Targets
+from poc_runner.backends.docker.netprobe import READ_ADDRESSES
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.isolation import REACH, ROUTES, judge_isolation, read_routes
 from poc_runner.model.checks import IsolationCheck
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.execute import Outcome
-from poc_runner.sandbox.netprobe import READ_ADDRESSES, Targets
 
 HOST = ["127.0.0.1", "192.0.2.2", "172.17.0.1", "::1", "fd00::2"]
 GATEWAY = "172.20.0.1"

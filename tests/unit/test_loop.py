@@ -11,7 +11,7 @@ import pytest
 
 from poc_runner.errors import SandboxError
 from poc_runner.loop import changed, look
-from poc_runner.run import RunOptions
+from poc_runner.pipeline import Options as RunOptions
 
 
 def folder(tmp_path: Path) -> Path:

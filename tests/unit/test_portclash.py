@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from poc_runner.backends.docker.forwarder import forwards
+from poc_runner.backends.docker.portclash import holders
 from poc_runner.sandbox import labels as label
-from poc_runner.sandbox.forwarder import forwards
-from poc_runner.sandbox.portclash import holders
 
 
 class Listing:

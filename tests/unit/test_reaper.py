@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from docker.models.containers import Container
 
-from poc_runner.sandbox import labels
-from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
-from poc_runner.sandbox.reaper import (
+from poc_runner.backends.docker.sweep import (
     LIVE,
     OTHER_USERS,
     UNCHECKABLE,
     _kept_because,
     labels_of,
     name_of,
-    state_dir,
 )
+from poc_runner.sandbox import labels
+from poc_runner.sandbox.owner import Liveness, Owner, liveness, this_process, this_user
+from poc_runner.settings import state_dir
 
 
 def me() -> Owner:

@@ -1,4 +1,4 @@
-"""Removing at teardown and clean-up (sandbox/removal.py): what is gone, or going already,
+"""Removing at teardown and clean-up (poc_runner/backends/docker/removal.py): what is gone, or going already,
 counts as removed once it is gone; anything else is said, naming the object."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import docker
 import pytest
 import requests
 
-from poc_runner.sandbox import removal
-from poc_runner.sandbox.removal import remove_container, remove_quietly
+from poc_runner.backends.docker import objects as removal
+from poc_runner.backends.docker.objects import remove_container, remove_quietly
 
 
 def refusal(status: int, explanation: str) -> docker.errors.APIError:

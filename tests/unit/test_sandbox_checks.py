@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from poc_runner.backend import Outcome
 from poc_runner.checks import http as http_check
 from poc_runner.checks import judge, sandboxed
 from poc_runner.checks.command import judge_command
@@ -31,7 +32,6 @@ from poc_runner.errors import ServiceStopped
 from poc_runner.model.checks import CommandCheck, HttpCheck, SqlCheck
 from poc_runner.model.services import Service
 from poc_runner.sandbox.capture import Capture
-from poc_runner.sandbox.execute import Outcome
 
 NOT_RUNNING = "not judged: the sandbox was not running"
 

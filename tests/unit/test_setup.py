@@ -15,13 +15,14 @@ from types import SimpleNamespace
 import docker
 import pytest
 
-from poc_runner import doctor
+from poc_runner.backends.docker import doctor
+from poc_runner.backends.docker.helpers import BASE_IMAGE, create_helper
+from poc_runner.backends.docker.holder import PAUSE_IMAGE
+from poc_runner.backends.docker.setup import build as built
+from poc_runner.backends.docker.setup import debian
 from poc_runner.errors import InvalidInput, SandboxError, ToolUnavailable
-from poc_runner.sandbox.helpers import BASE_IMAGE, create_helper
-from poc_runner.sandbox.holder import PAUSE_IMAGE
-from poc_runner.setup import IMAGES, debian, tag_of
-from poc_runner.setup import build as built
-from poc_runner.setup.make import Request
+from poc_runner.setup import IMAGES, tag_of
+from poc_runner.setup.request import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 POC = [sys.executable, "-m", "poc_runner"]
@@ -259,8 +260,8 @@ class TestKeptImages:
 
     @pytest.fixture
     def made(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        from poc_runner.backends.docker.setup import make
         from poc_runner.progress import Progress
-        from poc_runner.setup import make
 
         calls: list[str] = []
         monkeypatch.setattr(make, "local_image_id", lambda _client, tag: "sha256:kept")
@@ -288,7 +289,7 @@ class TestKeptImages:
     ) -> None:
         """Made by hand (`docker build`) or by a poc-runner before `poc setup`: no key to
         compare, so it is not taken for what this poc-runner would build."""
-        from poc_runner.setup import make
+        from poc_runner.backends.docker.setup import make
 
         monkeypatch.setattr(built, "key_of", lambda *_: "key-now")
         image = SimpleNamespace(labels=None)

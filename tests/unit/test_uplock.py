@@ -1,22 +1,30 @@
 """One `poc up` of a scenario at a time (sandbox/uplock.py), and what removed a sandbox under a
-run, as the command that did it noted (sandbox/reaper.py)."""
+run, as the command that did it noted (sandbox/notes.py)."""
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from poc_runner.errors import SandboxError
-from poc_runner.sandbox.reaper import note_removal, removed_by
-from poc_runner.sandbox.uplock import bringing_up
+from poc_runner.sandbox import uplock
+from poc_runner.sandbox.notes import note_removal, removed_by
+
+ENGINE = "unix:///nowhere.sock"  # the engine the sandbox is brought up on
 
 
 @pytest.fixture(autouse=True)
 def own_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POC_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere.sock")
+
+
+def bringing_up(
+    scenario: str, command: str, path: str, engine: str = ENGINE
+) -> AbstractContextManager[None]:
+    return uplock.bringing_up(scenario, command, path, engine)
 
 
 def test_a_second_bringing_up_of_one_scenario_is_refused_naming_the_first() -> None:
@@ -41,10 +49,11 @@ def test_another_scenario_or_a_later_one_is_not_held_up() -> None:
 def test_the_same_scenario_on_another_engine_is_not_held_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with bringing_up("demo", "`poc up`", "x"):
-        monkeypatch.setenv("DOCKER_HOST", "ssh://elsewhere")
-        with bringing_up("demo", "`poc up`", "x"):
-            pass
+    with (
+        bringing_up("demo", "`poc up`", "x"),
+        bringing_up("demo", "`poc up`", "x", "ssh://elsewhere"),
+    ):
+        pass
 
 
 def test_a_removal_noted_is_said_with_who_and_when() -> None:

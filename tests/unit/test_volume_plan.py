@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from poc_runner.model import Scenario
-from poc_runner.sandbox.volumes import Attach, plan_mounts
+from poc_runner.sandbox.volumeplan import Attach, plan_mounts
 
 
 def scenario(**services: dict[str, Any]) -> Scenario:

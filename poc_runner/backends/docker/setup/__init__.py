@@ -1,0 +1,1 @@
+"""`poc setup` on a Docker engine."""
