@@ -71,6 +71,9 @@ class Targets:
 
     host: list[str]  # every address the engine's host holds, loopback included
     gateways: list[str]  # of the sandbox's network, as the engine configured it
+    # Why asking the sandbox's resolver for an outside name would send the question beyond this
+    # machine, when the engine would: the check then asks nothing and counts it a way out.
+    lookup_leaks: str | None = None
 
 
 @dataclass(frozen=True)

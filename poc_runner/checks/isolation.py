@@ -15,6 +15,9 @@ For each named service (default: every one), a helper in the service's network n
   proves nothing, so it fails the check too. Engines before Docker 25 keep a default route on
   an internal network through a gateway they never assign (moby/moby 46603): trying that
   gateway shows the route leads nowhere.
+- The outside name is not asked of an engine that would carry the question out
+  (CVE-2024-29018: engines before 26.0.0, 25.0.4 and 23.0.11 forward a lookup from an internal
+  network to a resolver on the host's loopback, from the host): that flaw is the way out.
 
 Nothing of this can reach beyond the machine: with no route out, the kernel sends nothing
 beyond the sandbox's own link, and the resolver's forwarded query fails the same way. A
@@ -88,6 +91,9 @@ def attempt(target):
     return next((a for a in answers if a in ("connected", "ECONNREFUSED", "timeout")), answers[0])
 looked = {}
 def look():
+    if not name:
+        looked["error"] = "not asked"
+        return
     try:
         looked["answer"] = sorted({info[4][0] for info in socket.getaddrinfo(name, None)})
     except OSError as exc:
@@ -186,13 +192,16 @@ def _look(sandbox: SandboxAccess, service: str, targets: Targets, egress: bool) 
     gateways = [_plain(gateway) for gateway in [*targets.gateways, *finding.route_gateways]]
     tried = list(dict.fromkeys([*host, *gateways]))
     reach = [[address, PORT] for address in tried]
-    argv = ["python3", "-c", REACH, json.dumps(reach), OUTSIDE_NAME, str(WAIT)]
+    name = "" if targets.lookup_leaks else OUTSIDE_NAME  # a question that would leave: unasked
+    argv = ["python3", "-c", REACH, json.dumps(reach), name, str(WAIT)]
     said = _run(sandbox, service, argv, "trying the host's addresses", WAIT * 2 + _GRACE)
     answers, finding.lookup = read_reach(said, len(reach))
+    if targets.lookup_leaks:
+        finding.lookup = f"{OUTSIDE_NAME} not looked up: {targets.lookup_leaks}"
     finding.answers = {
         _place(address): answer for address, answer in zip(tried, answers, strict=True)
     }
-    finding.way_out = _way_out(finding)
+    finding.way_out = _way_out(finding) or targets.lookup_leaks
     return finding
 
 

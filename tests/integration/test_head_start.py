@@ -95,7 +95,7 @@ def test_a_service_that_waits_on_health_joins_its_confined_holder(
         assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
         assert host["ReadonlyRootfs"] and not host["Privileged"] and not host["Binds"]
         assert "no-new-privileges:true" in host["SecurityOpt"]
-        assert host["Memory"] == 8 * 1024**2 and host["PidsLimit"] == 4
+        assert host["Memory"] == 8 * 1024**2 and host["PidsLimit"] == 16
         assert holder.attrs["Config"]["User"] == "65534:65534"
     finally:
         sweep(client, include_kept=True, only_kept=True, scenario="held")

@@ -198,6 +198,33 @@ def test_the_isolation_check_catches_an_internal_network_that_reaches_the_host(
     assert gateway in judged.measured["app"] and "a way out" in judged.evidence
 
 
+def test_the_host_reader_sees_the_resolvers_the_engine_forwards_to(
+    client: docker.DockerClient,
+) -> None:
+    """CVE-2024-29018 turns on the resolvers the engine forwards a sandbox's lookups to: the
+    reader on the host's network must see the engine's own choice (systemd-resolved's upstream
+    list in place of its stub), and whether a lookup would leave is decided from them."""
+    from poc_runner.backends.docker import netprobe
+
+    marker = {"io.poc-runner.test": "isolation-resolvers"}
+    reader = netprobe.create_reader(client, None, marker)
+    try:
+        reader.start()
+        addresses, resolvers = netprobe.read_host(reader)
+    finally:
+        reader.remove(force=True)
+    conf = Path("/etc/resolv.conf").read_text()
+    if "127.0.0.53" in conf and Path("/run/systemd/resolve/resolv.conf").exists():
+        conf = Path("/run/systemd/resolve/resolv.conf").read_text()
+    named = [line.split()[1] for line in conf.splitlines() if line.startswith("nameserver ")]
+    assert resolvers == named
+    assert set(host_addresses()) <= set(addresses)
+    version = str(client.version()["Version"])
+    loopback = any(r.startswith("127.") or r == "::1" for r in resolvers)
+    fixed = netprobe.lookup_leaks(version, ["127.0.0.1"]) is None
+    assert (netprobe.lookup_leaks(version, resolvers) is not None) is (loopback and not fixed)
+
+
 def test_the_isolation_check_on_a_sandbox_left_up_runs_again_and_leaves_nothing(
     scenario: ScenarioFactory, client: docker.DockerClient, tmp_path: Path
 ) -> None:

@@ -320,7 +320,7 @@ def assert_hardened(host: dict[str, object]) -> None:
 
 def assert_forwarder_confined(attrs: dict[str, Any]) -> None:
     """The forwarder (poc_runner/backends/docker/forwarder.py): nobody, no capability at all, a read-only root,
-    32 MiB and 4 pids, no host path, IP forwarding off, and ports on 127.0.0.1 only."""
+    32 MiB and 16 pids, no host path, IP forwarding off, and ports on 127.0.0.1 only."""
     host = attrs["HostConfig"]
     assert attrs["Config"]["User"] == "65534:65534"
     assert host["Privileged"] is False
@@ -328,7 +328,7 @@ def assert_forwarder_confined(attrs: dict[str, Any]) -> None:
     assert host["SecurityOpt"] == ["no-new-privileges:true"]
     assert host["ReadonlyRootfs"] is True
     assert host["Memory"] == 32 * 1024**2 == host["MemorySwap"]
-    assert host["PidsLimit"] == 4
+    assert host["PidsLimit"] == 16
     assert not host["Binds"] and not attrs["Mounts"]
     assert host["Sysctls"] == {"net.ipv4.ip_forward": "0"}
     bindings = [b for found in host["PortBindings"].values() for b in found]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from poc_runner.backend import Outcome, Targets
-from poc_runner.backends.docker.netprobe import READ_ADDRESSES
+from poc_runner.backends.docker.netprobe import READ_ADDRESSES, lookup_leaks
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.isolation import REACH, ROUTES, judge_isolation, read_routes
 from poc_runner.model.checks import IsolationCheck
@@ -46,21 +46,24 @@ class FakeSandbox:
         answers: dict[str, str] | None = None,
         lookup: dict[str, Any] | None = None,
         network: str = "isolated",
+        leaks: str | None = None,
     ) -> None:
-        self.routes, self.answers = routes, answers or {}
+        self.routes, self.answers, self.leaks = routes, answers or {}, leaks
         self.lookup = lookup or {"error": "[Errno -3] Temporary failure in name resolution"}
         services = dict.fromkeys(routes, object())
         self.scenario = SimpleNamespace(services=services, sandbox=SimpleNamespace(network=network))
         self.tried: dict[str, list[str]] = {}
+        self.asked: dict[str, str] = {}
 
     def isolation_targets(self) -> Targets:
-        return Targets(HOST, [GATEWAY])
+        return Targets(HOST, [GATEWAY], self.leaks)
 
     def probe_within(self, service: str, argv: list[str], timeout: float) -> Outcome:
         if argv[2] == ROUTES:
             return outcome(self.routes[service])
         targets = [address for address, _port in json.loads(argv[3])]
         self.tried[service] = targets
+        self.asked[service] = argv[4]
         answers = [self.answers.get(a, "ENETUNREACH") for a in targets]
         return outcome({"answers": answers, "lookup": self.lookup})
 
@@ -131,6 +134,45 @@ def test_an_outside_name_resolved_is_a_way_out() -> None:
     assert result.measured["app"] == "example.com resolved to 93.184.215.14"
 
 
+def test_an_engine_that_carries_lookups_out_is_not_asked_and_is_a_way_out() -> None:
+    """CVE-2024-29018: the lookup itself would leave the machine, so it is never made."""
+    why = lookup_leaks("20.10.24+dfsg1", ["127.0.0.53"])
+    assert why is not None
+    sandbox = FakeSandbox({"app": [SUBNET]}, answers={GATEWAY: "EHOSTUNREACH"}, leaks=why)
+    result = judged(sandbox)
+    assert sandbox.asked == {"app": ""}  # the addresses tried, no name asked
+    assert not result.passed
+    assert result.measured["app"] == why
+    assert f"example.com not looked up: {why}" in result.evidence
+    assert "CVE-2024-29018" in why and "127.0.0.53" in why
+
+
+def test_a_safe_engine_is_asked_the_outside_name() -> None:
+    sandbox = FakeSandbox({"app": [SUBNET]}, answers={GATEWAY: "EHOSTUNREACH"})
+    assert judged(sandbox).passed and sandbox.asked == {"app": "example.com"}
+
+
+@pytest.mark.parametrize(
+    ("version", "resolvers", "leaks"),
+    [
+        ("20.10.24+dfsg1", ["127.0.0.53"], True),
+        ("20.10.24+dfsg1", ["10.255.255.53"], False),  # forwarded from the sandbox: no route
+        ("20.10.24+dfsg1", ["10.0.0.2", "::1"], True),
+        ("23.0.10", ["127.0.0.1"], True),
+        ("23.0.11", ["127.0.0.1"], False),
+        ("24.0.9", ["127.0.0.1"], True),  # 24.0 had no fixed release
+        ("25.0.3", ["127.0.0.1"], True),
+        ("25.0.4", ["127.0.0.1"], False),
+        ("26.0.0", ["127.0.0.1"], False),
+        ("27.5.1", ["127.0.0.1"], False),
+        ("master-dockerproject", ["127.0.0.1"], True),  # a version it cannot place
+        ("20.10.24", [], False),
+    ],
+)
+def test_which_engines_carry_a_lookup_out(version: str, resolvers: list[str], leaks: bool) -> None:
+    assert (lookup_leaks(version, resolvers) is not None) is leaks
+
+
 def test_only_the_named_services_are_probed() -> None:
     sandbox = FakeSandbox({"app": [SUBNET], "db": [SUBNET]})
     result = judged(sandbox, ["db"])
@@ -174,9 +216,14 @@ class TestScriptsHere:
 
     def test_addresses_read(self) -> None:
         found = self.run(READ_ADDRESSES)
-        assert "127.0.0.1" in found
+        assert "127.0.0.1" in found["addresses"]
+        assert isinstance(found["resolvers"], list)
 
     def test_reach_answers_each_target_in_order(self) -> None:
         said = self.run(REACH, json.dumps([["127.0.0.1", 9]]), "localhost", "2")
         assert said["answers"] == ["ECONNREFUSED"]  # loopback, a closed port: nothing left
         assert said["lookup"]["answer"]
+
+    def test_reach_asks_no_name_when_given_none(self) -> None:
+        said = self.run(REACH, json.dumps([["127.0.0.1", 9]]), "", "2")
+        assert said["lookup"] == {"error": "not asked"}

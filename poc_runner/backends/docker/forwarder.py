@@ -16,7 +16,7 @@ service of the run that connects to it over the run's network finds nothing list
 
 Its program (PROGRAM) is a short asyncio script given to `python3 -c`: nothing is mounted or
 copied in. It listens on ports of its own from FIRST_PORT up (unprivileged, so it needs no
-capability at all), runs as nobody with a read-only root, 32 MiB and 4 pids, and with IP
+capability at all), runs as nobody with a read-only root, 32 MiB and 16 pids, and with IP
 forwarding off in its network namespace, so no packet is routed through it either.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poc_runner.backend import Endpoint
-from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.helpers import START_PIDS, confined, create_helper
 from poc_runner.backends.docker.holder import NOBODY
 from poc_runner.errors import SandboxError
 from poc_runner.model.services import PORT
@@ -42,7 +42,7 @@ LOOPBACK = "127.0.0.1"
 # The forwarder's own ports, one per declared port: unprivileged (no NET_BIND_SERVICE), and
 # below the ephemeral range from which its own connections to the service leave.
 FIRST_PORT = 10000
-MEMORY, PIDS = "32m", 4  # it idles at about 11 MiB, relaying included; one thread
+MEMORY, PIDS = "32m", START_PIDS  # it idles at about 11 MiB, relaying included; one thread
 READY_WITHIN = 10.0  # seconds for python3 to start and bind its ports
 READY = b"listening"
 # Kept (and small) so start-up sees READY, or the traceback that says why it never came.

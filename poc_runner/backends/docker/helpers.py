@@ -27,6 +27,13 @@ def helper_image() -> str:
     return settings.helper_image() or BASE_IMAGE
 
 
+# The fewest pids a container of ours may have: runc's own init counts against the limit while
+# it starts the container, and its Go runtime makes about six threads; under 16 the engine's
+# start fails now and then under load ("pthread_create failed", "cannot start a stopped
+# process": 1 start in 30 to 40 at a limit of 4 with both cores busy, none in 40 at 16).
+START_PIDS = 16
+
+
 def confined(
     *, capabilities: tuple[str, ...] = (), memory: str = "64m", pids: int = 32
 ) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from poc_runner.backends.docker.helpers import START_PIDS
 from poc_runner.backends.docker.objects import create_container
 from poc_runner.setup import tag_of
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 PAUSE_IMAGE = tag_of("pause")
 PAUSE_PATH = "/pause"
 NOBODY = "65534:65534"
-# Enough for one sleeping process (the engine refuses memory limits under 6 MiB).
-LIMITS: dict[str, Any] = {"mem_limit": "8m", "memswap_limit": "8m", "pids_limit": 4}
+# Enough for one sleeping process (the engine refuses memory limits under 6 MiB), and for runc
+# to start it (START_PIDS).
+LIMITS: dict[str, Any] = {"mem_limit": "8m", "memswap_limit": "8m", "pids_limit": START_PIDS}
 
 _LOAD_ADDRESS = 0x400000
 _ELF_HEADER, _PROGRAM_HEADER = 64, 56

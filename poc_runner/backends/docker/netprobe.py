@@ -7,13 +7,16 @@ what the service sees, its routes, its addresses and its resolver (Docker gives 
 that joins another's namespace that container's /etc/resolv.conf and /etc/hosts).
 
 The host's addresses are read by a helper on the host's network that only reads two kernel
-tables (/proc/net/fib_trie, /proc/net/if_inet6) and opens no socket: the engine's host is not
-always this machine (an engine reached over SSH or TCP), so its addresses are read there.
+tables (/proc/net/fib_trie, /proc/net/if_inet6) and the resolvers the engine uses
+(/etc/resolv.conf) and opens no socket: the engine's host is not always this machine (an engine
+reached over SSH or TCP), so its addresses are read there.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.backend import Outcome
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
     from docker.models.networks import Network
 
 
-# Prints every address the host holds: the kernel's local IPv4 routes, and its IPv6 addresses.
+# Prints every address the host holds (the kernel's local IPv4 routes, its IPv6 addresses) and
+# the resolvers named in /etc/resolv.conf.
 READ_ADDRESSES = """\
 import json
 found = []
@@ -44,7 +48,16 @@ try:
             found.append(":".join(digits[i:i + 4] for i in range(0, 32, 4)))
 except OSError:
     pass
-print(json.dumps(sorted(set(found))))
+resolvers = []
+try:
+    with open("/etc/resolv.conf") as conf:
+        for line in conf:
+            words = line.split()
+            if len(words) > 1 and words[0] == "nameserver":
+                resolvers.append(words[1])
+except OSError:
+    pass
+print(json.dumps({"addresses": sorted(set(found)), "resolvers": resolvers}))
 """
 _READ_TIMEOUT = 30.0
 
@@ -79,9 +92,42 @@ def _helper(
     )
 
 
-def read_addresses(reader: Container) -> list[str]:
-    """Every address the engine's host holds (loopback included: the check leaves it out)."""
-    return _addresses(execute(reader, ["python3", "-c", READ_ADDRESSES], timeout=_READ_TIMEOUT))
+def read_host(reader: Container) -> tuple[list[str], list[str]]:
+    """Every address the engine's host holds (loopback included: the check leaves it out), and
+    the resolvers the engine forwards names to (a host-network container gets the engine's
+    own choice: the host's /etc/resolv.conf, or systemd-resolved's upstream list)."""
+    said = _json(execute(reader, ["python3", "-c", READ_ADDRESSES], timeout=_READ_TIMEOUT))
+    return [str(a) for a in said["addresses"]], [str(r) for r in said["resolvers"]]
+
+
+def lookup_leaks(engine_version: str, resolvers: list[str]) -> str | None:
+    """Why a lookup inside an internal network leaves this machine, when it does: engines before
+    26.0.0, 25.0.4 and 23.0.11 forward it from the host's own namespace to a resolver on the
+    host's loopback (CVE-2024-29018), and from there it goes wherever that resolver sends it."""
+    loopback = [r for r in resolvers if _is_loopback(r)]
+    if not loopback or _fixed(engine_version):
+        return None
+    return (
+        f"the engine (Docker {engine_version}) forwards the sandbox's name lookups from the host"
+        f" to the host's resolver {loopback[0]}, which sends them out: a service can pass data"
+        " out in a name it looks up (CVE-2024-29018; fixed in Docker 26.0.0, 25.0.4 and 23.0.11)"
+    )
+
+
+def _fixed(version: str) -> bool:
+    numbers = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
+    if numbers is None:
+        return False  # not a version this check can place: assume the flaw is there
+    found = tuple(int(n) for n in numbers.groups())
+    fixed_in = ((23, 0, 11), (23, 1, 0)), ((25, 0, 4), (25, 1, 0)), ((26, 0, 0), (10**6, 0, 0))
+    return any(first <= found < after for first, after in fixed_in)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def gateways(network: Network) -> list[str]:
@@ -91,7 +137,7 @@ def gateways(network: Network) -> list[str]:
     return [str(config["Gateway"]).split("/")[0] for config in configs if config.get("Gateway")]
 
 
-def _addresses(outcome: Outcome) -> list[str]:
+def _json(outcome: Outcome) -> dict[str, list[Any]]:
     from poc_runner.errors import SandboxError
 
     text = outcome.stdout.text().strip()
@@ -99,7 +145,9 @@ def _addresses(outcome: Outcome) -> list[str]:
         found: Any = json.loads(text) if outcome.exit_code == 0 else None
     except json.JSONDecodeError:
         found = None
-    if not isinstance(found, list):
+    if not isinstance(found, dict) or not all(
+        isinstance(found.get(key), list) for key in ("addresses", "resolvers")
+    ):
         said = outcome.stderr.text().strip()[-300:] or text[-300:] or "nothing"
         raise SandboxError(f"could not read the host's addresses for the isolation check: {said}")
-    return [str(address) for address in found]
+    return found

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from poc_runner.backends.docker.data import copy_in
 from poc_runner.backends.docker.forwarder import role
-from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.helpers import START_PIDS, confined, create_helper
 from poc_runner.backends.docker.objects import containers
 from poc_runner.errors import InvalidInput, SandboxError
 from poc_runner.plan import changes
@@ -181,7 +181,7 @@ def refresh(
         labels={**labels, label.SERVICE: "(refresh)"},
         network_disabled=True,
         mounts=[Mount(f"{_AT}/{i}", v.name, type="volume") for i, v in enumerate(volumes)],
-        **confined(capabilities=("DAC_OVERRIDE", "FOWNER"), memory="128m", pids=8),
+        **confined(capabilities=("DAC_OVERRIDE", "FOWNER"), memory="128m", pids=START_PIDS),
     )
     hashes = HashIndex.load()
     try:

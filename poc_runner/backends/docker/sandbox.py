@@ -49,7 +49,8 @@ from poc_runner.backends.docker.netprobe import (
     create_reader,
     create_within,
     gateways,
-    read_addresses,
+    lookup_leaks,
+    read_host,
 )
 from poc_runner.backends.docker.network import address_on, create_network, placement, resolver
 from poc_runner.backends.docker.objects import (
@@ -599,8 +600,8 @@ class DockerSandbox:
         return execute(helper, argv, timeout=self.time_left(timeout))
 
     def isolation_targets(self) -> Targets:
-        """The host's addresses (read on the engine's host, nothing sent) and the gateways of
-        the sandbox's network."""
+        """The host's addresses (read on the engine's host, nothing sent), the gateways of the
+        sandbox's network, and whether the engine would carry a name lookup out."""
         with self._probe_lock:
             if self._targets is None:
                 labels = {**self.labels, label.SERVICE: "(host addresses)"}
@@ -608,11 +609,13 @@ class DockerSandbox:
                 self._within["(host addresses)"] = reader
                 try:
                     reader.start()
-                    found = read_addresses(reader)
+                    found, resolvers = read_host(reader)
                 finally:
                     del self._within["(host addresses)"]
                     remove_quietly(reader.name, partial(remove_container, reader))
-                self._targets = Targets(found, gateways(self.networks[0]))
+                version = str(self.client.version().get("Version", "?"))
+                leaks = lookup_leaks(version, resolvers)
+                self._targets = Targets(found, gateways(self.networks[0]), leaks)
             return self._targets
 
     def shell(self, service: str, argv: list[str], *, terminal: bool) -> list[str]:

@@ -19,7 +19,7 @@ import contextlib
 import secrets
 from typing import TYPE_CHECKING
 
-from poc_runner.backends.docker.helpers import confined, create_helper
+from poc_runner.backends.docker.helpers import START_PIDS, confined, create_helper
 from poc_runner.sandbox import labels
 
 if TYPE_CHECKING:
@@ -91,7 +91,9 @@ def stop_marked(container: Container, token: str) -> None:
         labels=own,
         pid_mode=f"container:{container.id}",
         network_disabled=True,
-        **confined(capabilities=("KILL", "SYS_PTRACE", "DAC_READ_SEARCH"), memory="32m", pids=8),
+        **confined(
+            capabilities=("KILL", "SYS_PTRACE", "DAC_READ_SEARCH"), memory="32m", pids=START_PIDS
+        ),
     )
     try:
         stopper.start()
