@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from poc_runner.backends.fake import Call, FakeEngine, Reply, Script, replies
+from poc_runner.backend import Targets
+from poc_runner.backends.fake import TARGETS, Call, FakeEngine, Reply, Script, replies
 from poc_runner.checks.grounds import RULES, Case, Conclusion
 from poc_runner.checks.isolation import ROUTES
 from poc_runner.errors import EngineLost, Interrupted, InvalidInput
@@ -322,6 +323,40 @@ def in_the_sandbox(call: Call) -> Reply:
     if call.argv[0] == "psql":
         return Reply(stdout="12\n")
     return Reply()  # `command`'s `true`
+
+
+ISOLATED = """\
+apiVersion: poc-runner/v1
+name: nothing-leaves
+services:
+  app: {image: poc-runner/base:bookworm, command: ["sleep", "infinity"]}
+steps:
+  - {name: work, service: app, run: "true"}
+acceptance:
+  criteria:
+    - {id: nothing-leaves, must: true, check: {type: isolation}}
+"""
+
+
+@pytest.mark.parametrize("leaks", [None, "the engine forwards lookups from the host"])
+def test_an_engine_that_would_carry_a_lookup_out_is_never_asked_one(
+    tmp_path: Path, leaks: str | None
+) -> None:
+    """CVE-2024-29018: the question itself would leave the machine, so it is not asked, and
+    the flaw is the way out; an engine without it is asked, and the run passes."""
+    targets = Targets(TARGETS.host, TARGETS.gateways, leaks)
+    engine = FakeEngine(Script(in_the_sandbox, targets=targets))
+    finished, _ = run(scenario(tmp_path / "s", ISOLATED), engine, tmp_path)
+    (criterion,) = finished.result.criteria
+    (sandbox,) = engine.made
+    (attempt,) = [c for c in sandbox.calls if c.within and c.argv[2] != ROUTES]
+    if leaks is None:
+        assert criterion.passed and attempt.argv[4] == "example.com"
+        return
+    assert attempt.argv[4] == "", "no name asked"
+    assert not criterion.passed and finished.result.verdict == "fail"
+    assert criterion.measured == {"app": leaks}
+    assert f"example.com not looked up: {leaks}" in criterion.evidence
 
 
 def row_engine(kind: str, case: Case) -> FakeEngine:
