@@ -10,14 +10,14 @@ here. It calls the pipeline's front door, and nothing more:
   left up, checked against the scenario), `live.describe` (where its ports answer), and
   `live.down` (`poc down`); on a live sandbox (backend.Sandbox) `.exec` and `.down`.
 
-Nothing here prints, but for what could not be written beside a run's own files (report.pdf,
-the history), said on stderr as `poc run` says it. Progress goes to the caller's `on_event`
-as `Event`s, or nowhere; Ctrl-C and SIGTERM tear down what is up and end as `Interrupted`.
+Nothing here prints: what could not be written beside a run's own files (report.pdf, the
+history) is a Python warning (`NotWritten`; `poc run` shows it as `warning: ...`, pytest in
+its warnings summary). Progress goes to the caller's `on_event` as `Event`s, or nowhere;
+Ctrl-C and SIGTERM tear down what is up and end as `Interrupted`.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from poc_runner.model import Scenario
     from poc_runner.pipeline import Finished, Options
     from poc_runner.result import RunResult
+
+
+class NotWritten(UserWarning):
+    """Something beside a finished run's own files could not be written (report.pdf, the
+    history): the run and its result stand."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,11 @@ def run_scenarios(scenarios: list[tuple[Path, Scenario]], request: Request) -> l
 
 def _located(finished: list[Finished], files: list[Path]) -> list[RunResult]:
     """Each result knowing its run folder, its scenario file and, when its sandbox is still
-    up, where its services answer; what could not be written beside it, said."""
+    up, where its services answer; what could not be written beside it, a warning."""
     results = []
     for run, file in zip(finished, files, strict=True):
         for warning in run.warnings:
-            sys.stderr.write(SECRETS.mask(f"warning: {warning}") + "\n")
+            warnings.warn(SECRETS.mask(warning), NotWritten, stacklevel=4)
         endpoints = _shown(run.left_up) if run.left_up is not None else {}
         results.append(run.result.at(run.folder, endpoints, file))
     return results

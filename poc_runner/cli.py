@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -291,22 +292,26 @@ def run(
     if shard_durations is not None and shard is None:
         raise click.UsageError("--shard-durations balances --shard I/N: give both")
     progress = for_terminal()
-    try:
-        results = run_all(
-            paths,
-            parallel=parallel,
-            shard=shard,
-            shard_durations=shard_durations,
-            variables=variables,
-            out=out,
-            history=True,
-            reuse=reuse,
-            keep=keep,
-            pdf=pdf,
-            on_event=progress,
-        )
-    finally:
-        progress.close()
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            results = run_all(
+                paths,
+                parallel=parallel,
+                shard=shard,
+                shard_durations=shard_durations,
+                variables=variables,
+                out=out,
+                history=True,
+                reuse=reuse,
+                keep=keep,
+                pdf=pdf,
+                on_event=progress,
+            )
+        finally:
+            progress.close()
+            for warning in warned:  # what the library says as Python warnings, said plainly
+                click.echo(SECRETS.mask(f"warning: {warning.message}"), err=True)
     from poc_runner.pipeline import exit_code
     from poc_runner.summary import summarize
 

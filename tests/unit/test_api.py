@@ -395,3 +395,19 @@ def test_events_reach_the_listener_and_a_listener_that_raises_is_dropped() -> No
 def test_no_listener_is_silent(capsys: pytest.CaptureFixture[str]) -> None:
     _runs.display(None).update("small", "sandbox", "up")
     assert capsys.readouterr() == ("", "")
+
+
+def test_what_could_not_be_written_beside_a_run_is_a_warning_not_a_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library prints nothing: a history it could not record is a Python warning (pytest
+    shows it in its summary; `poc run` says it as `warning: ...`)."""
+    from poc_runner.pipeline import Finished
+
+    said = "run x not recorded in the history: disk full"
+    with pytest.warns(_runs.NotWritten, match="not recorded in the history"):
+        (result,) = _runs._located(
+            [Finished(passing(), tmp_path, None, (said,))], [tmp_path / "scenario.yaml"]
+        )
+    assert result.folder == tmp_path
+    assert capsys.readouterr() == ("", "")
