@@ -26,12 +26,12 @@ from typing import Any
 
 from poc_runner.errors import InvalidInput
 from poc_runner.masking import SECRETS
-from poc_runner.result import RunInputs, RunResult, Verdict
+from poc_runner.result import RunInputs, RunResult, Status, Verdict
 from poc_runner.settings import HISTORY as ENV_VAR
 from poc_runner.settings import history_path
 
 _BUSY_TIMEOUT_S = 30.0
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT PRIMARY KEY,
@@ -98,6 +98,7 @@ _MIGRATIONS = {
         "ALTER TABLE criteria ADD COLUMN check_type TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE criteria ADD COLUMN unit TEXT",
     ],
+    4: ["ALTER TABLE criteria ADD COLUMN status TEXT"],  # close and not judged, besides met
 }
 
 
@@ -145,7 +146,7 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
             )
             db.executemany(
                 "INSERT INTO criteria (run_id, position, id, title, passed, must, measured,"
-                " expected, check_type, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " expected, check_type, unit, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         result.run_id,
@@ -158,6 +159,7 @@ def record(result: RunResult, folder: Path, path: Path | None = None) -> None:
                         _stored(c.expected),
                         c.check,
                         c.unit,
+                        None if c.status is None else c.status.value,
                     )
                     for position, c in enumerate(result.criteria)
                 ],
@@ -228,6 +230,7 @@ class CriterionRow:
     expected: Any
     check: str = ""  # "" in runs recorded before the schema kept it
     unit: str | None = None
+    status: str | None = None  # result.Status's value; None in runs recorded before it was kept
 
 
 # A run's trend is against the scenario's judged run before it: a run whose sandbox failed
@@ -300,6 +303,7 @@ def get_run(run_id: str, path: Path | None = None) -> RunRow:
                 json.loads(row["expected"]),
                 row["check_type"],
                 row["unit"],
+                row["status"],
             )
             for row in criteria
         ]
@@ -393,8 +397,8 @@ def _num(value: float) -> str:
 
 def format_comparison(before: RunRow, after: RunRow) -> str:
     """What the runs were given (variables, files' sha256), then per criterion what changed
-    from `before` to `after`: `!` passed or failed differently, `~` the same outcome with
-    another measured value (an input: another value), `=` nothing changed."""
+    from `before` to `after`: `!` another outcome (passed, failed, close, not judged), `~` the
+    same outcome with another measured value (an input: another value), `=` nothing changed."""
     lines = [
         f"{before.run_id} -> {after.run_id}"
         + ("" if before.scenario == after.scenario else "  (different scenarios)"),
@@ -439,6 +443,8 @@ def _change(before: str, after: str) -> str:
 def _state(criterion: CriterionRow | None) -> str:
     if criterion is None:
         return "absent"
+    if criterion.status in (Status.CLOSE, Status.NOT_JUDGED):
+        return Status(criterion.status).value.replace("_", " ")
     return "passed" if criterion.passed else "failed"
 
 
@@ -452,7 +458,7 @@ def _criterion_change(name: str, old: CriterionRow | None, new: CriterionRow | N
 def _differs(old: CriterionRow | None, new: CriterionRow | None) -> bool:
     if old is None or new is None:
         return old is not new
-    return old.passed != new.passed or old.measured != new.measured
+    return _state(old) != _state(new) or old.measured != new.measured
 
 
 def _shown(criterion: CriterionRow | None) -> str:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from poc_runner.errors import Interrupted
-from poc_runner.interrupts import signals_ignored, sigterm_as_interrupt, wait_all
+from poc_runner.interrupts import interrupts_noted, signals_ignored, sigterm_as_interrupt, wait_all
 
 if TYPE_CHECKING:
     from poc_runner.backend import Sandbox
@@ -56,9 +56,12 @@ def run_each(jobs: Sequence[Callable[[], T]], parallel: int, live: LiveSandboxes
     """Every job's result, in order, `parallel` at a time; on Ctrl-C or SIGTERM, `live` is
     interrupted, the jobs finish, and Interrupted is raised."""
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="run")
-    futures: list[Future[T]] = [pool.submit(job) for job in jobs]
+    futures: list[Future[T]] = []
     try:
-        with sigterm_as_interrupt():
+        # From before the first job starts: a signal while the jobs are handed out (a job may
+        # get that far within the GIL's first slice) is noted and acted on once they are.
+        with sigterm_as_interrupt(), interrupts_noted():
+            futures += [pool.submit(job) for job in jobs]
             wait_all(futures)
     except KeyboardInterrupt:
         with signals_ignored():

@@ -4,14 +4,18 @@ anything starts.
 In an isolated sandbox a service's image is built without a network (Service.build_network),
 so a `RUN apt-get install ...` fails half way through a build. Each RUN that downloads gets a
 warning at its own line of the Dockerfile, with the way to allow it (`build.network: default`).
-An `ADD` of a URL is fetched by the engine itself, whatever the build's network, so it gets a
-warning too: the file belongs in the build folder.
+An `ADD` of a URL (or a git remote) is fetched by the engine itself, from the host, whatever
+the build's network: a network-less build would still reach out, even to the host's own
+loopback listeners, so it is refused, as is an `ADD` whose source is a build variable (it may
+be a URL); the file belongs in the build folder, or the build gets `build.network: default`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +33,7 @@ DOWNLOADS = re.compile(
     r"|(?<![\w.-])(?:curl|wget|git\s+clone)\b"
     r"|(?<![\w.-])(?:gem\s+install|go\s+(?:get|install|mod\s+download)|cargo\s+(?:install|fetch))\b"
 )
-_ADD_URL = re.compile(r"ADD\s+(?:--\S+\s+)*(https?://\S+)", re.IGNORECASE)
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
 _INSTRUCTION = re.compile(r"\s*([A-Za-z]+)\b")
 MAX_DOCKERFILE = 1024 * 1024  # bytes read; a longer Dockerfile is checked as far as that
 
@@ -63,16 +67,41 @@ def check_builds(scenario: Scenario, folder: Path, findings: Findings) -> None:
                     file=str(dockerfile),
                     fix=fix,
                 )
-            elif keyword == "ADD" and (url := _ADD_URL.match(instruction)):
+            elif keyword == "ADD" and (source := fetched_source(instruction)):
+                how = "is a build variable, which may be a URL" if "$" in source else "is remote"
                 findings.add(
                     Mark(line, column),
                     here,
-                    f"ADD fetches {url[1][:80]} with the engine's own network, whatever the"
-                    " build's network: put the file in the build folder and COPY it",
+                    f"ADD's source {source[:80]} {how}: the engine fetches it itself, from the"
+                    f" host, although service {name!r} is built without a network, as the"
+                    " sandbox runs. Put the file in the build folder and COPY it, or give the"
+                    " build `build.network: default`",
                     "build-network",
-                    Severity.WARNING,
+                    Severity.ERROR,
                     file=str(dockerfile),
+                    fix=fix,
                 )
+
+
+def fetched_source(instruction: str) -> str | None:
+    """The first source of an ADD the engine would fetch (a URL, a git remote) or cannot be
+    told from one (a build variable); None when every source is in the build folder."""
+    rest = instruction.split(None, 1)[1] if len(instruction.split(None, 1)) > 1 else ""
+    words: list[str] | None = None
+    if rest.lstrip().startswith("["):  # the JSON form: ADD ["src", ..., "dest"]
+        try:
+            parsed = json.loads(rest)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            words = [str(word) for word in parsed]
+    if words is None:
+        try:
+            words = shlex.split(rest, comments=False, posix=True)
+        except ValueError:
+            words = rest.split()
+    sources = [word for word in words if not word.startswith("--")][:-1]  # the last: the target
+    return next((s for s in sources if _REMOTE.match(s) or "$" in s), None)
 
 
 def instructions(text: str) -> Iterator[tuple[int, int, str]]:

@@ -321,3 +321,58 @@ def test_a_build_that_fails_without_a_network_says_how_to_allow_it(
     assert "building the image of service 'app'" in result.error
     assert "without a network" in result.error
     assert "network: default" in result.error
+
+
+def test_an_add_of_a_url_is_refused_before_the_engine_could_fetch_it(
+    scenario: ScenarioFactory, client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """The engine fetches an ADD's URL itself, from the host, even in a build without a
+    network: shown on the engine directly with a listener on the host's loopback; `poc run` of
+    a scenario whose Dockerfile does it is refused (exit 2) and the listener is never asked."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Served(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"fetched\n")
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Served)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dockerfile = f"FROM {BASE}\nADD http://127.0.0.1:{server.server_port}/x /x\n"
+    try:
+        (tmp_path / "ctx").mkdir()
+        (tmp_path / "ctx" / "Dockerfile").write_text(dockerfile)
+        image, _ = client.images.build(
+            path=str(tmp_path / "ctx"),
+            network_mode="none",
+            labels={"io.poc-runner.test": "add-url"},
+            rm=True,
+            forcerm=True,
+        )
+        client.images.remove(image.id, force=True)
+        assert asked == ["/x"], "the engine fetched it although the build had no network"
+        path = scenario(
+            """\
+            services:
+              app: {build: app, command: [sleep, infinity]}
+            steps: [{name: nothing, service: app, run: "true"}]
+            """,
+            name="build-add-url",
+            files={"app/Dockerfile": dockerfile},
+        )
+        from .conftest import poc
+
+        refused = poc("run", str(path), "--out", str(tmp_path / "runs"))
+    finally:
+        server.shutdown()
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "is remote: the engine fetches it itself" in refused.stdout + refused.stderr
+    assert asked == ["/x"], "poc run asked nothing"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from poc_runner.diagnostics import Severity
 from poc_runner.model import Service
 from poc_runner.validation import Validation, validate_file
 from poc_runner.validation.builds import instructions
@@ -44,11 +45,10 @@ def build_warnings(result: Validation) -> list[tuple[str, int, int, str]]:
     ]
 
 
-def test_an_isolated_build_warns_at_each_downloading_run_and_an_add_of_a_url(
+def test_an_isolated_build_warns_at_each_downloading_run_and_refuses_an_add_of_a_url(
     tmp_path: Path,
 ) -> None:
     result = checked(tmp_path, "app")
-    assert result.ok  # warnings only
     found = build_warnings(result)
     assert [(name, line, column) for name, line, column, _ in found] == [
         ("Dockerfile", 5, 1),
@@ -57,10 +57,35 @@ def test_an_isolated_build_warns_at_each_downloading_run_and_an_add_of_a_url(
     ]
     assert "`apt-get update`" in found[0][3] and "build.network: default" in found[0][3]
     assert "`pip install`" in found[1][3]
-    assert "ADD fetches https://example.invalid/tool.tgz" in found[2][3]
     (first, *_) = [d for d in result.diagnostics if d.rule == "build-network"]
     assert first.key_path == "services.app.build"
     assert first.fix == "build: {context: app, network: default}"
+    # The engine fetches an ADD's URL itself, from the host, whatever the build's network.
+    (refused,) = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    assert not result.ok and refused.line == 12 and refused.rule == "build-network"
+    assert refused.message.startswith("ADD's source https://example.invalid/tool.tgz is remote")
+    assert "COPY it, or give the build `build.network: default`" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("line", "source"),
+    [
+        ("ADD $TOOL_URL /opt/", "$TOOL_URL is a build variable"),
+        ('ADD ["http://example.invalid/a", "/opt/a"]', "http://example.invalid/a is remote"),
+        ("ADD --chown=1:1 git@example.invalid:a/b.git /src", "git@example.invalid:a/b.git"),
+    ],
+)
+def test_every_form_of_a_fetching_add_is_refused(tmp_path: Path, line: str, source: str) -> None:
+    dockerfile = f"FROM poc-runner/base:bookworm\nCOPY app.py /app/app.py\n{line}\n"
+    result = validate_file(write_scenario(tmp_path, VALID, {**FILES, "app/Dockerfile": dockerfile}))
+    (refused,) = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    assert source in refused.message and refused.line == 3
+
+
+def test_an_add_from_the_build_folder_is_fine(tmp_path: Path) -> None:
+    dockerfile = "FROM poc-runner/base:bookworm\nADD --chown=1:1 app.py tools.tgz /app/\n"
+    result = validate_file(write_scenario(tmp_path, VALID, {**FILES, "app/Dockerfile": dockerfile}))
+    assert result.ok and build_warnings(result) == []
 
 
 @pytest.mark.parametrize(

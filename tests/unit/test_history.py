@@ -23,7 +23,7 @@ from poc_runner.history import (
     record,
     record_run,
 )
-from poc_runner.result import RunInputs, RunResult, Verdict
+from poc_runner.result import RunInputs, RunResult, Status, Verdict
 from tests.unit.sample_results import SECRET, criterion, failing, passing, register_secret
 
 
@@ -59,7 +59,7 @@ class TestRecord:
         record(passing(), Path("runs/x"), db)
         with sqlite3.connect(db) as connection:
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (4,)
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         assert {"runs", "criteria"} <= tables
 
@@ -180,11 +180,11 @@ class TestUpgrade:
         (listed,) = list_runs(path=old)
         assert (listed.run_id, listed.score, listed.reused) == ("old-run", 100.0, None)
         with sqlite3.connect(old) as connection:
-            assert connection.execute("PRAGMA user_version").fetchone() == (3,)
+            assert connection.execute("PRAGMA user_version").fetchone() == (4,)
         kept = get_run("old-run", old)
         assert kept.inputs == RunInputs()
-        assert [(c.id, c.measured, c.check, c.unit) for c in kept.criteria] == [
-            ("recall", 0.97, "", None)
+        assert [(c.id, c.measured, c.check, c.unit, c.status) for c in kept.criteria] == [
+            ("recall", 0.97, "", None, None)
         ]
 
     def test_new_runs_are_recorded_next_to_the_old_ones(self, old: Path) -> None:
@@ -330,6 +330,21 @@ class TestCompare:
         assert "~ minutes-not-hours  passed" in text and "measured 0.5 s -> 0.75 s" in text
         assert "! new-one            absent -> passed" in text
         assert lines[-1] == "3 of 3 criteria changed"
+
+    def test_close_and_not_judged_are_outcomes_of_their_own(self, db: Path) -> None:
+        """A criterion that moved from not met to close (within its `near` bound) changed
+        outcome, and says so; one the sandbox left unjudged is not called failed."""
+        before, after = failing(), failing()
+        after.run_id = "20261125T005103Z-cccccc"
+        after.criteria[0].status = Status.CLOSE
+        after.criteria[1].status = Status.NOT_JUDGED
+        for result in (before, after):
+            record(result, Path("r"), db)
+        kept = get_run(after.run_id, db)
+        assert [c.status for c in kept.criteria] == ["close", "not_judged"]
+        text = format_comparison(get_run(before.run_id, db), kept)
+        assert "! recall             failed -> close" in text
+        assert "! minutes-not-hours  passed -> not judged" in text
 
     @pytest.mark.parametrize("part", ["20261123T", "aaaaaa", "Z-aaa", "23T005103Z-aaaaaa"])
     def test_any_unique_part_is_enough(self, db: Path, part: str) -> None:

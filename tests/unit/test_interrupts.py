@@ -82,3 +82,29 @@ def test_interrupts_noted_are_raised_when_the_block_ends_not_inside_it() -> None
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with interrupts_noted():  # nothing left noted from before
         pass
+
+
+def test_ctrl_c_while_the_runs_are_handed_out_still_tears_down_and_says_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job may reach its sandbox within the GIL's first slice, before the main thread waits:
+    Ctrl-C then (here: right after the first job is handed out, in the main thread) is still
+    the run's interruption, not a KeyboardInterrupt escaping the teardown."""
+    from poc_runner import parallel
+    from poc_runner.errors import Interrupted
+
+    class SignalledOnSubmit(ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted = super().submit(fn, *args, **kwargs)
+            signal.raise_signal(signal.SIGINT)
+            return submitted
+
+    monkeypatch.setattr(parallel, "ThreadPoolExecutor", SignalledOnSubmit)
+    live = parallel.LiveSandboxes()
+    try:
+        with pytest.raises(Interrupted, match="every sandbox was removed"):
+            parallel.run_each([lambda: 1, lambda: 2], 1, live)
+    except KeyboardInterrupt:  # not pytest's own: it would end the whole session
+        pytest.fail("Ctrl-C escaped run_each as a KeyboardInterrupt")
+    assert live.interrupted.is_set()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
