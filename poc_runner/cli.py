@@ -287,13 +287,14 @@ def run(
     sandbox error (and, before anything starts, when --pdf finds no Chromium).
     """
     from poc_runner._api import run_all
+    from poc_runner._runs import NotWritten
     from poc_runner.progress import for_terminal
 
     if shard_durations is not None and shard is None:
         raise click.UsageError("--shard-durations balances --shard I/N: give both")
     progress = for_terminal()
     with warnings.catch_warnings(record=True) as warned:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", NotWritten)  # each run's, not only the first
         try:
             results = run_all(
                 paths,

@@ -38,6 +38,7 @@ def test_a_run_writes_reports_and_history(scenario: ScenarioFactory, tmp_path: P
         "--var", "greeting=bonjour", "--pdf", env=env,
     )  # fmt: skip
     assert ran.returncode == 1, ran.stderr  # one criterion fails in each
+    assert "warning" not in ran.stderr.lower(), ran.stderr  # nothing failed to be written
 
     folders = sorted(out.glob("*/*"))
     assert len(folders) == 2
