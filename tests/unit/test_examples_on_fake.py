@@ -55,6 +55,8 @@ if text is None:
 mounts = json.loads(os.environ["FAKE_MOUNTS"])
 
 def local(path):
+    if any(path == o or path.startswith(o.rstrip("/") + "/") for o in mounts.values()):
+        return path  # this machine's already (a checkout under /tmp is not the service's /tmp)
     for inside, outside in sorted(mounts.items(), key=lambda m: -len(m[0])):
         if path == inside or path.startswith(inside.rstrip("/") + "/"):
             return outside + path[len(inside):]
