@@ -440,11 +440,16 @@ def _change(before: str, after: str) -> str:
     return before if before == after else f"{before} -> {after}"
 
 
+# Outcomes besides passed and failed, as result.json's status names them (runs recorded before
+# schema 4 have none).
+_OUTCOMES: dict[str, str] = {Status.CLOSE: "close", Status.NOT_JUDGED: "not judged"}
+
+
 def _state(criterion: CriterionRow | None) -> str:
     if criterion is None:
         return "absent"
-    if criterion.status in (Status.CLOSE, Status.NOT_JUDGED):
-        return Status(criterion.status).value.replace("_", " ")
+    if criterion.status in _OUTCOMES:
+        return _OUTCOMES[criterion.status]
     return "passed" if criterion.passed else "failed"
 
 

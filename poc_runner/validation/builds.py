@@ -86,7 +86,7 @@ def check_builds(scenario: Scenario, folder: Path, findings: Findings) -> None:
 def fetched_source(instruction: str) -> str | None:
     """The first source of an ADD the engine would fetch (a URL, a git remote) or cannot be
     told from one (a build variable); None when every source is in the build folder."""
-    rest = instruction.split(None, 1)[1] if len(instruction.split(None, 1)) > 1 else ""
+    rest = "".join(instruction.split(None, 1)[1:])  # what follows ADD
     words: list[str] | None = None
     if rest.lstrip().startswith("["):  # the JSON form: ADD ["src", ..., "dest"]
         try:

@@ -160,14 +160,20 @@ def test_a_sandbox_runs_commands_and_gives_back_what_they_wrote(
     assert engine.left_up(plan.name) == set()
 
 
-def test_a_sandbox_left_up_is_found_reused_and_swept(
-    engine: Engine, plan: SandboxPlan, sandboxes: list[Sandbox]
-) -> None:
-    path = plan.folder / "scenario.yaml"
+def left_up(engine: Engine, plan: SandboxPlan, sandboxes: list[Sandbox]) -> Sandbox:
+    """A sandbox brought up and kept, as `poc up` leaves one (removed by the fixture)."""
     options = SandboxOptions(keep=True, publish=True, timed=False, watch=False)
     kept = engine.sandbox(plan, new_run_id(), options=options)
     sandboxes.append(kept)
     kept.up()
+    return kept
+
+
+def test_a_sandbox_left_up_is_found_reused_and_swept(
+    engine: Engine, plan: SandboxPlan, sandboxes: list[Sandbox]
+) -> None:
+    path = plan.folder / "scenario.yaml"
+    kept = left_up(engine, plan, sandboxes)
     assert engine.left_up(plan.name) == {kept.run_id}
     (published,) = kept.endpoints()["app"]
     assert isinstance(published, Endpoint) and published.service_port == 8080
@@ -190,10 +196,7 @@ def test_a_sandbox_left_up_refuses_a_scenario_whose_services_changed(
     engine: Engine, plan: SandboxPlan, sandboxes: list[Sandbox]
 ) -> None:
     path = plan.folder / "scenario.yaml"
-    options = SandboxOptions(keep=True, publish=True, timed=False, watch=False)
-    kept = engine.sandbox(plan, new_run_id(), options=options)
-    sandboxes.append(kept)
-    kept.up()
+    left_up(engine, plan, sandboxes)
     changed = path.read_text().replace('"infinity"]', '"infinity"]\n    working_dir: /srv')
     path.write_text(textwrap.dedent(changed))
     try:
