@@ -22,6 +22,8 @@ import pytest
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import this_user
 
+from tests.unit.test_pytest_plugin import reports
+
 from .conftest import BASE, ROOT, labelled
 
 pytest_plugins = ["pytester"]
@@ -217,7 +219,9 @@ def test_a_must_have_not_met_fails_at_its_line_and_a_sandbox_error_is_an_error_o
     )
     for item in ("answers", "quick", r"\[verdict\]"):
         assert re.search(rf"ERROR at setup of {item} _", text), item
-    said = re.findall(r"broken\.poc\.yaml:\d+: the sandbox failed, nothing was judged", text)
+    said = re.findall(
+        r"broken\.poc\.yaml:\d+: the sandbox failed, nothing was judged", reports(text)
+    )
     assert len(said) == 3
     assert "service 'app' stopped (exit code 2)" in text and "config missing" in text
 

@@ -290,24 +290,43 @@ def test_a_must_have_not_met_fails_the_verdict_with_the_summary(
     )
 
 
+def reports(stdout: str) -> str:
+    """The session's output up to its short summary: one report per item. The summary repeats
+    each message, whole on CI (pytest's `running_on_ci`: CI or BUILD_NUMBER set), cut to the
+    terminal's width elsewhere, so a count over the whole output depends on where it runs."""
+    return stdout.split(" short test summary info ")[0]
+
+
+@pytest.fixture(params=[False, True], ids=["terminal", "ci"])
+def on_ci(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """The inner session as on a developer's terminal and as on CI, whose short summary
+    prints each failure's message whole."""
+    for name in ("CI", "BUILD_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    if request.param:
+        monkeypatch.setenv("CI", "true")
+    return bool(request.param)
+
+
 def test_a_sandbox_error_is_an_error_of_every_item(
-    project: pytest.Pytester, runs: FakeRuns
+    project: pytest.Pytester, runs: FakeRuns, on_ci: bool
 ) -> None:
     runs.error = "service 'app' stopped (exit code 2) while it was brought up"
     result = project.runpytest("--poc")
     result.assert_outcomes(errors=4)
-    assert result.stdout.str().count("the sandbox failed, nothing was judged") == 4
+    assert reports(result.stdout.str()).count("the sandbox failed, nothing was judged") == 4
     assert "service 'app' stopped (exit code 2)" in result.stdout.str()
     assert len(runs.calls) == 1
 
 
 def test_a_run_that_cannot_start_fails_every_item_once(
-    project: pytest.Pytester, runs: FakeRuns
+    project: pytest.Pytester, runs: FakeRuns, on_ci: bool
 ) -> None:
     runs.raises = InvalidInput("results cannot be written to --out /ro: Read-only file system")
     result = project.runpytest("--poc")
     result.assert_outcomes(errors=4)
-    assert result.stdout.str().count("acme/scenario.yaml: results cannot be written") == 4
+    said = reports(result.stdout.str()).count("acme/scenario.yaml: results cannot be written")
+    assert said == 4
     assert len(runs.calls) == 1
 
 
