@@ -21,7 +21,6 @@ import pytest
 
 from poc_runner.sandbox import labels
 from poc_runner.sandbox.owner import this_user
-
 from tests.unit.test_pytest_plugin import reports
 
 from .conftest import BASE, ROOT, labelled
