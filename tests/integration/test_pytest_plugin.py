@@ -79,7 +79,9 @@ def test_the_examples_pass_as_pytest_items_each_scenario_run_once_under_xdist(
 ) -> None:
     """examples/pytest as a user has it, with scenarios/invoice-dedupe beside its scenario:
     `pytest --poc -n 2 --dist loadfile` runs each scenario file once, on one worker; every
-    criterion passes, and the Python tests call the pricing API through poc_sandbox."""
+    criterion passes, and the Python tests call the pricing API through poc_sandbox. Its
+    pyproject.toml makes every warning an error, as strict projects do: a socket the run left
+    open (each command's, once) failed whichever test was running when it was collected."""
     shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True)
     shutil.copytree(
         ROOT / "scenarios" / "invoice-dedupe", pytester.path / "scenarios" / "invoice-dedupe"

@@ -8,10 +8,11 @@ engine (see stopper.py), also those that left the command's process tree.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poc_runner.backend import Outcome
 from poc_runner.backends.docker.stopper import new_marker, stop_marked
@@ -44,8 +45,10 @@ def execute(
     failure: list[BaseException] = []
 
     def pump() -> None:
+        stream = None
         try:
-            for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+            stream = api.exec_start(exec_id, stream=True, demux=True)
+            for chunk_out, chunk_err in stream:
                 if chunk_out:
                     out.write(chunk_out)
                 if chunk_err:
@@ -53,6 +56,7 @@ def execute(
         except BaseException as exc:  # reported by the caller's thread
             failure.append(exc)
         finally:
+            _close(stream)
             finished.set()
 
     started = time.monotonic()
@@ -69,3 +73,17 @@ def execute(
         raise failure[0]
     exit_code = api.exec_inspect(exec_id).get("ExitCode")
     return Outcome(None if timed_out else exit_code, timed_out, duration, out, err)
+
+
+def _close(stream: Any) -> None:
+    """Close the command's connection. The engine hands it over to the command's output (a
+    hijacked HTTP connection), so it never goes back to the client's pool, and the SDK's
+    stream leaves its closing to the caller: its own close() shuts the socket down but leaves
+    the file reading it open, so either way each command's socket stayed open until collected,
+    then a ResourceWarning, which is an error under pytest's `filterwarnings = error`. Closing
+    the response closes that file and the socket with it (the SDK's stream keeps the response
+    as `_response`, since docker-py 3.5)."""
+    response = getattr(stream, "_response", None)
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
