@@ -24,7 +24,7 @@ def diagnose() -> list[Finding]:
 
     findings = engine_findings()
     state = f"{settings.state_dir()} (the run history, the data hash index)"
-    if any(f.what == ENGINE and f.status == "missing" for f in findings):
+    if not healthy(findings):
         return findings
     return [*findings, Finding("ok", "state folder", state)]
 

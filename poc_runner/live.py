@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from poc_runner.backend import Endpoint, Engine, Outcome, Reservation, SandboxOptions, Swept
+from poc_runner.backends import default_engine
 from poc_runner.errors import InvalidInput
 from poc_runner.events import OnEvent
 from poc_runner.interrupts import signals_ignored
-from poc_runner.pipeline import plan_of, refuse_if_up
+from poc_runner.pipeline import claim, plan_of, refuse_if_up
 
 if TYPE_CHECKING:
     from poc_runner.backend import Sandbox
@@ -64,16 +65,13 @@ def start(
     from poc_runner.sandbox.labels import new_run_id
     from poc_runner.sandbox.uplock import bringing_up
 
-    engine = engine or _engine()
+    engine = engine or default_engine()
     reservation: Reservation | None = None
     sandbox: Sandbox | None = None
     try:
         with engine.reserve([path], keep=True) as reserved:  # while the file is validated
             plan = plan_of(path, variables or {})
-            reservation = reserved.pop(path, None)
-        if reservation is not None and not reservation.fits(plan):
-            reservation.discard()
-            reservation = None
+            reservation = claim(reserved, path, plan)
         with bringing_up(plan.name, "`poc up`", str(path), engine.address):  # one at a time
             refuse_if_up(engine, plan.name, path)
             sandbox = engine.sandbox(
@@ -106,7 +104,7 @@ def attach(
     from poc_runner.plan import plan_sandbox
 
     plan = plan_sandbox(scenario, path.parent)
-    return (engine or _engine()).kept(plan, path, on_event=on_event)
+    return (engine or default_engine()).kept(plan, path, on_event=on_event)
 
 
 def describe(sandbox: Sandbox) -> Live:
@@ -132,7 +130,7 @@ def kept(path: Path, service: str | None = None, *, engine: Engine | None = None
             f"{path} has no service {service!r}{did_you_mean(service, plan.services)};"
             f" its services: {', '.join(plan.services)}"
         )
-    return (engine or _engine()).kept(plan, path, checked=False)
+    return (engine or default_engine()).kept(plan, path, checked=False)
 
 
 def find(path: Path, *, engine: Engine | None = None) -> Live:
@@ -163,15 +161,9 @@ def shell(path: Path, service: str, command: list[str]) -> NoReturn:
 
 def down(path: Path, *, engine: Engine | None = None) -> Swept:
     """Remove the sandbox `poc up` (or `poc run --keep`) left up for the scenario."""
-    engine = engine or _engine()
+    engine = engine or default_engine()
     scenario = plan_of(path, {}, secrets=False).name
     return engine.sweep(include_kept=True, only_kept=True, scenario=scenario, by="`poc down`")
-
-
-def _engine() -> Engine:
-    from poc_runner.backends import default_engine
-
-    return default_engine()
 
 
 __all__ = ["Live", "attach", "describe", "down", "exec", "find", "kept", "shell", "start", "up"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from poc_runner.backend import Engine
+from poc_runner.backends import default_engine
 from poc_runner.errors import Interrupted, PocError, SandboxError
 from poc_runner.pipeline import Finished, Options, run_all
 from poc_runner.progress import for_terminal
@@ -181,11 +182,7 @@ def gone_check(path: Path, engine: Engine | None = None) -> Callable[[], None]:
     scenario = data.get("name") if isinstance(data, dict) else None
     if not isinstance(scenario, str):
         return lambda: None  # no name to find it by: the rounds say what is wrong
-    if engine is None:
-        from poc_runner.backends import default_engine
-
-        engine = default_engine()
-    left = engine
+    left = engine or default_engine()
     runs = left.left_up(scenario)
 
     def still_up() -> None:

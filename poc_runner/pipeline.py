@@ -42,6 +42,7 @@ from poc_runner.backend import (
     Sandbox,
     SandboxOptions,
 )
+from poc_runner.backends import default_engine
 from poc_runner.errors import (
     CannotWrite,
     EngineLost,
@@ -100,10 +101,7 @@ def run_all(
     """Run these scenario files: every file validated first (InvalidInput, naming every
     problem, before anything starts), then each in its sandbox, `options.parallel` at once.
     On Ctrl-C or SIGTERM, every sandbox is torn down and Interrupted raised."""
-    if engine is None:
-        from poc_runner.backends import default_engine
-
-        engine = default_engine()
+    engine = engine or default_engine()
     fresh = [] if options.reuse else list(paths[: max(1, options.parallel)])
     with engine.reserve(fresh, keep=options.keep) as reserved:  # a reused sandbox has its own
         plans = [(path, plan_of(path, options.variables)) for path in paths]
@@ -121,12 +119,8 @@ def run_loaded(
     `run(scenario)`): there is no validation to overlap, so no head start."""
     from poc_runner.plan import plan_sandbox
 
-    if engine is None:
-        from poc_runner.backends import default_engine
-
-        engine = default_engine()
     plans = [(path, plan_sandbox(scenario, path.parent)) for path, scenario in scenarios]
-    return _Runs(engine, options, on_event or ignore, {}).run(plans)
+    return _Runs(engine or default_engine(), options, on_event or ignore, {}).run(plans)
 
 
 def load(path: Path, variables: Mapping[str, str], *, secrets: bool = True) -> Scenario:
@@ -214,6 +208,7 @@ class Worked:
     criteria: tuple[CriterionResult, ...] | None
     error: str | None
     phases: Mapping[str, tuple[float, float]]
+    reused: str | None  # the run that left up the sandbox it ran on (`--reuse`), if it did
 
 
 @dataclass(frozen=True)
@@ -267,7 +262,7 @@ class _Runs:
 
     def one(self, path: Path, plan: SandboxPlan) -> Finished:
         """One run, stage by stage."""
-        reservation = self._reservation(path, plan)
+        reservation = claim(self.reserved, path, plan)
         run = begin(path, plan, reservation.run_id if reservation else None, self.options.out)
         sandbox = self._reused.get(path) or self.engine.sandbox(
             plan,
@@ -283,27 +278,20 @@ class _Runs:
         with self.live.registered(sandbox):
             worked = self.work(run, sandbox)
         down = self.teardown(run, sandbox, worked)
-        result = assemble(run, sandbox, worked, down, self._info(), self.options.variables)
+        result = assemble(run, worked, down, self._info(), self.options.variables)
         warnings = publish(result, run.folder, pdf=self.options.pdf, history=self.options.history)
         self.on_event(Event(plan.name, "result", f"{result.verdict} -> {run.folder}"))
         return Finished(result, run.folder, down.left_up, warnings)
 
-    def _reservation(self, path: Path, plan: SandboxPlan) -> Reservation | None:
-        """This run's head start, if it guessed the validated scenario right."""
-        reservation = self.reserved.pop(path, None)
-        if reservation is not None and not reservation.fits(plan):
-            reservation.discard()
-            return None
-        return reservation
-
     def work(self, run: Begun, sandbox: Sandbox) -> Worked:
         """Provision, steps, and the criteria judged in the sandbox (sql, http, command, ...),
         as far as they get: an error ends the work and is recorded, never raised."""
-        from poc_runner.steps import run_steps
+        from poc_runner.steps import checkpoint, run_steps
 
         phases: dict[str, tuple[float, float]] = {}
         steps: tuple[StepResult, ...] = ()
         criteria = None
+        error = None
         try:
             with _timed(phases, "sandbox reused" if sandbox.reused else "sandbox up"):
                 sandbox.up()
@@ -317,11 +305,11 @@ class _Runs:
             if _judged_in_sandbox(run.scenario):
                 with _timed(phases, "checks"):
                     criteria = judge(run, steps, sandbox)
-                if (fault := sandbox.fault(read=True)) is not None:
-                    raise SandboxError(fault.message)
+                checkpoint(sandbox)
         except Exception as exc:
-            return Worked(sandbox.made(), steps, criteria, self.failure(exc), phases)
-        return Worked(sandbox.made(), steps, criteria, None, phases)
+            error = self.failure(exc)
+        reused = sandbox.run_id if sandbox.reused else None
+        return Worked(sandbox.made(), steps, criteria, error, phases, reused)
 
     def failure(self, exc: Exception) -> str:
         """What a run's error says, in one place: the sandbox's own words, the engine's or the
@@ -382,6 +370,16 @@ class _Runs:
         return None if info is None or info.exception() else info.result()
 
 
+def claim(reserved: dict[Path, Reservation], path: Path, plan: SandboxPlan) -> Reservation | None:
+    """The file's head start, taken out of `reserved`, if it guessed the validated scenario
+    right; one that guessed wrong is discarded."""
+    reservation = reserved.pop(path, None)
+    if reservation is not None and not reservation.fits(plan):
+        reservation.discard()
+        return None
+    return reservation
+
+
 def begin(path: Path, plan: SandboxPlan, run_id: str | None, out: Path) -> Begun:
     """A run's id (its head start's, if it has one), folder and clock."""
     from poc_runner.sandbox.labels import new_run_id
@@ -410,7 +408,6 @@ def judge(
 
 def assemble(
     run: Begun,
-    sandbox: Sandbox,
     worked: Worked,
     down: TornDown,
     engine: EngineInfo | None,
@@ -442,7 +439,7 @@ def assemble(
             run.origin, down.phases, made.ready_at, list(worked.steps), down.incidents
         ),
         incidents=list(down.incidents),
-        reused=sandbox.run_id if sandbox.reused else None,
+        reused=worked.reused,
         environment=_fingerprint(scenario, made, engine),
         inputs=RunInputs(
             vars=variables_used(scenario, variables),

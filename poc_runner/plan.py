@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from poc_runner.errors import InvalidInput
 from poc_runner.model import Scenario, Service
 from poc_runner.model.services import ULIMIT_CAPS, Healthcheck
 from poc_runner.model.types import env_as_dict
@@ -270,11 +271,42 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def changes(made: str | None, now: str) -> list[str]:
+def not_up(scenario: str, path: Path | str) -> InvalidInput:
+    """What `--reuse`, `poc shell` and the API say when no sandbox of the scenario is up."""
+    return InvalidInput(
+        f"{scenario} is not up (none was started, or `poc down` or `poc clean` removed it"
+        f" since): start it with `poc up {path}`"
+    )
+
+
+def refusal(
+    started: Mapping[str, str | None], now: Mapping[str, str], path: Path | str
+) -> str | None:
+    """Why a sandbox left up cannot serve the scenario as it is now, or None when it can: each
+    service's fingerprint as it was started (`started`) against the plan's now (`now`), field
+    by field; whatever engine kept the first."""
+    problems = []
+    for name, fingerprint in now.items():
+        if fields := _changes(started.get(name), fingerprint):
+            problems.append(f"{name} ({', '.join(_said(field) for field in fields)})")
+    problems += [f"{name} is no longer in the scenario" for name in started if name not in now]
+    if not problems:
+        return None
+    return (
+        f"the services changed since the sandbox was brought up: {'; '.join(problems)}. A"
+        f" reused sandbox runs what was started: run `poc down {path}`, then `poc up {path}`"
+    )
+
+
+def _changes(made: str | None, now: str) -> list[str]:
     """The fields that differ between two fingerprints (every one when the first is unknown)."""
     before: dict[str, str] = json.loads(made) if made else {}
     after: dict[str, str] = json.loads(now)
     return [name for name in after if before.get(name) != after[name]]
+
+
+def _said(field: str) -> str:
+    return {"(data)": "its data mounts", "(image)": "its image or build folder"}.get(field, field)
 
 
 def command_argv(command: str | list[str]) -> list[str]:

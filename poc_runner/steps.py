@@ -73,17 +73,18 @@ def run_steps(sandbox: Sandbox, steps: list[Step], run_folder: Path, on_event: O
             announce(step.name, _summary(result))
             # a service out of memory, over its disk limit or removed: the run ends here (asked
             # now when the step failed, so the fault that failed it is the run's error)
-            _checkpoint(sandbox, read=not result.passed)
+            checkpoint(sandbox, read=not result.passed)
             if not result.passed and not step.continue_on_error:
                 break
-        _checkpoint(sandbox, read=True)
+        checkpoint(sandbox)
     except Exception as exc:  # the pipeline says what it means (pipeline.failure)
         return StepsRun(tuple(results), exc)
     return StepsRun(tuple(results))
 
 
-def _checkpoint(sandbox: Sandbox, *, read: bool) -> None:
-    """A fault of the sandbox ends the run here, as a sandbox error."""
+def checkpoint(sandbox: Sandbox, *, read: bool = True) -> None:
+    """A fault of the sandbox ends the run here, as a sandbox error (with `read`, the engine
+    is asked now: after the last step, a failed one, or the checks run in the sandbox)."""
     fault = sandbox.fault(read=read)
     if fault is not None:
         raise SandboxError(fault.message)

@@ -49,6 +49,7 @@ from poc_runner.backend import (
 )
 from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.events import OnEvent, ignore
+from poc_runner.plan import not_up, refusal
 from poc_runner.result import Incident, IncidentKind
 from poc_runner.sandbox.capture import Capture
 from poc_runner.sandbox.dataplan import checksums
@@ -227,22 +228,11 @@ class FakeEngine:
         with self._lock:
             state = self._kept.get(plan.name)
         if state is None:
-            raise InvalidInput(
-                f"{plan.name} is not up (none was started, or `poc down` or `poc clean` removed"
-                f" it since): start it with `poc up {path}`"
-            )
+            raise not_up(plan.name, path)
         if checked:
-            changed = [
-                name
-                for name in {*plan.services, *state.fingerprints}
-                if state.fingerprints.get(name) != _fingerprint(plan, name)
-            ]
-            if changed:
-                raise InvalidInput(
-                    f"the services changed since the sandbox was brought up: "
-                    f"{', '.join(sorted(changed))}. A reused sandbox runs what was started: run"
-                    f" `poc down {path}`, then `poc up {path}`"
-                )
+            now = {name: _fingerprint(plan, name) for name in plan.services}
+            if (problem := refusal(state.fingerprints, now, path)) is not None:
+                raise InvalidInput(problem)
         options = SandboxOptions(keep=True, publish=True, started=started)
         found = FakeSandbox(self, plan, state, options, on_event, reused=True)
         self.made.append(found)
@@ -349,10 +339,12 @@ class FakeSandbox:
             self._deadline = time.monotonic() + self.plan.timeout
         if self._reused:
             self._clear_artifacts()
-            self.state.provisioned = replace(self.state.provisioned, data_sha256=self._data())
+            digests = self._data(list(self._data_files()))
+            self.state.provisioned = replace(self.state.provisioned, data_sha256=digests)
             return self.state.provisioned
         images = {name: _image_id(name) for name in self.plan.services}
-        self.state.provisioned = Provisioned(images, self._data(), {})
+        data = list(self._data_files())  # read once: digested now, mounted once up
+        self.state.provisioned = Provisioned(images, self._data(data), {})
         ready: dict[str, tuple[float, float]] = {}
         for name in self.plan.order():
             self._say(name, "starting")
@@ -368,7 +360,7 @@ class FakeSandbox:
             self._say(name, "healthy" if self.plan.services[name].healthcheck else "running")
             ready[name] = (started, time.monotonic())
             self.state.fingerprints[name] = _fingerprint(self.plan, name)
-        self._mount_data()
+        self._mount_data(data)
         self.state.provisioned = replace(self.state.provisioned, ready_at=ready)
         if self.options.keep:
             self.state.kept = True
@@ -516,12 +508,9 @@ class FakeSandbox:
     def _say(self, service: str, status: str) -> None:
         self.on_event(service_event(self.plan.name, service, status))
 
-    def _data(self) -> dict[str, str]:
+    def _data(self, files: list[tuple[DataItem, str, bytes]]) -> dict[str, str]:
         """sha256 per data item, as the engine's copy of it records it."""
-        digests = {
-            posixpath.join(item.mount, rel) if rel else item.mount: hashlib.sha256(raw).hexdigest()
-            for item, rel, raw in self._data_files()
-        }
+        digests = {_mounted(item, rel): hashlib.sha256(raw).hexdigest() for item, rel, raw in files}
         return checksums(self.scenario, digests)
 
     def _data_files(self) -> Iterator[tuple[DataItem, str, bytes]]:
@@ -534,14 +523,12 @@ class FakeSandbox:
                     if file.is_file():
                         yield item, file.relative_to(source).as_posix(), file.read_bytes()
 
-    def _mount_data(self) -> None:
+    def _mount_data(self, files: list[tuple[DataItem, str, bytes]]) -> None:
         """The data, read-only where the scenario mounts it, in the services that see it."""
-        for item, rel, raw in self._data_files():
+        for item, rel, raw in files:
             seen = item.services if item.services is not None else list(self.plan.services)
             for service in seen:
-                self.state.files[
-                    (service, posixpath.join(item.mount, rel) if rel else item.mount)
-                ] = raw
+                self.state.files[(service, _mounted(item, rel))] = raw
 
     def _clear_artifacts(self) -> None:
         """On a reused sandbox, the steps' artifact paths go first (grounds.py)."""
@@ -557,6 +544,11 @@ class FakeSandbox:
 
 def _fingerprint(plan: SandboxPlan, service: str) -> str:
     return plan.fingerprint(service, _image_id(service)) if service in plan.services else ""
+
+
+def _mounted(item: DataItem, rel: str) -> str:
+    """Where a data file is in the services: the item's mount, or a file under it."""
+    return posixpath.join(item.mount, rel) if rel else item.mount
 
 
 def _image_id(service: str) -> str:

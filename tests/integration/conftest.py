@@ -118,11 +118,15 @@ def remove_entries_since(client: docker.DockerClient, before: set[str]) -> None:
     datacache.remove(client, [e for e in datacache.entries(client) if e.id not in before])
 
 
-def labelled(client: docker.DockerClient, run_id: str | None = None) -> list[object]:
-    """The engine's objects of a run (of any run, without `run_id`). The SDK lists, then
-    inspects each: on a shared engine a container may go between the two (another suite's run
-    ending), which is no finding."""
-    selector = f"{labels.RUN}={run_id}" if run_id else labels.RUN
+def labelled(
+    client: docker.DockerClient, run_id: str | None = None, *, user: str | None = None
+) -> list[Any]:
+    """The engine's objects of a run (of any run, without `run_id`; with `user`, only that
+    user's). The SDK lists, then inspects each: on a shared engine a container may go between
+    the two (another suite's run ending), which is no finding."""
+    selector = [f"{labels.RUN}={run_id}" if run_id else labels.RUN]
+    if user is not None:
+        selector.append(f"{labels.USER}={user}")
     return [
         # a container another process removes meanwhile is not there any more
         *client.containers.list(all=True, filters={"label": selector}, ignore_removed=True),

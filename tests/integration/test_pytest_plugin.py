@@ -66,12 +66,7 @@ def runs_under(out: Path) -> dict[str, list[Path]]:
 def objects_of_user(client: docker.DockerClient) -> list[str]:
     """The names of every run's objects (containers, networks, volumes) made as this session's
     user (conftest's `a_user_of_its_own`): the `pytest --poc` it starts runs as that user."""
-    selector = [labels.RUN, f"{labels.USER}={this_user()}"]
-    return [
-        *(c.name for c in client.containers.list(all=True, filters={"label": selector})),
-        *(n.name for n in client.networks.list(filters={"label": selector})),
-        *(v.name for v in client.volumes.list(filters={"label": selector})),
-    ]
+    return [thing.name for thing in labelled(client, user=this_user())]
 
 
 def test_the_examples_pass_as_pytest_items_each_scenario_run_once_under_xdist(

@@ -126,6 +126,7 @@ FILES = {
 
 def write_scenario(folder: Path, text: str = VALID, files: dict[str, str] | None = None) -> Path:
     """A scenario folder with the files VALID refers to; returns the scenario file."""
+    folder.mkdir(parents=True, exist_ok=True)
     for relative, content in (FILES if files is None else files).items():
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)

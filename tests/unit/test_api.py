@@ -21,6 +21,7 @@ from poc_runner import _runs
 from poc_runner._api import public
 from poc_runner.errors import CannotWrite, EngineLost, ExitCode, world_failure
 from poc_runner.result import Status
+from tests.unit.conftest import write_scenario
 from tests.unit.sample_results import criterion, errored, failing, passing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,9 +43,7 @@ acceptance:
 
 
 def write(folder: Path, text: str = SMALL) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "scenario.yaml").write_text(text)
-    return folder / "scenario.yaml"
+    return write_scenario(folder, text, {})
 
 
 def fresh_python(code: str) -> str:
@@ -274,7 +273,7 @@ def test_a_run_refused_before_it_starts_leaves_no_temporary_folder(
 # The RunResult a caller reads
 
 
-def test_a_result_reads_as_its_verdict(tmp_path: Path) -> None:
+def test_a_result_reads_as_its_verdict() -> None:
     good, bad, broken = passing(), failing(), errored()
     assert good.passed and bool(good) and good.exit_code == 0
     assert not bad.passed and not bad and bad.exit_code == 1

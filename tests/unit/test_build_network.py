@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from poc_runner.diagnostics import Severity
 from poc_runner.model import Service
 from poc_runner.validation import Validation, validate_file
 from poc_runner.validation.builds import instructions
@@ -30,10 +29,12 @@ ADD https://example.invalid/tool.tgz /opt/
 """
 
 
-def checked(tmp_path: Path, build: str, network: str = "isolated") -> Validation:
+def checked(
+    tmp_path: Path, build: str, network: str = "isolated", dockerfile: str = DOWNLOADING
+) -> Validation:
     text = VALID.replace("    build: app\n", f"    build: {build}\n", 1)
     text = text.replace("  network: isolated\n", f"  network: {network}\n", 1)
-    files = {**FILES, "app/Dockerfile": DOWNLOADING}
+    files = {**FILES, "app/Dockerfile": dockerfile}
     return validate_file(write_scenario(tmp_path, text, files))
 
 
@@ -61,7 +62,7 @@ def test_an_isolated_build_warns_at_each_downloading_run_and_refuses_an_add_of_a
     assert first.key_path == "services.app.build"
     assert first.fix == "build: {context: app, network: default}"
     # The engine fetches an ADD's URL itself, from the host, whatever the build's network.
-    (refused,) = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    refused = only_error(result)
     assert not result.ok and refused.line == 12 and refused.rule == "build-network"
     assert refused.message.startswith("ADD's source https://example.invalid/tool.tgz is remote")
     assert "COPY it, or give the build `build.network: default`" in refused.message
@@ -77,14 +78,14 @@ def test_an_isolated_build_warns_at_each_downloading_run_and_refuses_an_add_of_a
 )
 def test_every_form_of_a_fetching_add_is_refused(tmp_path: Path, line: str, source: str) -> None:
     dockerfile = f"FROM poc-runner/base:bookworm\nCOPY app.py /app/app.py\n{line}\n"
-    result = validate_file(write_scenario(tmp_path, VALID, {**FILES, "app/Dockerfile": dockerfile}))
-    (refused,) = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    result = checked(tmp_path, "app", dockerfile=dockerfile)
+    refused = only_error(result)
     assert source in refused.message and refused.line == 3
 
 
 def test_an_add_from_the_build_folder_is_fine(tmp_path: Path) -> None:
     dockerfile = "FROM poc-runner/base:bookworm\nADD --chown=1:1 app.py tools.tgz /app/\n"
-    result = validate_file(write_scenario(tmp_path, VALID, {**FILES, "app/Dockerfile": dockerfile}))
+    result = checked(tmp_path, "app", dockerfile=dockerfile)
     assert result.ok and build_warnings(result) == []
 
 

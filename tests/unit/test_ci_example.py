@@ -43,27 +43,34 @@ def test_the_example_validates_shards_and_merges() -> None:
     assert "--shard-durations scenarios/durations.json" in text
 
 
+def run_commands(job: str) -> list[str]:
+    """The `run:` lines of a job of the workflow, in order."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"][job]["steps"]
+    return [step["run"] for step in steps if "run" in step]
+
+
+def first_lines(commands: list[str], parts: tuple[str, ...]) -> list[int]:
+    """Where each part is first run, in `parts`' order."""
+    return [next(i for i, command in enumerate(commands) if part in command) for part in parts]
+
+
 def test_each_part_installs_with_pip_and_sets_up_before_it_runs() -> None:
     """A runner is a fresh machine: poc-runner from pip, then `poc setup`'s images, then the
     part of the suite."""
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["run"]["steps"]
-    commands = [step["run"] for step in steps if "run" in step]
-    order = [
-        next(i for i, command in enumerate(commands) if part in command)
-        for part in ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
-    ]
+    commands = run_commands("run")
+    order = first_lines(
+        commands, ("pip install poc-runner", "poc setup", "poc run scenarios/ --shard")
+    )
     assert order == sorted(order), commands
 
 
 def test_the_example_runs_the_scenarios_as_pytest_tests_too() -> None:
     """Beside `poc run --shard`: `pytest --poc`, on a machine set up as the parts are, one run
     per scenario with xdist (`--dist loadfile`), JUnit kept."""
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["pytest"]["steps"]
-    commands = [step["run"] for step in steps if "run" in step]
-    order = [
-        next(i for i, command in enumerate(commands) if part in command)
-        for part in ("pip install poc-runner pytest", "poc setup", "pytest --poc scenarios/")
-    ]
+    commands = run_commands("pytest")
+    order = first_lines(
+        commands, ("pip install poc-runner pytest", "poc setup", "pytest --poc scenarios/")
+    )
     assert order == sorted(order), commands
     (run,) = [command for command in commands if command.startswith("pytest --poc")]
     assert "--dist loadfile" in run and "--junitxml=" in run

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from poc_runner.backends.fake import Call, FakeEngine, Reply
-from poc_runner.checks.isolation import ROUTES
 from poc_runner.pipeline import Options, load, run_all
 from tests.integration.test_examples import CLOSE, EXPECTED, FILES
+from tests.unit.test_runs_on_fake import isolated
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -175,17 +175,6 @@ class Machine:
             if path.is_file()
         }
         return Reply(done.returncode, done.stdout, done.stderr, time.monotonic() - started, writes)
-
-
-def isolated(call: Call) -> Reply:
-    """The isolation helper in a service of an isolated network: a link route only, and every
-    address it tries is unreachable."""
-    if call.argv[2] == ROUTES:
-        return Reply(stdout=json.dumps([[4, "eth0", "000014AC", "0000FFFF", "00000000", 1]]))
-    tried = len(json.loads(call.argv[3]))
-    return Reply(
-        stdout=json.dumps({"answers": ["EHOSTUNREACH"] * tried, "lookup": {"error": "no answer"}})
-    )
 
 
 @pytest.fixture

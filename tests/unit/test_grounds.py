@@ -119,8 +119,8 @@ def sandbox() -> FakeSandbox:
     return IsolatedSandbox(replies, answered(200), db={"POSTGRES_USER": "poc"})
 
 
-def case_of(kind: str, case: Case, tmp_path: Path) -> tuple[Any, Evidence]:
-    """The check of this kind and evidence in which `case` holds, content otherwise good."""
+def fields_of(kind: str, case: Case) -> dict[str, Any]:
+    """The check of this kind, as the case needs it to pass on content alone."""
     fields = CHECKS[kind]
     if (kind, case) == ("file", Case.UNREADABLE):  # its sha256 is what needs it read
         fields = {**fields, "sha256": hashlib.sha256(ARTIFACTS["file"][1]).hexdigest()}
@@ -128,13 +128,24 @@ def case_of(kind: str, case: Case, tmp_path: Path) -> tuple[Any, Evidence]:
         fields = {**fields, "value": 1}
     if (kind, case) == ("file", Case.MISSING):  # what a missing artifact satisfies
         fields = {**fields, "exists": False}
+    return fields
+
+
+def output_of(kind: str, case: Case) -> tuple[str | None, str, bytes | None]:
+    """The artifact the check reads (if any), what the step printed and what it wrote there."""
     artifact, good, bad = ARTIFACTS.get(kind, (None, b"", None))
     bad = good if bad is None else bad  # a file whose reading fails (see `unreadable`)
     stdout = GOOD_STDOUT
     if kind == "json (stdout)":
         stdout = {Case.EMPTY: "", Case.UNREADABLE: "not json at all\n"}.get(case, '{"rows": 12}')
     written = {Case.MISSING: None, Case.NOT_RUN: None, Case.EMPTY: b"", Case.UNREADABLE: bad}
-    content = written.get(case, good)
+    return artifact, stdout, written.get(case, good)
+
+
+def case_of(kind: str, case: Case, tmp_path: Path) -> tuple[Any, Evidence]:
+    """The check of this kind and evidence in which `case` holds, content otherwise good."""
+    fields = fields_of(kind, case)
+    artifact, stdout, content = output_of(kind, case)
     if artifact is not None and content is not None:
         target = tmp_path / "run" / "artifacts" / artifact.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -298,18 +298,18 @@ def reports(stdout: str) -> str:
 
 
 @pytest.fixture(params=[False, True], ids=["terminal", "ci"])
-def on_ci(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+def on_ci(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The inner session as on a developer's terminal and as on CI, whose short summary
     prints each failure's message whole."""
     for name in ("CI", "BUILD_NUMBER"):
         monkeypatch.delenv(name, raising=False)
     if request.param:
         monkeypatch.setenv("CI", "true")
-    return bool(request.param)
 
 
+@pytest.mark.usefixtures("on_ci")
 def test_a_sandbox_error_is_an_error_of_every_item(
-    project: pytest.Pytester, runs: FakeRuns, on_ci: bool
+    project: pytest.Pytester, runs: FakeRuns
 ) -> None:
     runs.error = "service 'app' stopped (exit code 2) while it was brought up"
     result = project.runpytest("--poc")
@@ -319,8 +319,9 @@ def test_a_sandbox_error_is_an_error_of_every_item(
     assert len(runs.calls) == 1
 
 
+@pytest.mark.usefixtures("on_ci")
 def test_a_run_that_cannot_start_fails_every_item_once(
-    project: pytest.Pytester, runs: FakeRuns, on_ci: bool
+    project: pytest.Pytester, runs: FakeRuns
 ) -> None:
     runs.raises = InvalidInput("results cannot be written to --out /ro: Read-only file system")
     result = project.runpytest("--poc")

@@ -7,20 +7,16 @@ what a check concludes from evidence that is not a whole piece of this run's wor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import signal
 import sys
-import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from poc_runner.backend import Targets
 from poc_runner.backends.fake import TARGETS, Call, FakeEngine, Reply, Script, replies
@@ -30,7 +26,8 @@ from poc_runner.errors import EngineLost, Interrupted, InvalidInput
 from poc_runner.events import Event
 from poc_runner.pipeline import Finished, Options, run_all
 from poc_runner.result import Incident, IncidentKind, RunResult, load_result
-from tests.unit.test_grounds import ARTIFACTS, CHECKS, EXPECTED_CSV, GOOD_STDOUT
+from tests.unit.conftest import write_scenario
+from tests.unit.test_grounds import EXPECTED_CSV, fields_of, output_of
 from tests.unit.test_sandbox_checks import answered
 
 SMALL = """\
@@ -61,12 +58,7 @@ GOOD = {
 
 
 def scenario(folder: Path, text: str = SMALL, files: dict[str, str] | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in (files or {}).items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(content)
-    (folder / "scenario.yaml").write_text(textwrap.dedent(text))
-    return folder / "scenario.yaml"
+    return write_scenario(folder, text, files or {})
 
 
 def run(
@@ -178,7 +170,7 @@ def test_a_service_that_stopped_fails_the_step_that_needs_it(tmp_path: Path) -> 
 
 
 def test_the_engine_lost_during_a_step_ends_the_run_saying_so(tmp_path: Path) -> None:
-    lost = {**GOOD, "detect": Reply(raises=EngineLost("docker", "connection refused"))}
+    lost = {**GOOD, "detect": Reply(raises=EngineLost("connection refused", "Docker"))}
     finished, _ = run(scenario(tmp_path / "s"), FakeEngine(replies(lost)), tmp_path)
     result = finished.result
     assert result.verdict == "error"
@@ -307,15 +299,21 @@ acceptance:
 UNREADABLE_FILE = "artifacts/out/report.json"
 
 
+def isolated(call: Call) -> Reply:
+    """The isolation helper in a service of an isolated network: a link route only, and every
+    address it tries is unreachable."""
+    if call.argv[2] == ROUTES:
+        return Reply(stdout=json.dumps([[4, "eth0", "000014AC", "0000FFFF", "00000000", 1]]))
+    tried = len(json.loads(call.argv[3]))
+    said = {"answers": ["ENETUNREACH"] * tried, "lookup": {"error": "no answer"}}
+    return Reply(stdout=json.dumps(said))
+
+
 def in_the_sandbox(call: Call) -> Reply:
     """Every check run in the sandbox passes on its content: sql 12, http 200, command exit 0,
     the isolation helper finding no way out."""
     if call.within:
-        if call.argv[2] == ROUTES:
-            return Reply(stdout=json.dumps([[4, "eth0", "000014AC", "0000FFFF", "00000000", 1]]))
-        tried = len(json.loads(call.argv[3]))
-        said = {"answers": ["ENETUNREACH"] * tried, "lookup": {"error": "no answer"}}
-        return Reply(stdout=json.dumps(said))
+        return isolated(call)
     if call.service is None:  # the http probe
         return Reply(stdout=answered(200)().stdout.text())
     if "command -v" in call.line:
@@ -360,12 +358,7 @@ def test_an_engine_that_would_carry_a_lookup_out_is_never_asked_one(
 
 
 def row_engine(kind: str, case: Case) -> FakeEngine:
-    artifact, good, bad = ARTIFACTS.get(kind, (None, b"", None))
-    bad = good if bad is None else bad
-    stdout = GOOD_STDOUT
-    if kind == "json (stdout)":
-        stdout = {Case.EMPTY: "", Case.UNREADABLE: "not json at all\n"}.get(case, '{"rows": 12}')
-    content = {Case.MISSING: None, Case.EMPTY: b"", Case.UNREADABLE: bad}.get(case, good)
+    artifact, stdout, content = output_of(kind, case)
     writes = {artifact: content} if artifact is not None and content is not None else {}
     work = {
         Case.FAILED: Reply(1, stdout, writes=writes, duration_s=1.5),
@@ -382,14 +375,7 @@ def row_engine(kind: str, case: Case) -> FakeEngine:
 
 
 def row_scenario(folder: Path, kind: str, case: Case) -> Path:
-    fields = dict(CHECKS[kind])
-    if (kind, case) == ("exit_code", Case.FAILED):
-        fields["value"] = 1
-    if (kind, case) == ("file", Case.MISSING):
-        fields["exists"] = False
-    if (kind, case) == ("file", Case.UNREADABLE):  # its sha256 is what needs it read
-        fields["sha256"] = hashlib.sha256(ARTIFACTS["file"][1]).hexdigest()
-    text = ROW_SCENARIO.replace("CHECK", json.dumps(fields))
+    text = ROW_SCENARIO.replace("CHECK", json.dumps(fields_of(kind, case)))
     return scenario(folder, text, {"expected.csv": EXPECTED_CSV})
 
 
@@ -434,15 +420,3 @@ def refuse_opening(monkeypatch: pytest.MonkeyPatch, ending: str) -> None:
         return opened(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", refuse)
-
-
-# Every example scenario, on the fake, ends with the verdict the real engine gives
-
-EXAMPLES = Path(__file__).parents[2] / "scenarios"
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-Handlers = dict[str, Callable[[Path], Callable[[Call], Reply]]]

@@ -46,9 +46,7 @@ def test_another_scenario_or_a_later_one_is_not_held_up() -> None:
         pass
 
 
-def test_the_same_scenario_on_another_engine_is_not_held_up(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_same_scenario_on_another_engine_is_not_held_up() -> None:
     with (
         bringing_up("demo", "`poc up`", "x"),
         bringing_up("demo", "`poc up`", "x", "ssh://elsewhere"),

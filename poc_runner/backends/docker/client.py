@@ -233,9 +233,10 @@ def answers(client: docker.DockerClient) -> bool:
         return False
 
 
-def read_info(client: docker.DockerClient) -> EngineInfo:
+def read_info(client: docker.DockerClient, info: dict[str, Any] | None = None) -> EngineInfo:
+    """What the engine is, from its /version and /info (the latter given when read already)."""
     version: dict[str, Any] = client.version()
-    info: dict[str, Any] = client.info()
+    info = client.info() if info is None else info
     return EngineInfo(
         version=str(version.get("Version", "?")),
         api_version=str(version.get("ApiVersion", "?")),

@@ -37,7 +37,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from poc_runner import settings
 from poc_runner.backend import Swept
@@ -104,7 +104,7 @@ class Entry:
 def entries(client: docker.DockerClient) -> list[Entry]:
     """Every entry on the engine, from one listing: data volumes and stamps, by entry id."""
     found: dict[str, Entry] = {}
-    for volume in _volumes(client, label.DATA_CACHE):
+    for volume in volume_rows(client, [label.DATA_CACHE]):
         marks = volume.get("Labels") or {}
         entry = found.setdefault(marks[label.DATA_CACHE], Entry(marks[label.DATA_CACHE]))
         if label.DATA_KEY not in marks:
@@ -124,7 +124,7 @@ def lookup(client: docker.DockerClient, key: str) -> Entry | None:
 
 def _holding(client: docker.DockerClient, key: str) -> list[Entry]:
     found: dict[str, Entry] = {}
-    for stamp in _volumes(client, f"{label.DATA_KEY}={key}"):
+    for stamp in volume_rows(client, [f"{label.DATA_KEY}={key}"]):
         marks = stamp.get("Labels") or {}
         entry = found.setdefault(marks[label.DATA_CACHE], Entry(marks[label.DATA_CACHE], key=key))
         entry.volume = entry.data_volume
@@ -275,10 +275,6 @@ def _stamp(client: docker.DockerClient, entry: Entry) -> None:
     for older in entry.stamps:
         _remove_volume(client, older)
     entry.stamps, entry.used = [name], used
-
-
-def _volumes(client: docker.DockerClient, selector: str) -> list[dict[str, Any]]:
-    return volume_rows(client, [selector])
 
 
 def _remove_volume(client: docker.DockerClient, name: str) -> None:

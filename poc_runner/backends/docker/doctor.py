@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from poc_runner.backends.docker.client import address, connect, is_remote, link, read_info
+from poc_runner.backends.docker.client import connect, link, read_info
 from poc_runner.backends.docker.images import local_image_id
 from poc_runner.backends.docker.objects import container_rows
 from poc_runner.doctor import ENGINE, Finding, Status
@@ -27,13 +27,13 @@ def diagnose() -> list[Finding]:
         client = connect(timeout=10)
     except PocError as exc:
         return [*findings, Finding("missing", ENGINE, str(exc))]
-    engine = read_info(client)
     info = client.info()
-    where = f"{address()}, {'remote: ' if is_remote(client) else ''}machine {engine.name}"
+    engine = read_info(client, info)
+    where = f"{engine.address}, {'remote: ' if engine.remote else ''}machine {engine.name}"
     findings.append(
         Finding(
             "ok",
-            "Docker engine",
+            ENGINE,
             f"{engine.version} (API {engine.api_version}), {engine.os}, at {where}",
         )
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from poc_runner.backends.docker.forwarder import role
 from poc_runner.backends.docker.helpers import START_PIDS, confined, create_helper
 from poc_runner.backends.docker.objects import containers
 from poc_runner.errors import InvalidInput, SandboxError
-from poc_runner.plan import changes
+from poc_runner.plan import not_up
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.archive import Cut, file_digests
 from poc_runner.sandbox.dataplan import DataVolume
@@ -104,10 +103,7 @@ def find_kept(client: docker.DockerClient, scenario: Stack, path: str) -> Kept:
     services = [c for c in found if DEFINITION in c.labels]  # not the helpers: the services
     runs = {container.labels[label.RUN] for container in services}
     if not runs:
-        raise InvalidInput(
-            f"{scenario.name} is not up (none was started, or `poc down` or `poc clean` removed"
-            f" it since): start it with `poc up {path}`"
-        )
+        raise not_up(scenario.name, path)
     if len(runs) > 1:
         raise InvalidInput(
             f"{len(runs)} sandboxes of {scenario.name} are up ({', '.join(sorted(runs))}); run"
@@ -136,27 +132,6 @@ def find_kept(client: docker.DockerClient, scenario: Stack, path: str) -> Kept:
             f" `poc down {path}`, then `poc up {path}`"
         )
     return Kept(run_id, by_service, network[0], forwarders)
-
-
-def refused(kept: Kept, fingerprints: Mapping[str, str], path: str) -> str | None:
-    """Why the kept sandbox cannot serve the scenario as it is now, or None when it can."""
-    problems = []
-    for name, fingerprint in fingerprints.items():
-        fields = changes(kept.containers[name].labels.get(DEFINITION), fingerprint)
-        if fields:
-            problems.append(f"{name} ({', '.join(_said(field) for field in fields)})")
-    gone = [name for name in kept.containers if name not in fingerprints]
-    problems += [f"{name} is no longer in the scenario" for name in gone]
-    if not problems:
-        return None
-    return (
-        f"the services changed since the sandbox was brought up: {'; '.join(problems)}. A"
-        f" reused sandbox runs what was started: run `poc down {path}`, then `poc up {path}`"
-    )
-
-
-def _said(field: str) -> str:
-    return {"(data)": "its data mounts", "(image)": "its image or build folder"}.get(field, field)
 
 
 def refresh(

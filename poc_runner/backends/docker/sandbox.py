@@ -60,7 +60,7 @@ from poc_runner.backends.docker.objects import (
     remove_volume,
 )
 from poc_runner.backends.docker.portclash import holders
-from poc_runner.backends.docker.reuse import DEFINITION, find_kept, refresh, refused
+from poc_runner.backends.docker.reuse import DEFINITION, find_kept, refresh
 from poc_runner.backends.docker.servicewatch import ServiceWatch
 from poc_runner.backends.docker.streams import Streams
 from poc_runner.backends.docker.volumes import RunVolumes
@@ -68,6 +68,7 @@ from poc_runner.errors import InvalidInput, SandboxError, ServiceStopped
 from poc_runner.events import OnEvent, ignore
 from poc_runner.interrupts import wait_all
 from poc_runner.masking import SECRETS
+from poc_runner.plan import refusal
 from poc_runner.result import Incident
 from poc_runner.sandbox import labels as label
 from poc_runner.sandbox.capture import Capture
@@ -106,8 +107,7 @@ class DockerSandbox:
         self.options = options or SandboxOptions()
         self._on_event = on_event or ignore
         self.head = head  # the network and holders made while the file was validated
-        self.reusing = False  # a sandbox left up, run again (`kept`)
-        self.path: Path | None = None  # the scenario file of a sandbox left up
+        self.path: Path | None = None  # the scenario file of a sandbox left up, run again
         self.containers: dict[str, Container] = {}
         self.forwarders: dict[str, Container] = {}  # service -> what publishes its ports
         self.networks: list[Network] = []
@@ -142,7 +142,7 @@ class DockerSandbox:
 
     @property
     def reused(self) -> bool:
-        return self.reusing
+        return self.path is not None  # found by `kept`
 
     @property
     def kept(self) -> bool:
@@ -178,7 +178,7 @@ class DockerSandbox:
         `sandbox.timeout` counts from here."""
         if self.options.timed:
             self._deadline = time.monotonic() + self.plan.timeout
-        if self.reusing:
+        if self.reused:
             self._refresh()
         else:
             self._bring_up()
@@ -206,10 +206,7 @@ class DockerSandbox:
                 wait_completed=self._wait_completed,
             )
             provisioning.data_filled()
-        done = self.plan.jobs
-        for name, container in self.containers.items():
-            if name not in done:
-                self.ensure_running(name, container)
+        self._still_running()
         if self.options.publish:
             self.publish_ports()
 
@@ -341,7 +338,7 @@ class DockerSandbox:
         kept = find_kept(client, plan, str(path))
         options = SandboxOptions(keep=True, started=started)
         sandbox = cls(client, plan, kept.run_id, options=options, on_event=on_event)
-        sandbox.reusing, sandbox.path = True, path
+        sandbox.path = path
         for index, volume in enumerate(sandbox.volumes):
             volume.name = f"{sandbox.prefix}-data{index}"
         images = {name: existing_image(client, plan.services[name].image) for name in plan.services}
@@ -349,7 +346,8 @@ class DockerSandbox:
             fingerprints = {
                 name: plan.fingerprint(name, images[name] or "(none)") for name in images
             }
-            if (problem := refused(kept, fingerprints, str(path))) is not None:
+            made = {name: c.labels.get(DEFINITION) for name, c in kept.containers.items()}
+            if (problem := refusal(made, fingerprints, path)) is not None:
                 raise InvalidInput(problem)
         sandbox.containers, sandbox.networks = dict(kept.containers), [kept.network]
         sandbox.forwarders = dict(kept.forwarders)
@@ -359,13 +357,17 @@ class DockerSandbox:
     def _refresh(self) -> None:
         """A reused sandbox: its services still running (a job others waited for completed
         at `poc up`, and is not run again), its data as the scenario's now."""
+        self._still_running()
+        digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
+        self.data_sha256 = checksums(self.scenario, digests)
+        self._clear_artifacts()
+
+    def _still_running(self) -> None:
+        """Every service running, but the jobs others waited to complete (they have exited)."""
         done = self.plan.jobs
         for name, container in self.containers.items():
             if name not in done:
                 self.ensure_running(name, container)
-        digests = refresh(self.client, self.volumes, self.labels, self.prefix, self._was_cut)
-        self.data_sha256 = checksums(self.scenario, digests)
-        self._clear_artifacts()
 
     def _clear_artifacts(self) -> None:
         """Remove what earlier runs left at the steps' artifact paths (artifacts.clear)."""
@@ -571,7 +573,7 @@ class DockerSandbox:
                 ["sleep", "infinity"],
                 # '_': a service may be called "probe"; none on a reused sandbox, whose next
                 # run makes its own (a killed run's probe would hold the name)
-                name=None if self.reusing else f"{self.prefix}_probe",
+                name=None if self.reused else f"{self.prefix}_probe",
                 labels={**self.labels, label.SERVICE: "(probe)"},
                 network=self.networks[0].name,
                 init=True,
@@ -666,7 +668,7 @@ class DockerSandbox:
         self.streams.cut_all()  # builds and pulls in progress end now, not when they are done
         if self.watching is not None:  # removals are not deaths
             self.watching.stop()
-        if self.reusing:  # left up as it was found, interrupted or not: this run's helpers go
+        if self.reused:  # left up as it was found, interrupted or not: this run's helpers go
             probe = [self._probe] if self._probe else []
             helpers, self._within, self._probe = [*self._within.values(), *probe], {}, None
             problems = [remove_quietly(h.name, partial(remove_container, h)) for h in helpers]

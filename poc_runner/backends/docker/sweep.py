@@ -24,6 +24,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from poc_runner.backend import Swept
+from poc_runner.backends.docker import datacache
 from poc_runner.backends.docker.objects import (
     containers,
     networks,
@@ -89,8 +90,6 @@ def sweep(
         for kind, thing in sorted(things, key=lambda pair: _ORDER[pair[0]]):
             _remove(kind, thing, swept)
     if scenario is None:  # a whole sweep: data cache fills dead runs left half done too
-        from poc_runner.backends.docker import datacache  # it builds on this module
-
         swept.merge(datacache.sweep(client, everyone=everyone))
     return swept
 
@@ -159,8 +158,6 @@ def caches(client: docker.DockerClient, *, images: bool = False, cache: bool = F
     runs: the images poc-runner built and the data cache (datacache.py). `cache` removes the
     data cache; `images`, asked to clear what poc-runner keeps to go faster, removes both, so
     no filled data volume outlives the images it was made beside."""
-    from poc_runner.backends.docker import datacache  # it builds on this module
-
     swept = Swept()
     if images:
         swept.merge(remove_built_images(client))
