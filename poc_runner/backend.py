@@ -109,7 +109,9 @@ class SandboxOptions:
     publish: bool = False  # the declared ports published on 127.0.0.1
     timed: bool = True  # nothing runs past the plan's `sandbox.timeout`, counted from `up()`
     watch: bool = True  # once up, its services are watched (`incidents`) until `down()`
-    started: float = 0.0  # time.time() when the run began: incidents are timed from it
+    # time.time() when the run began: incidents are timed from it; 0: from `up()` (a sandbox
+    # found left up, before its run begins)
+    started: float = 0.0
 
 
 @dataclass
@@ -301,7 +303,6 @@ class Engine(Protocol):
         *,
         on_event: OnEvent | None = None,
         checked: bool = True,
-        started: float = 0.0,
     ) -> Sandbox:
         """This user's sandbox of the scenario left up; with `checked`, refused (InvalidInput,
         naming what changed) when its services are no longer the scenario's."""

@@ -223,7 +223,6 @@ class FakeEngine:
         *,
         on_event: OnEvent | None = None,
         checked: bool = True,
-        started: float = 0.0,
     ) -> FakeSandbox:
         with self._lock:
             state = self._kept.get(plan.name)
@@ -233,7 +232,7 @@ class FakeEngine:
             now = {name: _fingerprint(plan, name) for name in plan.services}
             if (problem := refusal(state.fingerprints, now, path)) is not None:
                 raise InvalidInput(problem)
-        options = SandboxOptions(keep=True, publish=True, started=started)
+        options = SandboxOptions(keep=True, publish=True)
         found = FakeSandbox(self, plan, state, options, on_event, reused=True)
         self.made.append(found)
         return found

@@ -70,6 +70,7 @@ def test_a_sandbox_removed_under_a_reuse_is_an_error_naming_what_removed_it(
     assert "the product did not stop" in result["error"]
     (incident,) = result["incidents"]
     assert (incident["service"], incident["kind"]) == ("app", "removed")
+    assert 0 < incident["at_s"] < 120  # from the run's start (it once counted from 1970)
     assert "removed under the run" in stdout
 
 

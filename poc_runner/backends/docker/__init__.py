@@ -115,13 +115,10 @@ class DockerEngine:
         *,
         on_event: OnEvent | None = None,
         checked: bool = True,
-        started: float = 0.0,
     ) -> DockerSandbox:
         from poc_runner.backends.docker.sandbox import DockerSandbox
 
-        return DockerSandbox.kept_for(
-            self.client, plan, path, on_event=on_event, checked=checked, started=started
-        )
+        return DockerSandbox.kept_for(self.client, plan, path, on_event=on_event, checked=checked)
 
     def left_up(self, scenario: str, *, others_only: bool = False) -> set[str]:
         from poc_runner.backends.docker.reuse import left_up

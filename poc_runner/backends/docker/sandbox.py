@@ -131,6 +131,7 @@ class DockerSandbox:
         self._targets: Targets | None = None
         self._closed = False
         self._deadline: float | None = None  # time.monotonic() when sandbox.timeout runs out
+        self._began = 0.0  # time.time() its incidents are timed from (SandboxOptions.started)
 
     @property
     def scenario(self) -> Scenario:
@@ -176,6 +177,7 @@ class DockerSandbox:
         reused sandbox is up already: only its data is brought up to date. Then the services
         are watched (servicewatch.py) unless the sandbox is only left up (`poc up`). The run's
         `sandbox.timeout` counts from here."""
+        self._began = self.options.started or time.time()
         if self.options.timed:
             self._deadline = time.monotonic() + self.plan.timeout
         if self.reused:
@@ -331,12 +333,11 @@ class DockerSandbox:
         *,
         on_event: OnEvent | None = None,
         checked: bool = True,
-        started: float = 0.0,
     ) -> DockerSandbox:
         """The sandbox `poc up` (or `poc run --keep`) left up for this scenario, checked (with
         `checked`) to be still the scenario's; `up` then only brings its data up to date."""
         kept = find_kept(client, plan, str(path))
-        options = SandboxOptions(keep=True, started=started)
+        options = SandboxOptions(keep=True)
         sandbox = cls(client, plan, kept.run_id, options=options, on_event=on_event)
         sandbox.path = path
         for index, volume in enumerate(sandbox.volumes):
@@ -475,7 +476,7 @@ class DockerSandbox:
             self.run_id,
             dict(self.containers),
             limits,
-            self.options.started,
+            self._began,
             report=lambda incident: self._report(incident.service, incident.status),
             done=self.plan.jobs,
         ).start()
