@@ -81,6 +81,13 @@ def test_tls_verify_is_checked_and_said_so(tmp_path: Path, monkeypatch: pytest.M
     assert engine.link() == (True, f"TLS to {NOWHERE}, the engine's certificate checked")
 
 
+def test_plain_tcp_is_said_to_be_plain_tcp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DOCKER_CERT_PATH, no DOCKER_TLS_VERIFY: no TLS at all (doctor once said "TLS
+    WITHOUT checking", a warning, for an engine that no TLS was asked of)."""
+    monkeypatch.setenv("DOCKER_HOST", NOWHERE)
+    assert engine.link() == (True, f"plain TCP to {NOWHERE}, no TLS")
+
+
 @pytest.mark.parametrize(
     ("url", "options"),
     [

@@ -197,10 +197,7 @@ def link() -> tuple[bool, str]:
 
         return True, f"over SSH, with {describe(where)}"
     if where.startswith("tcp://"):
-        tls = context.tls is not None if context is not None else _env_tls()
-        checked = (
-            context.verify if context is not None else bool(os.environ.get("DOCKER_TLS_VERIFY"))
-        )
+        tls, checked = (context.tls is not None, context.verify) if context else _env_tls()
         if not tls:
             return True, f"plain TCP to {where}, no TLS"
         if checked:
