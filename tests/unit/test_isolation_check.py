@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from poc_runner.backend import Outcome, Targets
+from poc_runner.backends.docker.doctor import _dns_advisory
 from poc_runner.backends.docker.netprobe import READ_ADDRESSES, lookup_leaks
 from poc_runner.checks.evidence import Evidence
 from poc_runner.checks.isolation import REACH, ROUTES, judge_isolation, read_routes
@@ -171,6 +172,29 @@ def test_a_safe_engine_is_asked_the_outside_name() -> None:
 )
 def test_which_engines_carry_a_lookup_out(version: str, resolvers: list[str], leaks: bool) -> None:
     assert (lookup_leaks(version, resolvers) is not None) is leaks
+
+
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [
+        ("20.10.24+dfsg1", "warn"),
+        ("23.0.11", "ok"),
+        ("24.0.9", "warn"),  # `poc doctor` once said "ok" from 23.0.11 on, 24.0 and 25.0.3 too
+        ("25.0.3", "warn"),
+        ("25.0.4", "ok"),
+        ("27.5.1", "ok"),
+    ],
+)
+def test_poc_doctor_places_engines_as_the_isolation_check_does(version: str, status: str) -> None:
+    finding = _dns_advisory(version)
+    assert finding.status == status
+    assert ("CVE-2024-29018" in finding.detail) is (status == "warn")
+    assert "no query leaves" not in finding.detail  # a lookup does leave, through the host
+
+
+def test_poc_doctor_says_when_it_cannot_read_the_engine_version() -> None:
+    finding = _dns_advisory("master-dockerproject")
+    assert finding.status == "warn" and "cannot read engine version" in finding.detail
 
 
 def test_only_the_named_services_are_probed() -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from poc_runner.backends.docker.client import connect, link, read_info
 from poc_runner.backends.docker.images import local_image_id
+from poc_runner.backends.docker.netprobe import dns_fixed
 from poc_runner.backends.docker.objects import container_rows
 from poc_runner.doctor import ENGINE, Finding, Status
 from poc_runner.errors import PocError
@@ -16,8 +17,6 @@ from poc_runner.setup import IMAGES, tag_of
 
 if TYPE_CHECKING:
     import docker
-
-_DNS_FIXED = (23, 0, 11)  # CVE-2024-29018: older engines forward DNS from internal networks
 
 
 def diagnose() -> list[Finding]:
@@ -77,18 +76,19 @@ def _docker_cli() -> Finding:
 
 
 def _dns_advisory(version: str) -> Finding:
-    try:
-        numbers = tuple(int(part) for part in version.split("+")[0].split(".")[:3])
-    except ValueError:
+    """The engine's versions as the isolation check places them (netprobe.lookup_leaks)."""
+    fixed = dns_fixed(version)
+    if fixed is None:
         return Finding("warn", "engine DNS", f"cannot read engine version {version!r}")
-    if numbers >= _DNS_FIXED:
+    if fixed:
         return Finding("ok", "engine DNS", "internal networks do not forward DNS")
     return Finding(
         "warn",
         "engine DNS",
-        f"engine {version} predates the fix for CVE-2024-29018 (DNS from internal networks);"
-        " poc-runner's isolated networks have no host-side address, so no query leaves them,"
-        " but upgrade when you can",
+        f"engine {version} predates the fix for CVE-2024-29018 (Docker 26.0.0, 25.0.4 and"
+        " 23.0.11): where this machine's resolver is on its loopback, a sandbox's name lookups"
+        " leave the machine through it, and the isolation check is then not met; upgrade when"
+        " you can",
     )
 
 

@@ -105,7 +105,7 @@ def lookup_leaks(engine_version: str, resolvers: list[str]) -> str | None:
     26.0.0, 25.0.4 and 23.0.11 forward it from the host's own namespace to a resolver on the
     host's loopback (CVE-2024-29018), and from there it goes wherever that resolver sends it."""
     loopback = [r for r in resolvers if _is_loopback(r)]
-    if not loopback or _fixed(engine_version):
+    if not loopback or dns_fixed(engine_version):
         return None
     return (
         f"the engine (Docker {engine_version}) forwards the sandbox's name lookups from the host"
@@ -114,10 +114,12 @@ def lookup_leaks(engine_version: str, resolvers: list[str]) -> str | None:
     )
 
 
-def _fixed(version: str) -> bool:
+def dns_fixed(version: str) -> bool | None:
+    """Whether an engine of this version has the fix for CVE-2024-29018; None when the version
+    cannot be placed (then the flaw is assumed to be there)."""
     numbers = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
     if numbers is None:
-        return False  # not a version this check can place: assume the flaw is there
+        return None
     found = tuple(int(n) for n in numbers.groups())
     fixed_in = ((23, 0, 11), (23, 1, 0)), ((25, 0, 4), (25, 1, 0)), ((26, 0, 0), (10**6, 0, 0))
     return any(first <= found < after for first, after in fixed_in)
