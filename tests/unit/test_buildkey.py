@@ -60,9 +60,23 @@ def test_no_key_when_the_base_depends_on_an_unset_variable(tmp_path: Path) -> No
     assert key(tmp_path) is None
 
 
-def test_no_key_for_remote_additions_the_engine_re_checks(context: Path) -> None:
-    (context / "Dockerfile").write_text("FROM python:3.12-slim\nADD https://example.com/x /x\n")
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ADD https://example.com/x /x",
+        "ADD --chown=1:1 git@example.com:tools.git /src",  # once given a key: a stale image
+        'ADD ["https://example.com/x", "/x"]',
+        "ADD $SOURCE /x",  # a build variable may be a URL
+    ],
+)
+def test_no_key_for_remote_additions_the_engine_re_checks(context: Path, line: str) -> None:
+    (context / "Dockerfile").write_text(f"FROM python:3.12-slim\n{line}\n")
     assert key(context) is None
+
+
+def test_an_addition_from_the_context_keeps_the_key(context: Path) -> None:
+    (context / "Dockerfile").write_text("FROM python:3.12-slim\nADD app.py /app/\n")
+    assert key(context) is not None
 
 
 def test_later_stages_built_from_earlier_ones_need_no_image(tmp_path: Path) -> None:

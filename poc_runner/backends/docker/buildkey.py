@@ -6,8 +6,8 @@ key covers what decides the engine's cache: every file of the context (names, ex
 contents), the Dockerfile, the build args, and the id of every image the Dockerfile builds
 FROM. When an image labelled with the same key exists, it is the image the build would give.
 Where the key cannot be known for sure (a FROM image that is not local, a FROM that depends on
-an unset variable, `ADD` of a URL, whose content the engine re-checks), there is no key, and
-the build runs as usual.
+an unset variable, an `ADD` of a URL or a git remote, whose content the engine re-checks), there
+is no key, and the build runs as usual.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 LABEL = "io.poc-runner.build-key"
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
-_ADD_URL = re.compile(r"^\s*ADD\s+(?:--\S+\s+)*https?://", re.IGNORECASE | re.MULTILINE)
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 ImageId = Callable[[str], str | None]  # a reference -> the local image's id, or None
@@ -36,7 +35,7 @@ def build_key(
     target: str | None = None,
 ) -> str | None:
     text = (context / dockerfile).read_text(encoding="utf-8", errors="replace")
-    if _ADD_URL.search(text):
+    if _fetches(text):
         return None
     bases = _base_images(text, args)
     if bases is None:
@@ -54,6 +53,17 @@ def build_key(
         digest.update(f"ARG {name}={value}\n".encode())
     _add_context(digest, context)
     return digest.hexdigest()
+
+
+def _fetches(text: str) -> bool:
+    """Whether an ADD takes a source the engine fetches (a URL, a git remote, in either form) or
+    one a build variable may make so: as validation tells them (validation/builds.py)."""
+    from poc_runner.validation.builds import fetched_source, instructions
+
+    return any(
+        instruction.split(None, 1)[0].upper() == "ADD" and fetched_source(instruction)
+        for _line, _column, instruction in instructions(text)
+    )
 
 
 def _base_images(text: str, args: Mapping[str, str]) -> list[str] | None:
