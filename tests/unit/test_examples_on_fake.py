@@ -27,10 +27,8 @@ import pytest
 
 from poc_runner.backends.fake import Call, FakeEngine, Reply
 from poc_runner.pipeline import Options, load, run_all
-from tests.integration.test_examples import CLOSE, EXPECTED, FILES
+from tests.integration.test_examples import CLOSE, EXAMPLES, EXPECTED, FILES
 from tests.unit.test_runs_on_fake import isolated
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "scenarios"
 
 PSQL = '''\
 #!{python}
